@@ -1,0 +1,69 @@
+# linernotes: the two commands are `make demo` and `make test`; everything else is here too.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LN := $(VENV)/bin/linernotes
+STAMP := $(VENV)/.installed
+DB ?= sqlite:///linernotes.db
+SOURCES ?= sources.toml
+SHARED ?= ../shared
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup setup-browser test test-fast lint typecheck demo crawl extract embed run bench train-ner clean
+
+setup: $(STAMP)
+
+# torch first, from the CPU wheel on disk: otherwise a dependency pulls a multi-GB CUDA build.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Headless Chromium for the profile-page browser test (Debian packages).
+setup-browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+test-fast: setup
+	LINERNOTES_SKIP_PG=1 $(VENV)/bin/pytest -q -x -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy linernotes storage crawler nlp
+
+demo: setup
+	bash demo/run.sh
+
+crawl: setup
+	$(LN) --db $(DB) crawl --sources $(SOURCES)
+
+extract: setup
+	$(LN) --db $(DB) extract
+
+# The embed stage needs mentions first, so `make embed` extracts what is new, then embeds.
+embed: extract
+	$(LN) --db $(DB) embed
+
+run: setup
+	$(LN) --db $(DB) run --sources $(SOURCES)
+
+bench: setup
+	$(PY) -m bench.run
+
+train-ner: setup
+	$(PY) -m nlp.train_ner --shared $(SHARED)
+
+clean:
+	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache

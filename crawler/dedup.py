@@ -1,0 +1,100 @@
+"""Exact and near-duplicate detection for crawled text.
+
+Exact duplicates share the SHA-256 of the whitespace- and case-normalised
+text. Syndicated copies differ in a byline, a "first published at" line or a
+footer, so they are found with a 64-bit SimHash over word 3-shingles: two
+texts within `MAX_DISTANCE` bits are the same article. The index splits each
+hash into four 16-bit bands; any two hashes within 3 bits agree exactly on at
+least one band (pigeonhole), so a lookup only compares a handful of candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_DISTANCE = 3
+MIN_WORDS_FOR_NEAR = 40
+_MASK64 = (1 << 64) - 1
+
+
+def normalise_text(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 hex of the normalised text: equal for copies differing only in spacing/case."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def _features(words: list[str]) -> list[str]:
+    if len(words) < 3:
+        return words
+    return [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+
+
+def simhash(text: str) -> int:
+    """Signed 64-bit SimHash (signed so it fits a BIGINT column on both backends)."""
+    weights = [0] * 64
+    for feature in _features(_WORD.findall(text.casefold())):
+        h = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if h >> bit & 1 else -1
+    value = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def distance(a: int, b: int) -> int:
+    return ((a & _MASK64) ^ (b & _MASK64)).bit_count()
+
+
+def long_enough(text: str) -> bool:
+    """Short texts collide by chance, so near-duplicate matching needs some length."""
+    return len(_WORD.findall(text)) >= MIN_WORDS_FOR_NEAR
+
+
+class SimhashIndex:
+    """Document ids by SimHash, banded for sub-linear near-duplicate lookup."""
+
+    def __init__(self) -> None:
+        self._bands: list[dict[int, list[tuple[int, int]]]] = [defaultdict(list) for _ in range(4)]
+        self._values: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @staticmethod
+    def _keys(value: int) -> list[int]:
+        unsigned = value & _MASK64
+        return [(unsigned >> (16 * band)) & 0xFFFF for band in range(4)]
+
+    def add(self, doc_id: int, value: int) -> None:
+        self.discard(doc_id)
+        self._values[doc_id] = value
+        for band, key in enumerate(self._keys(value)):
+            self._bands[band][key].append((doc_id, value))
+
+    def discard(self, doc_id: int) -> None:
+        value = self._values.pop(doc_id, None)
+        if value is None:
+            return
+        for band, key in enumerate(self._keys(value)):
+            kept = [e for e in self._bands[band][key] if e[0] != doc_id]
+            if kept:
+                self._bands[band][key] = kept
+            else:
+                del self._bands[band][key]
+
+    def near(self, value: int, exclude: int | None = None) -> int | None:
+        """The id of the closest indexed document within MAX_DISTANCE bits, if any."""
+        best: tuple[int, int] | None = None
+        for band, key in enumerate(self._keys(value)):
+            for doc_id, other in self._bands[band].get(key, ()):
+                if doc_id == exclude:
+                    continue
+                d = distance(value, other)
+                if d <= MAX_DISTANCE and (best is None or (d, doc_id) < best):
+                    best = (d, doc_id)
+        return None if best is None else best[1]

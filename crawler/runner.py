@@ -1,0 +1,376 @@
+"""One crawl run: lock the sources, run one spider per source, record and summarise.
+
+`crawl_sources` is the public entry point (`linernotes crawl` and `linernotes
+run` call it). Scrapy's Twisted reactor cannot be restarted inside a
+process, so it may be called once per process; tests run it in child
+processes (`python -m linernotes crawl ...`).
+
+The `RunContext` is the state every spider of the run shares: the store,
+the run id, the WARC archive, the near-duplicate index and the counters that
+become the run's stats and the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
+from crawler.sources import Source, load_sources
+from crawler.urls import canonicalize
+from storage import Store
+from storage import documents as docs
+
+if TYPE_CHECKING:
+    from crawler.spiders.site import SiteSpider
+    from crawler.warc import WarcArchive
+
+COUNTERS = (
+    "fetched",
+    "stored",
+    "updated",
+    "unchanged",
+    "not_modified",
+    "duplicate",
+    "near_duplicate",
+    "skipped",
+)
+_reactor_used = False
+
+
+@dataclass
+class SourceStats:
+    """Counters of one source in one run."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    filtered: Counter[str] = field(default_factory=Counter)
+
+    def count(self, category: str, key: str, n: int = 1) -> None:
+        {"skipped": self.skipped, "errors": self.errors, "filtered": self.filtered}.get(
+            category, self.counts
+        )[key] += n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{k: self.counts.get(k, 0) for k in COUNTERS},
+            "skipped_by_reason": dict(self.skipped),
+            "errors": dict(self.errors),
+            "filtered": dict(self.filtered),
+        }
+
+
+@dataclass
+class CrawlSummary:
+    """What a run did; `format()` is the terminal summary."""
+
+    run_id: int
+    status: str
+    sources: dict[str, dict[str, Any]]
+    warc_path: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+    def total(self, key: str) -> int:
+        return sum(int(s.get(key, 0)) for s in self.sources.values())
+
+    def errors(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for stats in self.sources.values():
+            total.update(stats.get("errors", {}))
+        return total
+
+    def format(self) -> str:
+        lines = [
+            f"crawl run {self.run_id}: {self.status}"
+            + (f" ({self.error})" if self.error else ""),
+            f"  pages fetched {self.total('fetched')}, stored {self.total('stored')} new, "
+            f"{self.total('updated')} updated, {self.total('unchanged')} unchanged, "
+            f"{self.total('not_modified')} not modified, "
+            f"duplicates {self.total('duplicate')} exact + {self.total('near_duplicate')} near, "
+            f"skipped {self.total('skipped')}",
+        ]
+        errors = self.errors()
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
+        lines.append(f"  errors: {kinds}")
+        for name, stats in sorted(self.sources.items()):
+            lines.append(
+                f"  {name}: fetched {stats.get('fetched', 0)}, stored {stats.get('stored', 0)}, "
+                f"updated {stats.get('updated', 0)}, "
+                f"duplicates {stats.get('duplicate', 0) + stats.get('near_duplicate', 0)}, "
+                f"errors {sum(stats.get('errors', {}).values())}"
+            )
+        if self.warc_path:
+            lines.append(f"  archive: {self.warc_path}")
+        return "\n".join(lines)
+
+
+class RunContext:
+    """State shared by the spiders and pipelines of one run."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        source_ids: dict[str, int],
+        sources: dict[str, Source],
+        max_pages: int | None,
+        max_bytes: int,
+        warc: WarcArchive | None,
+        owner: str,
+    ) -> None:
+        self.store, self.run_id, self.source_ids = store, run_id, source_ids
+        self.sources, self.max_pages, self.max_bytes = sources, max_pages, max_bytes
+        self.warc, self.owner = warc, owner
+        self.started_at = datetime.now(UTC)
+        self.stats: dict[str, SourceStats] = {name: SourceStats() for name in sources}
+        self.near = SimhashIndex()
+        for doc_id, value in docs.load_simhashes(store):
+            self.near.add(doc_id, value)
+
+    def stats_for(self, name: str) -> SourceStats:
+        return self.stats[name]
+
+    def frontier(self, source_id: int) -> dict[str, docs.FrontierEntry]:
+        return docs.load_frontier(self.store, source_id)
+
+    def validators(self, source_id: int) -> dict[str, docs.Validators]:
+        return docs.load_validators(self.store, source_id)
+
+    def stats_dict(self) -> dict[str, Any]:
+        return {name: s.as_dict() for name, s in self.stats.items()}
+
+    # --- signals and items ---------------------------------------------------------------
+
+    def on_response(self, response: Any, request: Any, spider: Any = None, **_: Any) -> None:
+        """Archive every response (robots.txt, feeds, redirects, errors included)."""
+        source = request.meta.get("ln_source") or getattr(spider, "source", None)
+        name = source.name if isinstance(source, Source) else None
+        if name is None and len(self.stats) == 1:
+            name = next(iter(self.stats))
+        if name in self.stats:
+            self.stats[name].count("counts", "fetched")
+        if self.warc is not None:
+            headers = [(k, v) for k, values in response.headers.items() for v in values]
+            self.warc.write(response.url, response.status, headers, response.body, name)
+
+    def page_item(
+        self, spider: SiteSpider, response: Any, store_it: bool, requests: list[Any]
+    ) -> dict[str, Any]:
+        """The pipeline's unit of work: maybe a document, the links found, the URLs handled."""
+        meta = response.meta
+        kind = meta["ln_kind"]
+        final = canonicalize(response.url)
+        handled = [(response.url, final, kind, "done")]
+        if meta["ln_canonical"] != final:
+            handled.append((response.request.url, meta["ln_canonical"], kind, "done"))
+        links = [
+            (r.url, r.meta["ln_canonical"], r.meta["ln_kind"], r.meta["ln_depth"]) for r in requests
+        ]
+        record = None
+        if response.status == 304:
+            record = docs.DocumentRecord(
+                response.url, meta["ln_canonical"], spider.source_id, _now(), 304, not_modified=True
+            )
+        elif store_it:
+            record = build_record(
+                response.url,
+                response.status,
+                _headers(response),
+                response.body,
+                spider.source_id,
+                spider.source.languages,
+            )
+        return {"source_id": spider.source_id, "source": spider.source.name, "record": record,
+                "links": links, "handled": handled}
+
+    def failure_item(self, spider: SiteSpider, request: Any, failure: Any) -> dict[str, Any]:
+        kind = error_kind(failure)
+        spider.counts.count("errors", kind)
+        meta = request.meta
+        handled = [(request.url, meta.get("ln_canonical") or canonicalize(request.url),
+                    meta.get("ln_kind", "page"), "failed")]
+        return {"source_id": spider.source_id, "source": spider.source.name, "record": None,
+                "links": [], "handled": handled}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _headers(response: Any) -> dict[str, str]:
+    return {
+        k.decode("latin-1").lower(): v[-1].decode("latin-1")
+        for k, v in response.headers.items()
+        if v
+    }
+
+
+def build_record(
+    url: str,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    source_id: int | None,
+    languages: tuple[str, ...] = (),
+    fetched_at: datetime | None = None,
+) -> docs.DocumentRecord:
+    """A document record from a response (live or archived): extraction plus hashes."""
+    from crawler.extraction import extract
+
+    found = extract(body, url, headers.get("content-type"), languages)
+    text = found.text or ""
+    return docs.DocumentRecord(
+        url=url,
+        canonical_url=canonicalize(url),
+        source_id=source_id,
+        fetched_at=fetched_at or _now(),
+        http_status=status,
+        status=found.status,
+        skip_reason=found.skip_reason,
+        title=found.title,
+        author=found.author,
+        published_at=found.published_at,
+        language=found.language,
+        text=found.text,
+        content_hash=content_hash(text) if text else None,
+        simhash=simhash(text) if text else None,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+        metadata=found.metadata,
+        check_near=long_enough(text),
+    )
+
+
+def error_kind(failure: Any) -> str:
+    """A short, stable name for why a request failed (the run summary groups by it)."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet import defer, error
+
+    exc = failure.value
+    kind = getattr(exc, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    text = str(exc)
+    if "DOWNLOAD_MAXSIZE" in text or "max size" in text.lower() or "maxsize" in text.lower():
+        return "too_large"
+    if isinstance(exc, IgnoreRequest):
+        return "ignored"
+    if isinstance(exc, defer.TimeoutError | error.TimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(exc, defer.CancelledError):
+        return "too_large"
+    if isinstance(exc, error.DNSLookupError):
+        return "dns"
+    if isinstance(exc, error.ConnectionRefusedError | error.ConnectError):
+        return "connection"
+    name = type(exc).__name__
+    return "timeout" if "Timeout" in name else name.lower()
+
+
+# --- the public entry point ------------------------------------------------------------
+
+
+def default_warc_dir(store: Store) -> Path:
+    """Archives live next to a SQLite database, else in ./warc (or $LINERNOTES_WARC_DIR)."""
+    env = os.environ.get("LINERNOTES_WARC_DIR")
+    if env:
+        return Path(env)
+    if store.dialect == "sqlite" and store.engine.url.database:
+        return Path(store.engine.url.database).resolve().parent / "warc"
+    return Path("warc").resolve()
+
+
+def crawl_sources(
+    store: Store,
+    sources_file: Path,
+    source: str | None = None,
+    max_pages: int | None = None,
+    *,
+    debug: bool = False,
+) -> CrawlSummary:
+    """Crawl the sources of `sources_file` (or the one named `source`) into `store`.
+
+    Raises SourceConfigError for a bad file and CrawlLockedError when another
+    live run holds one of the sources. Once per process (Scrapy's reactor).
+    """
+    global _reactor_used
+    config = load_sources(Path(sources_file))
+    chosen = config.select(source)
+    if _reactor_used:
+        raise RuntimeError("crawl_sources can run once per process (Scrapy's reactor)")
+    names = [s.name for s in chosen]
+    source_ids = {s.name: docs.ensure_source(store, s.name, s.as_config()) for s in chosen}
+    warc_dir = Path(config.crawler.warc_dir) if config.crawler.warc_dir else default_warc_dir(store)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    run_id = docs.start_run(store, names, str(warc_dir / f"crawl-{{run_id}}-{stamp}.warc.gz"))
+    owner = docs.lock_owner()
+    try:
+        docs.acquire_locks(store, names, run_id, owner)
+    except docs.CrawlLockedError as exc:
+        docs.finish_run(store, run_id, "failed", {"error": str(exc)})
+        raise
+    try:
+        return _run(store, config.crawler, chosen, source_ids, run_id, owner, max_pages, debug)
+    finally:
+        docs.release_locks(store, names, owner)
+
+
+def _run(
+    store: Store,
+    cfg: Any,
+    chosen: tuple[Source, ...],
+    source_ids: dict[str, int],
+    run_id: int,
+    owner: str,
+    max_pages: int | None,
+    debug: bool,
+) -> CrawlSummary:
+    global _reactor_used
+    import logging
+
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import build_settings
+    from crawler.spiders.site import SiteSpider
+    from crawler.warc import WarcArchive
+
+    warc_path = docs.run_warc_path(store, run_id)
+    warc = WarcArchive(Path(warc_path)) if warc_path else None
+    ctx = RunContext(
+        store, run_id, source_ids, {s.name: s for s in chosen}, max_pages, cfg.max_bytes, warc, owner
+    )
+    status, error = "failed", None
+    try:
+        process = CrawlerProcess(build_settings(cfg, debug) | {"LOG_INSTALL_ROOT_HANDLER": False})
+        if not debug:
+            logging.getLogger("scrapy").setLevel(logging.ERROR)
+        for src in chosen:
+            process.crawl(SiteSpider, source=src, run=ctx)
+        _reactor_used = True
+        process.start()
+        status = "finished"
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted"
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if warc is not None:
+            warc.close()
+        stats: dict[str, Any] = {"sources": ctx.stats_dict()}
+        if error:
+            stats["error"] = error
+        docs.finish_run(store, run_id, status, stats)
+    return CrawlSummary(run_id, status, ctx.stats_dict(), warc_path, error)

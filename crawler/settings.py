@@ -1,0 +1,58 @@
+"""Scrapy settings: polite and safe by default.
+
+Values that come from the sources file's `[crawler]` table (delay, timeout,
+size cap, User-Agent contact) are filled in by `build_settings`; the rest are
+fixed here because being a good citizen is not optional.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.sources import CrawlerConfig
+
+BOT_NAME = "linernotes"
+SPIDER_MODULES = ["crawler.spiders"]
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+RETRY_TIMES = 1
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+DEPTH_LIMIT = 0  # depth is enforced per source by the spider (max_depth)
+DNS_TIMEOUT = 10
+HTTPERROR_ALLOW_ALL = False
+LOG_LEVEL = "WARNING"
+
+DOWNLOADER_MIDDLEWARES = {
+    # refuse unsafe URLs before robots.txt is even asked for them
+    "crawler.middlewares.SafetyMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.PoliteRobotsMiddleware": 100,
+}
+ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
+EXTENSIONS = {"scrapy.extensions.telnet.TelnetConsole": None}
+
+
+def build_settings(cfg: CrawlerConfig, debug: bool = False) -> dict[str, Any]:
+    """The settings of one run as a plain dict for `CrawlerProcess`."""
+    settings = {k: v for k, v in globals().items() if k.isupper()}
+    settings.update(
+        USER_AGENT=cfg.user_agent_string,
+        DOWNLOAD_DELAY=cfg.delay,
+        AUTOTHROTTLE_START_DELAY=max(cfg.delay, 0.1),
+        DOWNLOAD_TIMEOUT=cfg.timeout,
+        # DOWNLOAD_MAXSIZE caps the body after decompression too (HttpCompressionMiddleware
+        # stops inflating past it), which is the decompression-bomb guard.
+        DOWNLOAD_MAXSIZE=cfg.max_bytes,
+        DOWNLOAD_WARNSIZE=max(cfg.max_bytes // 2, 1),
+        LN_BATCH_SIZE=cfg.batch_size,
+        LOG_LEVEL="DEBUG" if debug else LOG_LEVEL,
+    )
+    return settings

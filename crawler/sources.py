@@ -1,0 +1,293 @@
+"""The sources file (TOML): what to crawl and how politely.
+
+Format (see CONTRACT.md): one `[[source]]` table per site. Beyond the
+contract, a source may set `follow` (URL regexes of hub pages whose links are
+followed but which are not stored, e.g. pagination), `recrawl_after` (how long
+a stored page stays fresh: seconds or "12h"/"7d"), `languages` (keep only
+pages in these languages), `delay` and `max_depth`. An optional `[crawler]`
+table sets run-wide politeness: `contact` (the URL put in the User-Agent),
+`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`.
+
+Every mistake is reported as one `SourceConfigError` naming file, source and
+key, because a user editing the file needs to know exactly where to look.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from linernotes.errors import UserFacingError
+
+DEFAULT_CONTACT = "https://github.com/linernotes/linernotes"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+SOURCE_KEYS = {
+    "name",
+    "start_urls",
+    "feeds",
+    "sitemaps",
+    "allow",
+    "deny",
+    "follow",
+    "max_pages",
+    "allow_private_addresses",
+    "recrawl_after",
+    "languages",
+    "delay",
+    "max_depth",
+}
+CRAWLER_KEYS = {"contact", "delay", "timeout", "max_bytes", "warc_dir", "user_agent", "batch_size"}
+
+
+class SourceConfigError(UserFacingError):
+    """A sources file that cannot be used; the message names file, source and key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One site to crawl, validated."""
+
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    follow: tuple[str, ...] = ()
+    max_pages: int | None = None
+    allow_private_addresses: bool = False
+    recrawl_after: float = 7 * 86400.0
+    languages: tuple[str, ...] = ()
+    delay: float | None = None
+    max_depth: int = 8
+
+    @property
+    def seeds(self) -> tuple[str, ...]:
+        return self.start_urls + self.feeds + self.sitemaps
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The sites links may stay within: hosts of every seed, 'www.' folded."""
+        return frozenset(site_key(u) for u in self.seeds)
+
+    def as_config(self) -> dict[str, Any]:
+        """The source as plain JSON (kept in the `sources` table as last seen)."""
+        return {
+            "start_urls": list(self.start_urls),
+            "feeds": list(self.feeds),
+            "sitemaps": list(self.sitemaps),
+            "allow": list(self.allow),
+            "deny": list(self.deny),
+            "follow": list(self.follow),
+            "max_pages": self.max_pages,
+            "allow_private_addresses": self.allow_private_addresses,
+            "recrawl_after": self.recrawl_after,
+            "languages": list(self.languages),
+        }
+
+
+@dataclass(frozen=True)
+class CrawlerConfig:
+    """Run-wide politeness settings from the optional `[crawler]` table."""
+
+    contact: str = DEFAULT_CONTACT
+    delay: float = 1.0
+    timeout: float = 20.0
+    max_bytes: int = 5 * 1024 * 1024
+    warc_dir: str | None = None
+    user_agent: str | None = None
+    batch_size: int = 25
+
+    @property
+    def user_agent_string(self) -> str:
+        from linernotes import __version__
+
+        base = self.user_agent or f"linernotes/{__version__}"
+        return f"{base} (+{self.contact})"
+
+
+@dataclass(frozen=True)
+class SourcesFile:
+    path: Path
+    sources: tuple[Source, ...]
+    crawler: CrawlerConfig = field(default_factory=CrawlerConfig)
+
+    def select(self, name: str | None) -> tuple[Source, ...]:
+        """All sources, or the one called `name` (an error naming the known ones otherwise)."""
+        if name is None:
+            return self.sources
+        chosen = tuple(s for s in self.sources if s.name == name)
+        if not chosen:
+            known = ", ".join(s.name for s in self.sources) or "none"
+            raise SourceConfigError(f"{self.path}: no source named {name!r} (known: {known})")
+        return chosen
+
+
+def site_key(url: str) -> str:
+    """Host of a URL without a leading 'www.', lower-cased: one site, either spelling."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or '30m'/'12h'/'7d'/'2w'."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2)]
+    raise ValueError(f"expected seconds or a duration like '12h' or '7d', got {value!r}")
+
+
+class _Reader:
+    """Typed access to one TOML table with errors that say where."""
+
+    def __init__(self, path: Path, where: str, table: dict[str, Any]) -> None:
+        self.path, self.where, self.table = path, where, table
+
+    def fail(self, key: str, message: str) -> SourceConfigError:
+        return SourceConfigError(f"{self.path}: {self.where}: key {key!r}: {message}")
+
+    def urls(self, key: str) -> tuple[str, ...]:
+        value = self.table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "expected a list of URLs")
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.fail(key, f"{url!r} is not an http(s) URL")
+        return tuple(value)
+
+    def patterns(self, key: str) -> tuple[str, ...]:
+        value = self.table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "expected a list of regular expressions")
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.fail(key, f"bad regular expression {pattern!r}: {exc}") from None
+        return tuple(value)
+
+    def number(self, key: str, default: Any, kind: type = float, minimum: float = 0) -> Any:
+        value = self.table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if kind is int and not isinstance(value, int):
+            raise self.fail(key, f"expected a whole number, got {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, got {value!r}")
+        return kind(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
+    def unknown(self, allowed: set[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.fail(key, f"unknown key (known: {', '.join(sorted(allowed))})")
+
+
+def _source(path: Path, index: int, table: Any) -> Source:
+    if not isinstance(table, dict):
+        raise SourceConfigError(f"{path}: source #{index + 1}: expected a [[source]] table")
+    name = table.get("name")
+    where = f"source {name!r}" if isinstance(name, str) else f"source #{index + 1}"
+    r = _Reader(path, where, table)
+    if not isinstance(name, str) or not name.strip():
+        raise r.fail("name", "every source needs a non-empty name")
+    r.unknown(SOURCE_KEYS)
+    start, feeds, maps = r.urls("start_urls"), r.urls("feeds"), r.urls("sitemaps")
+    if not (start or feeds or maps):
+        raise r.fail("start_urls", "a source needs start_urls, feeds or sitemaps")
+    try:
+        recrawl = parse_duration(table.get("recrawl_after", 7 * 86400))
+    except ValueError as exc:
+        raise r.fail("recrawl_after", str(exc)) from None
+    languages = table.get("languages", [])
+    if isinstance(languages, str):
+        languages = [languages]
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise r.fail("languages", "expected a list of language codes like ['en']")
+    return Source(
+        name=name,
+        start_urls=start,
+        feeds=feeds,
+        sitemaps=maps,
+        allow=r.patterns("allow"),
+        deny=r.patterns("deny"),
+        follow=r.patterns("follow"),
+        max_pages=r.number("max_pages", None, int, 1),
+        allow_private_addresses=r.flag("allow_private_addresses", False),
+        recrawl_after=recrawl,
+        languages=tuple(x.lower() for x in languages),
+        delay=r.number("delay", None),
+        max_depth=r.number("max_depth", 8, int, 0),
+    )
+
+
+def _crawler(path: Path, table: Any) -> CrawlerConfig:
+    if table is None:
+        return CrawlerConfig()
+    if not isinstance(table, dict):
+        raise SourceConfigError(f"{path}: [crawler]: expected a table")
+    r = _Reader(path, "[crawler]", table)
+    r.unknown(CRAWLER_KEYS)
+    contact = table.get("contact", DEFAULT_CONTACT)
+    if not isinstance(contact, str) or not contact.startswith(("http://", "https://", "mailto:")):
+        raise r.fail("contact", "expected a URL where site owners can reach you")
+    for key in ("warc_dir", "user_agent"):
+        if key in table and not isinstance(table[key], str):
+            raise r.fail(key, "expected a string")
+    return CrawlerConfig(
+        contact=contact,
+        delay=r.number("delay", 1.0),
+        timeout=r.number("timeout", 20.0, float, 1),
+        max_bytes=r.number("max_bytes", 5 * 1024 * 1024, int, 1024),
+        warc_dir=table.get("warc_dir"),
+        user_agent=table.get("user_agent"),
+        batch_size=r.number("batch_size", 25, int, 1),
+    )
+
+
+def load_sources(path: Path) -> SourcesFile:
+    """Read and validate a sources file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceConfigError(f"{path}: sources file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key in raw:
+        if key not in ("source", "crawler"):
+            raise SourceConfigError(f"{path}: unknown top-level key {key!r} (use [[source]])")
+    tables = raw.get("source", [])
+    if not isinstance(tables, list) or not tables:
+        raise SourceConfigError(f"{path}: no [[source]] tables found")
+    sources = tuple(_source(path, i, t) for i, t in enumerate(tables))
+    seen: set[str] = set()
+    for src in sources:
+        if src.name in seen:
+            raise SourceConfigError(f"{path}: source {src.name!r}: key 'name': used twice")
+        seen.add(src.name)
+    return SourcesFile(path, sources, _crawler(path, raw.get("crawler")))

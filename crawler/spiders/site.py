@@ -1,0 +1,225 @@
+"""One spider for every source: start URLs, RSS/Atom feeds and XML sitemaps.
+
+Each seed kind has its own callback, but they all end in the same decision
+for every URL they find (`_follow`): same site, allowed by the source's
+patterns, not a trap, not fresh in the frontier, under max_pages. Pages are
+extracted and handed to the storage pipeline together with the links they
+led to, so the pipeline can commit both in one transaction (the frontier is
+the database, which is what makes a killed run resumable).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.sources import Source, site_key
+from crawler.urls import canonicalize, scheme_allowed, trap_reason
+
+if TYPE_CHECKING:
+    from crawler.runner import RunContext
+
+SEED_PRIORITY = 10
+FEED_TYPES = ("rss", "atom", "xml", "rdf")
+
+
+class SiteSpider(scrapy.Spider):
+    """Crawls one source; many instances share one run (and one CrawlerProcess)."""
+
+    name = "site"
+    handle_httpstatus_list = [304]
+
+    def __init__(self, source: Source, run: RunContext, **kwargs: Any) -> None:
+        super().__init__(name=f"site:{source.name}", **kwargs)
+        self.source = source
+        self.run = run
+        self.source_id = run.source_ids[source.name]
+        self.allow = [re.compile(p) for p in source.allow]
+        self.deny = [re.compile(p) for p in source.deny]
+        self.follow = [re.compile(p) for p in source.follow]
+        if source.delay is not None:
+            self.download_delay = source.delay
+        self.max_pages = run.max_pages or source.max_pages
+        self.pages_scheduled = 0
+        self.seen: set[str] = set()
+        self.frontier = run.frontier(self.source_id)
+        self.validators = run.validators(self.source_id)
+        self.counts = run.stats_for(source.name)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+        from scrapy import signals
+
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.run.on_response, signal=signals.response_received)
+        return spider
+
+    # --- seeds ---------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.sitemaps:
+            yield self._request(url, "sitemap", 0, seed=True)
+        for url in self.source.feeds:
+            yield self._request(url, "feed", 0, seed=True)
+        for url in self.source.start_urls:
+            yield self._request(url, "page", 0, seed=True)
+        for entry in sorted(self.frontier.values(), key=lambda e: (e.depth, e.canonical_url)):
+            if entry.status == "pending" and entry.canonical_url not in self.seen:
+                request = self._maybe(entry.url, entry.kind, entry.depth)
+                if request is not None:
+                    yield request
+
+    def _request(self, url: str, kind: str, depth: int, seed: bool = False) -> scrapy.Request:
+        canonical = canonicalize(url)
+        self.seen.add(canonical)
+        if kind == "page":
+            self.pages_scheduled += 1
+        headers = {}
+        known = self.validators.get(canonical)
+        if known is not None and kind == "page":
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        callback = {"page": self.parse_page, "feed": self.parse_feed, "sitemap": self.parse_sitemap}
+        return scrapy.Request(
+            url,
+            callback=callback[kind],
+            errback=self.on_error,
+            headers=headers,
+            priority=SEED_PRIORITY if seed else -depth,
+            dont_filter=seed,
+            meta={"ln_kind": kind, "ln_depth": depth, "ln_canonical": canonical, "ln_seed": seed},
+        )
+
+    # --- the follow decision -------------------------------------------------------------
+
+    def _wanted(self, url: str) -> bool:
+        return not self.allow or any(p.search(url) for p in self.allow + self.follow)
+
+    def _stored(self, url: str, kind: str) -> bool:
+        """Pages are stored when they match `allow` (all pages when it is empty), not `follow`."""
+        if kind != "page" or any(p.search(url) for p in self.follow):
+            return False
+        return not self.allow or any(p.search(url) for p in self.allow)
+
+    def _maybe(self, url: str, kind: str, depth: int) -> scrapy.Request | None:
+        """A request for a discovered URL, or None (counted) when it must not be fetched."""
+        canonical = canonicalize(url)
+        if canonical in self.seen:
+            return None
+        self.seen.add(canonical)
+        refusal = self._refusal(url, kind, depth)
+        if refusal:
+            self.counts.count("filtered", refusal)
+            return None
+        entry = self.frontier.get(canonical)
+        if entry is not None and entry.status != "pending" and entry.done_at is not None:
+            if self.run.started_at - entry.done_at < timedelta(seconds=self.source.recrawl_after):
+                self.counts.count("filtered", "fresh")
+                return None
+        if kind == "page" and self.max_pages is not None and self.pages_scheduled >= self.max_pages:
+            self.counts.count("filtered", "max_pages")
+            return None
+        return self._request(url, kind, depth)
+
+    def _refusal(self, url: str, kind: str, depth: int) -> str | None:
+        if not scheme_allowed(url):
+            return "bad_scheme"
+        if site_key(url) not in self.source.hosts:
+            return "offsite"
+        if any(p.search(url) for p in self.deny):
+            return "denied"
+        if kind == "page" and not self._wanted(url):
+            return "not_allowed"
+        if depth > self.source.max_depth:
+            return "trap:depth"
+        return trap_reason(url)
+
+    def _links(self, found: list[str], kind: str, depth: int) -> Iterator[scrapy.Request]:
+        for url in found:
+            request = self._maybe(url, kind, depth)
+            if request is not None:
+                yield request
+
+    # --- callbacks -----------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        meta = response.meta
+        depth = meta["ln_depth"]
+        links: list[str] = []
+        if response.status != 304 and _is_html(response):
+            from scrapy.linkextractors import LinkExtractor
+
+            extractor = LinkExtractor(unique=True)
+            links = [link.url for link in extractor.extract_links(response)]  # type: ignore[arg-type]
+        requests = list(self._links(links, "page", depth + 1))
+        yield self.run.page_item(self, response, self._stored(response.url, "page"), requests)
+        yield from requests
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        from lxml import etree
+
+        links: list[str] = []
+        try:
+            root = etree.fromstring(response.body, parser=_xml_parser())
+        except etree.XMLSyntaxError:
+            root = None
+        if root is not None:
+            for el in root.iter():
+                tag = etree.QName(el).localname if isinstance(el.tag, str) else ""
+                if tag == "link" and el.get("href") and el.get("rel", "alternate") == "alternate":
+                    links.append(response.urljoin(el.get("href")))
+                elif tag == "link" and (el.text or "").strip():
+                    links.append(response.urljoin(el.text.strip()))
+        requests = list(self._links(links, "page", meta_depth(response) + 1))
+        yield self.run.page_item(self, response, False, requests)
+        yield from requests
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        from scrapy.utils.gz import gunzip
+        from scrapy.utils.sitemap import Sitemap
+
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gunzip(body, max_size=self.run.max_bytes)
+            except Exception:
+                self.counts.count("errors", "bad_sitemap")
+                body = b""
+        requests: list[scrapy.Request] = []
+        try:
+            sitemap = Sitemap(body) if body else None
+        except Exception:
+            sitemap = None
+        if sitemap is not None:
+            kind = "sitemap" if sitemap.type == "sitemapindex" else "page"
+            locs = [response.urljoin(e["loc"]) for e in sitemap if e.get("loc")]
+            requests = list(self._links(locs, kind, meta_depth(response) + 1))
+        yield self.run.page_item(self, response, False, requests)
+        yield from requests
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        yield self.run.failure_item(self, request, failure)
+
+
+def meta_depth(response: Response) -> int:
+    return int(response.meta.get("ln_depth", 0))
+
+
+def _is_html(response: Response) -> bool:
+    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    return "html" in ctype or (not ctype and b"<html" in response.body[:1024].lower())
+
+
+def _xml_parser() -> Any:
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)

@@ -1,0 +1,89 @@
+"""The `linernotes` command: a thin click group over the stages.
+
+Every command takes `--db` (or $LINERNOTES_DB). Errors the user can act on
+become one line on stderr and exit code 1; `--debug` shows the traceback.
+Command groups live in `linernotes/commands/`, one module per stage, so the
+CLI mirrors the Python API module by module.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from linernotes import __version__
+from linernotes.commands import register
+from linernotes.context import AppContext
+from linernotes.errors import UserFacingError
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is shown as is (imported lazily where heavy)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from storage import StorageError
+
+    return (UserFacingError, StorageError, OperationalError, ProgrammingError, OSError)
+
+
+class LinernotesGroup(click.Group):
+    """Turns user errors into one stderr line and a non-zero exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            obj = ctx.find_object(AppContext)
+            if (obj is not None and obj.debug) or not isinstance(exc, _user_errors()):
+                if obj is not None and obj.debug:
+                    raise
+                click.echo(f"error: {type(exc).__name__}: {_one_line(exc)}", err=True)
+                click.echo("(run with --debug for the traceback)", err=True)
+                sys.exit(1)
+            click.echo(f"error: {_one_line(exc)}", err=True)
+            sys.exit(1)
+        finally:
+            obj = ctx.find_object(AppContext)
+            if obj is not None:
+                obj.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0]
+    return first if len(first) < 500 else first[:497] + "..."
+
+
+@click.group(cls=LinernotesGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_url",
+    envvar="LINERNOTES_DB",
+    default=None,
+    help="Database URL (default sqlite:///linernotes.db; env LINERNOTES_DB).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Log line format on stderr.",
+)
+@click.version_option(__version__, prog_name="linernotes")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None, debug: bool, log_format: str) -> None:
+    """linernotes: crawl music writing, find mentions, build per-track profiles."""
+    from linernotes.logs import configure_logging
+
+    configure_logging(log_format, debug)
+    ctx.obj = AppContext(db_url=db_url, debug=debug, log_format=log_format)
+
+
+register(main)

@@ -1,0 +1,41 @@
+"""`linernotes run`: crawl, then extract, then embed — the job a schedule runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from linernotes.context import AppContext, pass_app
+from linernotes.errors import UserFacingError
+
+
+@click.command("run")
+@click.option("--sources", "sources_file", type=click.Path(path_type=Path), required=True,
+              help="Sources file (TOML, see CONTRACT).")
+@click.option("--source", default=None, help="Only this source (by name).")
+@click.option("--max-pages", type=int, default=None, help="Cap on pages per source this run.")
+@click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
+@pass_app
+def run_command(
+    app: AppContext, sources_file: Path, source: str | None, max_pages: int | None, processes: int
+) -> None:
+    """Crawl the sources, extract mentions from what changed, rebuild changed profiles."""
+    from crawler.runner import crawl_sources
+    from nlp.extract import extract_documents
+    from nlp.profiles import build_profiles
+
+    store = app.store()
+    progress = sys.stderr.isatty()
+    crawl = crawl_sources(store, sources_file, source=source, max_pages=max_pages)
+    click.echo(crawl.format())
+    click.echo(extract_documents(store, n_process=processes, progress=progress).format())
+    click.echo(build_profiles(store, progress=progress).format())
+    if not crawl.ok:
+        raise UserFacingError("the crawl reported errors; extract and embed ran on what was stored")
+
+
+def register(cli: click.Group, groups: dict[str, click.Group]) -> None:
+    """Attach `run`."""
+    cli.add_command(run_command)

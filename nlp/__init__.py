@@ -1,0 +1,1 @@
+"""Language processing for linernotes: finding, labelling and linking music mentions in text."""

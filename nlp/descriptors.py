@@ -1,0 +1,196 @@
+"""Descriptor terms: what the writing says about an entity, weighted by salience.
+
+Candidates per evidence sentence are vocabulary phrases (genre, mood,
+instrument, production; matched longest first so "drum and bass" is one term)
+and the remaining content words and two-word phrases. Names of the entity and
+of the other entities the sentence mentions are excluded: "sounds like
+Radiohead" must not make "radiohead" a descriptor.
+
+Salience treats each entity's evidence as one document of the corpus of all
+entities, and is one of two schemes (measured on sas_mirex, see
+docs/profiles.md):
+  tfidf    (1 + ln tf) * (ln((1 + N) / (1 + df)) + 1), with smoothing;
+  whitman  Whitman & Lawrence (2002) "community metadata" salience: the term
+           frequency times a Gaussian of ln(df / N), favouring mid-frequency
+           terms over both ubiquitous and one-off ones.
+Vocabulary terms get a boost. Every stored weight keeps its inputs (count,
+document frequency, evidence ids), so it can be explained.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nlp.vocabulary import builtin_terms, normalize_term
+
+STOPWORDS = frozenset(
+    """
+a about above after again against all almost also although always am among an and another any
+are around as at away back be became because become becomes been before being below between
+both but by came can could did do does doing done down during each either else even ever every
+few first for from further get gets got had has have having he her here hers herself him himself
+his how however i if in including into is it its itself just last later least less like made
+make makes many may me might more most much must my myself near never new next no nor not now
+of off often on once one only onto or other others our ours ourselves out over own part per
+rather really said same see seen several she should since so some still such take than that
+the their theirs them themselves then there these they this those though three through thus
+to together too toward two under until up upon us used very was way we well went were what
+when where whether which while who whom whose why will with within without would year years
+yet you your yours yourself yourselves s t d ll m re ve don didn doesn isn wasn weren won
+wouldn couldn shouldn aren haven hasn hadn mr mrs ms st vs etc e g ie eg via per
+""".split()
+)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9&'+]*")
+_CHUNK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/…–—]+|\s-\s|\s'|'\s")
+MAX_VOCAB_WORDS = 4
+
+
+@dataclass(frozen=True)
+class SalienceConfig:
+    """How terms are weighted; `version` goes into stored vectors and invalidates them."""
+
+    scheme: str = "tfidf"
+    vocab_boost: float = 1.5
+    bigrams: bool = True
+    whitman_mu: float = -4.0  # centre of the Gaussian over ln(df / N)
+    whitman_sigma: float = 1.5
+    min_df_display: int = 2  # terms seen for one entity only are kept for vectors, not shown
+    version: str = "desc-v1"
+
+
+@dataclass
+class TermStat:
+    term: str
+    weight: float
+    count: float
+    doc_freq: int
+    evidence_ids: list[int] = field(default_factory=list)
+
+
+class TermExtractor:
+    """Turns a sentence into candidate descriptor terms (display forms)."""
+
+    def __init__(self, vocabulary: dict[str, str] | None = None) -> None:
+        self.vocab = vocabulary if vocabulary is not None else builtin_terms()
+        self.vocab_keys = set(self.vocab)
+
+    def terms(self, text: str, exclude: Iterable[str] = ()) -> list[str]:
+        """Candidate terms of `text`, repeated as often as they occur."""
+        banned_phrases = [normalize_term(n) for n in exclude if n]
+        banned_tokens = {t for n in banned_phrases for t in n.split() if t not in STOPWORDS}
+        lowered = text.lower().replace("-", " ")
+        for phrase in banned_phrases:
+            if phrase:
+                lowered = lowered.replace(phrase, " | ")
+        out: list[str] = []
+        for chunk in _CHUNK.split(lowered):
+            out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens))
+        return out
+
+    def is_vocab(self, term: str) -> bool:
+        return normalize_term(term) in self.vocab_keys
+
+    def _chunk_terms(self, tokens: list[str], banned: set[str]) -> list[str]:
+        out: list[str] = []
+        free: list[str | None] = []
+        i = 0
+        while i < len(tokens):
+            matched = 0
+            for n in range(min(MAX_VOCAB_WORDS, len(tokens) - i), 0, -1):
+                key = " ".join(tokens[i : i + n])
+                if key in self.vocab_keys and not (n == 1 and key in banned):
+                    out.append(self.vocab[key])
+                    matched = n
+                    break
+            if matched:
+                free.append(None)  # a vocabulary phrase breaks bigrams around it
+                i += matched
+                continue
+            tok = tokens[i].strip("'")
+            ok = len(tok) >= 3 and tok not in STOPWORDS and tok not in banned
+            ok = ok and not tok.isdigit() and not tok.endswith("'s")
+            free.append(tok if ok else None)
+            if ok:
+                out.append(tok)
+            i += 1
+        for a, b in zip(free, free[1:], strict=False):
+            if a and b:
+                out.append(f"{a} {b}")
+        return out
+
+
+@dataclass
+class EntityTerms:
+    """An entity's term occurrences: per term, weighted count, evidence ids and months."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    evidence: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    months: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, evidence_id: int, weight: float, month: str | None, terms: Sequence[str]) -> None:
+        for term in terms:
+            self.counts[term] += weight
+            if month:
+                self.months[month][term] += weight
+        for term in set(terms):
+            self.evidence[term].append(evidence_id)
+
+
+def month_of(when: datetime | None) -> str | None:
+    return when.strftime("%Y-%m") if when else None
+
+
+def document_frequencies(bags: Iterable[EntityTerms]) -> Counter[str]:
+    df: Counter[str] = Counter()
+    for bag in bags:
+        df.update(bag.counts.keys())
+    return df
+
+
+def salience(
+    counts: Counter[str],
+    df: Counter[str],
+    n_entities: int,
+    config: SalienceConfig,
+    extractor: TermExtractor,
+) -> dict[str, float]:
+    """Salience of every term of one entity (unnormalised)."""
+    out: dict[str, float] = {}
+    total = sum(counts.values()) or 1.0
+    for term, tf in counts.items():
+        if tf <= 0:
+            continue
+        d = max(1, df.get(term, 1))
+        if config.scheme == "whitman":
+            z = (math.log(d / max(1, n_entities)) - config.whitman_mu) / config.whitman_sigma
+            w = (tf / total) * math.exp(-0.5 * z * z) * 100.0
+        else:
+            w = (1.0 + math.log(tf)) * (math.log((1 + n_entities) / (1 + d)) + 1.0)
+        if extractor.is_vocab(term):
+            w *= config.vocab_boost
+        out[term] = w
+    return out
+
+
+def top_terms(
+    bag: EntityTerms,
+    weights: dict[str, float],
+    df: Counter[str],
+    n: int,
+    config: SalienceConfig,
+    n_entities: int,
+) -> list[TermStat]:
+    """The `n` heaviest displayable terms with their counts and evidence."""
+    min_df = config.min_df_display if n_entities >= 20 else 1
+    ranked = sorted(
+        (t for t in weights if df.get(t, 0) >= min_df), key=lambda t: (-weights[t], t)
+    )
+    return [
+        TermStat(t, weights[t], bag.counts[t], df.get(t, 0), bag.evidence[t][:50])
+        for t in ranked[:n]
+    ]

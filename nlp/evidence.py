@@ -1,0 +1,335 @@
+"""Evidence: the sentences that speak of each artist, track and album, tied to their document.
+
+Why a table of its own: descriptors and vectors must be explainable ("this
+weight comes from these sentences") and incremental. Evidence is rebuilt per
+document, only for documents whose mentions or subject changed since the last
+build (a signature per document in `evidence_documents`), and every entity
+whose evidence rows changed gets a new `entity_state.evidence_hash`, which is
+what tells the later steps to recompute it.
+
+Sources of evidence, by `via`:
+  mention  the sentence of a linked mention (the extractor's sentence span);
+  work     a sentence naming one of the artist's tracks or albums (for the artist);
+  subject  a sentence of a page whose subject the entity is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from nlp.embeddings import sentence_hash
+from storage import Store
+from storage.models import (
+    Album,
+    Document,
+    DocumentSubject,
+    EntityState,
+    Evidence,
+    EvidenceDocument,
+    Mention,
+    Track,
+)
+from storage.upsert import upsert
+
+EntityKey = tuple[str, str]  # (entity_kind, entity_id)
+
+VIA_WEIGHTS = {"mention": 1.0, "subject": 0.6, "work": 0.5}
+MAX_SENTENCE_CHARS = 1000
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*•])")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of sentences: a light splitter for pages without extractor sentences."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENT_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e - s >= 3:
+            out.append((s, e))
+    return out
+
+
+@dataclass
+class EvidenceRow:
+    """One evidence sentence before it is written."""
+
+    entity_kind: str
+    entity_id: str
+    document_id: int
+    sent_start: int
+    sent_end: int
+    text: str
+    published_at: datetime | None
+    via: str
+    co_entities: list[str] = field(default_factory=list)
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "entity_kind": self.entity_kind,
+            "entity_id": self.entity_id,
+            "document_id": self.document_id,
+            "sent_start": self.sent_start,
+            "sent_end": self.sent_end,
+            "text": self.text,
+            "sentence_hash": sentence_hash(self.text),
+            "published_at": self.published_at,
+            "via": self.via,
+            "weight": VIA_WEIGHTS.get(self.via, 1.0),
+            "co_entities": sorted(set(self.co_entities)),
+        }
+
+
+@dataclass
+class EvidenceStats:
+    documents_seen: int = 0
+    documents_rebuilt: int = 0
+    rows_written: int = 0
+    changed: set[EntityKey] = field(default_factory=set)
+
+
+@dataclass
+class _Doc:
+    id: int
+    text: str
+    published_at: datetime | None
+    mentions: list[tuple[int, int, int, int, str, str]]  # start, end, s0, s1, label, entity_id
+    subject: tuple[str, str, list[Any]] | None
+
+
+def _signature(doc_hash: str, mentions: Iterable[tuple[Any, ...]], subject: Any) -> str:
+    h = hashlib.sha1(doc_hash.encode())
+    for m in sorted(mentions):
+        h.update(repr(m).encode())
+    h.update(repr(subject).encode())
+    return h.hexdigest()
+
+
+def _owners(session: Session) -> dict[EntityKey, str]:
+    """(track|album, id) -> artist id, so a work's sentence also speaks of its artist."""
+    owners: dict[EntityKey, str] = {}
+    for tid, aid in session.execute(select(Track.id, Track.artist_id)):
+        if aid:
+            owners[("track", tid)] = aid
+    for alb, aid in session.execute(select(Album.id, Album.artist_id)):
+        if aid:
+            owners[("album", alb)] = aid
+    return owners
+
+
+def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
+    """Documents whose mention/subject signature differs from the one evidence was built from."""
+    mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    query = select(
+        Mention.document_id, Mention.start, Mention.end, Mention.label, Mention.entity_id
+    ).where(Mention.entity_id.is_not(None))
+    for doc_id, start, end, label, eid in session.execute(query):
+        mentions[doc_id].append((start, end, label, eid))
+    subjects = {
+        d: (k, e, s)
+        for d, k, e, s in session.execute(
+            select(
+                DocumentSubject.document_id,
+                DocumentSubject.entity_kind,
+                DocumentSubject.entity_id,
+                DocumentSubject.sentences,
+            )
+        )
+    }
+    built = dict(
+        session.execute(select(EvidenceDocument.document_id, EvidenceDocument.signature)).all()
+    )
+    changed: dict[int, str] = {}
+    seen = 0
+    query_docs = select(Document.id, Document.content_hash, Document.extracted_hash).where(
+        Document.status == "stored"
+    )
+    for doc_id, chash, xhash in session.execute(query_docs):
+        seen += 1
+        if doc_id not in mentions and doc_id not in subjects and doc_id not in built:
+            continue
+        sig = _signature(
+            f"{chash}:{xhash}", mentions.get(doc_id, ()), subjects.get(doc_id)
+        )
+        if built.get(doc_id) != sig:
+            changed[doc_id] = sig
+    return changed, seen
+
+
+def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        rows = session.execute(
+            select(Document.id, Document.text, Document.published_at).where(Document.id.in_(chunk))
+        ).all()
+        ments: dict[int, list[tuple[int, int, int, int, str, str]]] = defaultdict(list)
+        for m in session.execute(
+            select(
+                Mention.document_id,
+                Mention.start,
+                Mention.end,
+                Mention.sent_start,
+                Mention.sent_end,
+                Mention.label,
+                Mention.entity_id,
+            ).where(Mention.document_id.in_(chunk), Mention.entity_id.is_not(None))
+        ):
+            ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], m[6]))
+        subs = {
+            d: (k, e, s)
+            for d, k, e, s in session.execute(
+                select(
+                    DocumentSubject.document_id,
+                    DocumentSubject.entity_kind,
+                    DocumentSubject.entity_id,
+                    DocumentSubject.sentences,
+                ).where(DocumentSubject.document_id.in_(chunk))
+            )
+        }
+        for doc_id, text, published in rows:
+            yield _Doc(doc_id, text or "", published, sorted(ments[doc_id]), subs.get(doc_id))
+
+
+def document_evidence(doc: _Doc, owners: dict[EntityKey, str]) -> list[EvidenceRow]:
+    """Every evidence sentence one document gives, deduplicated per (entity, sentence)."""
+    rows: dict[tuple[str, str, int], EvidenceRow] = {}
+    linked = [(s, e, label.lower(), eid) for s, e, _a, _b, label, eid in doc.mentions]
+
+    def co_in(s0: int, s1: int) -> list[str]:
+        found = []
+        for s, _e, kind, eid in linked:
+            if s0 <= s < s1:
+                found.append(f"{kind}:{eid}")
+                owner = owners.get((kind, eid))
+                if owner:
+                    found.append(f"artist:{owner}")
+        return found
+
+    def add(kind: str, eid: str, s0: int, s1: int, via: str) -> None:
+        text = doc.text[s0:s1].strip()
+        if not text or len(text) > MAX_SENTENCE_CHARS:
+            text = text[:MAX_SENTENCE_CHARS]
+        if not text:
+            return
+        key = (kind, eid, s0)
+        if key in rows:
+            return
+        me = f"{kind}:{eid}"
+        co = [c for c in co_in(s0, s1) if c != me]
+        rows[key] = EvidenceRow(kind, eid, doc.id, s0, s1, text, doc.published_at, via, co)
+
+    mention_sents: dict[EntityKey, list[tuple[int, int]]] = defaultdict(list)
+    for _s, _e, s0, s1, label, eid in doc.mentions:
+        kind = label.lower()
+        add(kind, eid, s0, s1, "mention")
+        mention_sents[(kind, eid)].append((s0, s1))
+        owner = owners.get((kind, eid))
+        if owner:
+            add("artist", owner, s0, s1, "work")
+            mention_sents[("artist", owner)].append((s0, s1))
+    if doc.subject is not None:
+        kind, eid, _refs = doc.subject
+        taken = mention_sents.get((kind, eid), [])
+        for s0, s1 in split_sentences(doc.text):
+            if any(a < s1 and s0 < b for a, b in taken):
+                continue  # the extractor's sentence already covers it
+            add(kind, eid, s0, s1, "subject")
+    return list(rows.values())
+
+
+def evidence_hash(rows: Iterable[tuple[Any, ...]]) -> str:
+    """Fingerprint of an entity's evidence: changes exactly when its sentences change."""
+    h = hashlib.sha1()
+    for row in sorted(rows):
+        h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def refresh_evidence(store: Store) -> EvidenceStats:
+    """Rebuild evidence for changed documents; mark entities whose evidence changed."""
+    stats = EvidenceStats()
+    with store.session() as session:
+        owners = _owners(session)
+        changed_docs, stats.documents_seen = _changed_documents(session)
+        stats.documents_rebuilt = len(changed_docs)
+        if not changed_docs:
+            return stats
+        ids = sorted(changed_docs)
+        touched: set[EntityKey] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for kind, eid in session.execute(
+                select(Evidence.entity_kind, Evidence.entity_id)
+                .where(Evidence.document_id.in_(chunk))
+                .distinct()
+            ):
+                touched.add((kind, eid))
+            session.execute(delete(Evidence).where(Evidence.document_id.in_(chunk)))
+        new_rows: list[dict[str, Any]] = []
+        for doc in _load_docs(session, ids):
+            for row in document_evidence(doc, owners):
+                new_rows.append(row.as_row())
+                touched.add((row.entity_kind, row.entity_id))
+        if new_rows:
+            session.execute(Evidence.__table__.insert(), new_rows)
+        stats.rows_written = len(new_rows)
+        upsert(
+            session,
+            EvidenceDocument,
+            [{"document_id": d, "signature": s} for d, s in changed_docs.items()],
+            keys=["document_id"],
+        )
+        stats.changed = _update_entity_hashes(session, touched)
+    return stats
+
+
+def _update_entity_hashes(session: Session, touched: set[EntityKey]) -> set[EntityKey]:
+    """New evidence hashes for touched entities; returns those whose hash really changed."""
+    keys = sorted(touched)
+    current: dict[EntityKey, list[tuple[Any, ...]]] = defaultdict(list)
+    old: dict[EntityKey, str | None] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        cond = tuple_(Evidence.entity_kind, Evidence.entity_id).in_(chunk)
+        for kind, eid, doc, s0, h in session.execute(
+            select(
+                Evidence.entity_kind,
+                Evidence.entity_id,
+                Evidence.document_id,
+                Evidence.sent_start,
+                Evidence.sentence_hash,
+            ).where(cond)
+        ):
+            current[(kind, eid)].append((doc, s0, h))
+        state_cond = tuple_(EntityState.entity_kind, EntityState.entity_id).in_(chunk)
+        for kind, eid, h in session.execute(
+            select(EntityState.entity_kind, EntityState.entity_id, EntityState.evidence_hash).where(
+                state_cond
+            )
+        ):
+            old[(kind, eid)] = h
+    changed = set()
+    rows = []
+    for key in keys:
+        new = evidence_hash(current[key]) if current.get(key) else None
+        if new != old.get(key):
+            changed.add(key)
+            rows.append({"entity_kind": key[0], "entity_id": key[1], "evidence_hash": new})
+    upsert(session, EntityState, rows, keys=["entity_kind", "entity_id"])
+    return changed

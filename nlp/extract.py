@@ -1,0 +1,197 @@
+"""The extract stage: documents in storage -> mentions and document subjects in storage.
+
+Only documents whose text changed since their last extraction are read
+(`documents.extracted_hash != content_hash`). Work is committed one chunk of
+documents at a time, together with the new `extracted_hash`, so a killed run
+loses at most one chunk and a re-run picks up exactly where it stopped;
+re-extracting a document replaces its mentions, never duplicates them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import Store
+from storage.catalog import catalog_names
+from storage.models import Document, DocumentSubject, Mention
+from storage.names import normalize_name
+from storage.upsert import upsert
+
+if TYPE_CHECKING:
+    from nlp.gazetteer import Gazetteer
+    from nlp.mentions import DocumentMentions, MentionExtractor
+
+log = logging.getLogger("linernotes.extract")
+KIND_OF_LABEL = {"ARTIST": "artist", "TRACK": "track", "ALBUM": "album"}
+
+
+@dataclass
+class ExtractSummary:
+    """Counts of one extract run."""
+
+    documents: int = 0
+    mentions: int = 0
+    linked: int = 0
+    subjects: int = 0
+    by_label: dict[str, int] = field(default_factory=dict)
+
+    def format(self) -> str:
+        if not self.documents:
+            return "extract: no new or changed documents"
+        labels = ", ".join(f"{k} {v}" for k, v in sorted(self.by_label.items()))
+        return (
+            f"extract: {self.documents} documents, {self.mentions} mentions "
+            f"({self.linked} linked; {labels or 'none'}), {self.subjects} document subjects"
+        )
+
+
+def load_gazetteer(store: Store) -> Gazetteer:
+    """Build the gazetteer from every catalogue name in the database."""
+    from nlp.gazetteer import CatalogEntry, Gazetteer
+
+    with store.session() as session:
+        entries = [CatalogEntry(*name) for name in catalog_names(session)]
+    return Gazetteer.from_entries(entries)
+
+
+def make_extractor(store: Store, *, n_process: int = 1, batch_size: int = 64) -> MentionExtractor:
+    """The mention extractor over the database's catalogue."""
+    from nlp.mentions import MentionExtractor
+
+    return MentionExtractor(load_gazetteer(store), n_process=n_process, batch_size=batch_size)
+
+
+def pending_documents(session: Session, after_id: int, limit: int) -> list[Document]:
+    """Stored, non-duplicate documents whose current text has not been extracted yet."""
+    stmt = (
+        select(Document)
+        .where(
+            Document.status == "stored",
+            Document.duplicate_of.is_(None),
+            Document.id > after_id,
+            or_(
+                Document.extracted_hash.is_(None), Document.extracted_hash != Document.content_hash
+            ),
+        )
+        .order_by(Document.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def count_pending(store: Store) -> int:
+    """How many documents the next extract run will process."""
+    with store.session() as session:
+        stmt = select(func.count()).where(
+            Document.status == "stored",
+            Document.duplicate_of.is_(None),
+            or_(
+                Document.extracted_hash.is_(None), Document.extracted_hash != Document.content_hash
+            ),
+        )
+        return session.scalar(stmt) or 0
+
+
+def mention_rows(document_id: int, found: DocumentMentions) -> list[dict[str, Any]]:
+    """Rows for the `mentions` table from one document's extraction."""
+    return [
+        {
+            "document_id": document_id,
+            "start": m.start,
+            "end": m.end,
+            "sent_start": m.sent_start,
+            "sent_end": m.sent_end,
+            "label": m.label,
+            "entity_id": m.entity_id,
+            "surface": m.surface,
+            "norm_surface": normalize_name(m.surface),
+            "confidence": float(m.confidence),
+            "method": m.method,
+        }
+        for m in found.mentions
+    ]
+
+
+def save_chunk(
+    session: Session,
+    docs: Sequence[Document],
+    results: Sequence[DocumentMentions],
+    summary: ExtractSummary,
+) -> None:
+    """Replace the chunk's mentions and subjects and mark the documents extracted."""
+    ids = [doc.id for doc in docs]
+    session.execute(delete(Mention).where(Mention.document_id.in_(ids)))
+    session.execute(delete(DocumentSubject).where(DocumentSubject.document_id.in_(ids)))
+    rows: list[dict[str, Any]] = []
+    subjects: list[dict[str, Any]] = []
+    for doc, found in zip(docs, results, strict=True):
+        rows.extend(mention_rows(doc.id, found))
+        subject = found.subject
+        if subject is not None and subject.entity_id is not None:
+            subjects.append(
+                {
+                    "document_id": doc.id,
+                    "entity_kind": KIND_OF_LABEL[subject.label],
+                    "entity_id": subject.entity_id,
+                    "sentences": [list(span) for span in found.subject_sentences],
+                }
+            )
+    upsert(session, Mention, rows, ["document_id", "start", "end", "label"])
+    upsert(session, DocumentSubject, subjects, ["document_id"])
+    now = datetime.now(UTC)
+    for doc in docs:
+        session.execute(
+            update(Document)
+            .where(Document.id == doc.id)
+            .values(extracted_hash=doc.content_hash, extracted_at=now)
+        )
+    summary.documents += len(docs)
+    summary.mentions += len(rows)
+    summary.linked += sum(1 for r in rows if r["entity_id"])
+    summary.subjects += len(subjects)
+    for r in rows:
+        summary.by_label[r["label"]] = summary.by_label.get(r["label"], 0) + 1
+
+
+def _chunks(store: Store, chunk_size: int) -> Iterator[list[Document]]:
+    after = 0
+    while True:
+        with store.session() as session:
+            docs = pending_documents(session, after, chunk_size)
+        if not docs:
+            return
+        after = docs[-1].id
+        yield docs
+
+
+def extract_documents(
+    store: Store,
+    *,
+    extractor: MentionExtractor | None = None,
+    chunk_size: int = 200,
+    n_process: int = 1,
+    progress: bool = False,
+) -> ExtractSummary:
+    """Run mention extraction over every new or changed document."""
+    summary = ExtractSummary()
+    total = count_pending(store)
+    if total == 0:
+        return summary
+    extractor = extractor or make_extractor(store, n_process=n_process)
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc="extract", unit="doc", disable=not progress) as bar:
+        for docs in _chunks(store, chunk_size):
+            results = list(extractor.extract((d.text or "", d.title) for d in docs))
+            with store.session() as session:
+                save_chunk(session, docs, results, summary)
+            bar.update(len(docs))
+    log.info(summary.format())
+    return summary

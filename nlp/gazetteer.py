@@ -1,0 +1,232 @@
+"""The catalogue as an in-memory name index for mention finding and linking.
+
+Why not a spaCy PhraseMatcher: building one Doc per name costs minutes and gigabytes for a few
+million names. Here every name is reduced once to its matching key (`storage.names.normalize_name`)
+and kept in one dict; the matcher walks the document's tokens and looks up token n-grams, bounded by
+the longest name that starts with each first word. Entries are stored column-wise (parallel lists of
+interned strings), so 2M names stay well under a gigabyte.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.names import normalize_name, slugify
+
+KINDS = ("artist", "track", "album")
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+MAX_NAME_TOKENS = 12
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One catalogue name: an artist, or a track/album with the artist it belongs to."""
+
+    kind: str  # "artist" | "track" | "album"
+    id: str
+    name: str
+    artist_id: str | None = None
+    artist_name: str | None = None
+
+
+def name_tokens(key: str) -> list[str]:
+    """Split a matching key into the word keys the token matcher compares."""
+    return key.split()
+
+
+class Gazetteer:
+    """Normalised-name index over artists, tracks and albums.
+
+    `lookup(key)` returns entry indices for a normalised key; `entry(i)` rebuilds the CatalogEntry.
+    `prior(i)` is a popularity prior: for artists the number of catalogue rows they own, for works
+    the prior of their artist, so a title shared by several artists prefers the better-known one.
+    """
+
+    def __init__(self) -> None:
+        self._kind = bytearray()
+        self._id: list[str] = []
+        self._name: list[str] = []
+        self._artist_id: list[str | None] = []
+        self._artist_name: list[str | None] = []
+        self._index: dict[str, int | tuple[int, ...]] = {}
+        self._max_len: dict[str, int] = {}
+        self._artist_rows: Counter[str] = Counter()
+        self._artist_by_id: dict[str, int] = {}
+        self._starts_with_the: set[int] = set()
+
+    # construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_entries(cls, entries: Iterable[CatalogEntry]) -> Gazetteer:
+        """Index entries; duplicates (same kind, id and key) are kept once."""
+        gaz = cls()
+        seen: set[tuple[int, str, str]] = set()
+        for entry in entries:
+            gaz._add(entry, seen)
+        return gaz
+
+    def _add(self, entry: CatalogEntry, seen: set[tuple[int, str, str]]) -> None:
+        code = _KIND_CODE.get(entry.kind)
+        if code is None:
+            raise ValueError(f"unknown catalogue kind {entry.kind!r} for {entry.id!r}")
+        key = normalize_name(entry.name)
+        if not key:
+            return
+        marker = (code, entry.id, key)
+        if marker in seen:
+            return
+        seen.add(marker)
+        idx = len(self._id)
+        self._kind.append(code)
+        self._id.append(sys.intern(entry.id))
+        self._name.append(entry.name)
+        self._artist_id.append(sys.intern(entry.artist_id) if entry.artist_id else None)
+        self._artist_name.append(sys.intern(entry.artist_name) if entry.artist_name else None)
+        if code == 0:
+            self._artist_by_id.setdefault(entry.id, idx)
+        elif entry.artist_id:
+            self._artist_rows[entry.artist_id] += 1
+        if entry.name.casefold().startswith("the "):
+            self._starts_with_the.add(idx)
+        old = self._index.get(key)
+        if old is None:
+            self._index[key] = idx
+        elif isinstance(old, int):
+            self._index[key] = (old, idx)
+        else:
+            self._index[key] = (*old, idx)
+        words = name_tokens(key)
+        first = words[0]
+        if len(words) > self._max_len.get(first, 0):
+            self._max_len[first] = min(len(words), MAX_NAME_TOKENS)
+
+    # queries ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._id)
+
+    def lookup(self, key: str) -> tuple[int, ...]:
+        """Entry indices whose name normalises to `key` (already normalised)."""
+        hit = self._index.get(key)
+        if hit is None:
+            return ()
+        return (hit,) if isinstance(hit, int) else hit
+
+    def lookup_name(self, name: str) -> list[CatalogEntry]:
+        """Entries for a free-form name (normalised here)."""
+        return [self.entry(i) for i in self.lookup(normalize_name(name))]
+
+    def max_tokens(self, first_word: str) -> int:
+        """Longest name (in words) starting with this word key; 0 when none does."""
+        return self._max_len.get(first_word, 0)
+
+    def kind(self, idx: int) -> str:
+        return KINDS[self._kind[idx]]
+
+    def entry_id(self, idx: int) -> str:
+        return self._id[idx]
+
+    def artist_of(self, idx: int) -> str | None:
+        return self._artist_id[idx]
+
+    def name_of(self, idx: int) -> str:
+        return self._name[idx]
+
+    def starts_with_the(self, idx: int) -> bool:
+        """Whether the catalogue name itself begins with "The" (so the span should include it)."""
+        return idx in self._starts_with_the
+
+    def entry(self, idx: int) -> CatalogEntry:
+        return CatalogEntry(
+            KINDS[self._kind[idx]],
+            self._id[idx],
+            self._name[idx],
+            self._artist_id[idx],
+            self._artist_name[idx],
+        )
+
+    def prior(self, idx: int) -> float:
+        """Popularity prior in (0, 1): more catalogue rows for the artist -> closer to 1."""
+        artist = self._id[idx] if self._kind[idx] == 0 else self._artist_id[idx]
+        rows = self._artist_rows.get(artist, 0) if artist else 0
+        return rows / (rows + 5.0) * 0.5 + 0.5
+
+    def artist_index(self, artist_id: str) -> int | None:
+        return self._artist_by_id.get(artist_id)
+
+    def find_ngrams(self, words: Sequence[str]) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+        """All (start, end, entries) word n-grams of `words` (word keys) that are catalogue names.
+
+        Empty word keys (punctuation) are skipped inside a name but never start or end one.
+        """
+        n = len(words)
+        for start in range(n):
+            first = words[start]
+            if not first:
+                continue
+            limit = self._max_len.get(first, 0)
+            if not limit:
+                continue
+            parts: list[str] = []
+            count = 0
+            end = start
+            while end < n and count < limit:
+                word = words[end]
+                end += 1
+                if not word:
+                    continue
+                parts.append(word)
+                count += 1
+                hit = self.lookup(" ".join(parts))
+                if hit:
+                    yield start, end, hit
+
+
+def _derived_artist_id(artist: str) -> str:
+    return f"ar:{slugify(artist)}"
+
+
+def entries_from_csv(path: str | Path) -> Iterator[CatalogEntry]:
+    """Read a CONTRACT catalogue CSV (for experiments before the database exists).
+
+    Empty ids become the importer's derived ids: ar:<artist>, tr:<artist>/<track>,
+    al:<artist>/<album>. `artist_aliases` ("|"-separated) yield extra artist entries with the
+    same id, so an alias links to the artist.
+    """
+    seen_artists: set[str] = set()
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"artist_id", "artist", "track_id", "track", "album_id", "album"} - set(
+            reader.fieldnames or []
+        )
+        if missing:
+            raise ValueError(f"{path}: catalogue header lacks {sorted(missing)}")
+        for row in reader:
+            artist = (row.get("artist") or "").strip()
+            if not artist:
+                continue
+            artist_id = (row.get("artist_id") or "").strip() or _derived_artist_id(artist)
+            if artist_id not in seen_artists:
+                seen_artists.add(artist_id)
+                yield CatalogEntry("artist", artist_id, artist)
+                for alias in (row.get("artist_aliases") or "").split("|"):
+                    if alias.strip():
+                        yield CatalogEntry("artist", artist_id, alias.strip())
+            track = (row.get("track") or "").strip()
+            if track:
+                track_id = (row.get("track_id") or "").strip()
+                track_id = track_id or f"tr:{slugify(artist)}/{slugify(track)}"
+                yield CatalogEntry("track", track_id, track, artist_id, artist)
+            album = (row.get("album") or "").strip()
+            if album:
+                album_id = (row.get("album_id") or "").strip()
+                album_id = album_id or f"al:{slugify(artist)}/{slugify(album)}"
+                yield CatalogEntry("album", album_id, album, artist_id, artist)
+
+
+def load_csv(path: str | Path) -> Gazetteer:
+    """Gazetteer straight from a catalogue CSV."""
+    return Gazetteer.from_entries(entries_from_csv(path))

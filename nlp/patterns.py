@@ -1,0 +1,134 @@
+"""Surface patterns music writing uses to name titles and artists.
+
+Why regexes over the raw text rather than spaCy Matcher patterns: quotes, possessives and
+capitalised title runs are character-level facts ("Title" by Artist, Artist's "Title"), and a
+handful of compiled regexes over the sentence costs far less than token patterns. Each match yields
+a PatternHit with a label, char offsets and a confidence that says how strongly the cue implies
+the label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_OPEN = "\"“‘'"
+_CLOSE = "\"”’'"
+# a capitalised word, incl. O'Connor, AC/DC, 2Pac, Sgt., "N.W.A"
+_CAP = r"(?:[A-Z0-9][\w'’./&!?+-]*)"
+_JOIN = r"(?:of|the|a|an|in|on|and|to|for|at|by|with|from|de|la|le|&|n'|'n'|x)"
+CAP_RUN = rf"{_CAP}(?:[ ](?:{_JOIN}[ ])*{_CAP})*"
+QUOTED = r"[\"“‘](?P<q>[^\"“”‘’\n]{1,80}?)[\"”’]"
+_ARTIST_AFTER = rf"(?P<artist>{CAP_RUN})"
+
+_WORK_WORDS_TRACK = r"(?:single|song|track|tune|hit|ballad|anthem|cut|number|b-side)"
+_WORK_WORDS_ALBUM = r"(?:album|LP|EP|record|mixtape|full-length|debut|sophomore effort|compilation)"
+
+
+@dataclass(frozen=True)
+class PatternHit:
+    """A span the patterns propose: label, char offsets, confidence and which pattern fired."""
+
+    start: int
+    end: int
+    label: str
+    confidence: float
+    pattern: str
+
+
+_RULES: list[tuple[re.Pattern[str], str, str, float]] = [
+    # "Title" by Artist
+    (re.compile(rf"{QUOTED},?\s+by\s+{_ARTIST_AFTER}"), "TRACK", "quoted_by", 0.9),
+    # Artist's "Title"
+    (re.compile(rf"(?P<artist>{CAP_RUN})['’]s?\s+{QUOTED}"), "TRACK", "possessive_quoted", 0.85),
+    # the single/song/track "X"
+    (re.compile(rf"\b{_WORK_WORDS_TRACK}s?,?\s+{QUOTED}", re.I), "TRACK", "work_word_quoted", 0.9),
+    # the album/LP/EP "X"
+    (re.compile(rf"\b{_WORK_WORDS_ALBUM}s?,?\s+{QUOTED}"), "ALBUM", "album_word_quoted", 0.9),
+    # "X" album / "X" LP
+    (re.compile(rf"{QUOTED}\s+(?:album|LP|EP|mixtape)\b"), "ALBUM", "quoted_album_word", 0.85),
+    # from the album X / the LP X / the EP X (unquoted capitalised title)
+    (
+        re.compile(
+            rf"\b(?:the|their|his|her|its|debut|new)\s+(?:album|LP|EP|mixtape)\s+(?P<t>{CAP_RUN})"
+        ),
+        "ALBUM",
+        "album_word",
+        0.75,
+    ),
+    # the single X / the song X (unquoted)
+    (
+        re.compile(
+            rf"\b(?:the|their|his|her|its|lead|new)\s+(?:single|song|track)\s+(?P<t>{CAP_RUN})"
+        ),
+        "TRACK",
+        "track_word",
+        0.7,
+    ),
+]
+
+_LIST_CUE = re.compile(
+    rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,40}}?"
+    rf"(?:such as|including|like|:)\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
+)
+_LIST_ITEM = re.compile(CAP_RUN)
+_GENERIC_QUOTED = re.compile(QUOTED)
+
+
+def _title_like(text: str) -> bool:
+    """Whether a quoted string looks like a title rather than a quotation."""
+    words = text.split()
+    if not words or len(words) > 10 or text.endswith((".", ",")):
+        return False
+    caps = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
+    return (
+        caps >= max(1, (len(words) + 1) // 2)
+        and words[0][:1].isupper()
+        or len(words) == 1
+        and words[0][:1].isupper()
+    )
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    """End offset without trailing sentence punctuation ("Radiohead." -> "Radiohead")."""
+    while end > start + 1 and text[end - 1] in ".,;:!?'’" and not text[end - 2].isupper():
+        end -= 1
+    return end
+
+
+def find_patterns(text: str) -> Iterator[PatternHit]:
+    """All pattern hits in `text` (may overlap; the caller resolves overlaps)."""
+    for regex, label, name, conf in _RULES:
+        for match in regex.finditer(text):
+            group = "q" if "q" in match.groupdict() and match.group("q") else "t"
+            if match.groupdict().get(group):
+                start, end = match.span(group)
+                title = text[start:end].strip()
+                start = start + text[start:end].index(title) if title else start
+                end = start + len(title) if group == "q" else _trim(text, start, start + len(title))
+                if title and (group == "t" or _title_like(title)):
+                    yield PatternHit(start, end, label, conf, name)
+            if match.groupdict().get("artist"):
+                a_start, a_end = match.span("artist")
+                a_end = _trim(text, a_start, a_end)
+                yield PatternHit(a_start, a_end, "ARTIST", conf - 0.1, name + "_artist")
+    yield from _list_hits(text)
+    for match in _GENERIC_QUOTED.finditer(text):
+        title = match.group("q").strip()
+        if title and _title_like(title):
+            start = match.start("q") + match.group("q").index(title)
+            yield PatternHit(start, start + len(title), "TRACK", 0.55, "quoted")
+
+
+def _list_hits(text: str) -> Iterator[PatternHit]:
+    for match in _LIST_CUE.finditer(text):
+        kind = match.group("kind").lower()
+        label = "ALBUM" if kind in ("albums", "lps", "eps", "records") else "TRACK"
+        base = match.start("list")
+        for item in _LIST_ITEM.finditer(match.group("list")):
+            value = item.group(0)
+            if value in ("and", "or"):
+                continue
+            end = _trim(text, base + item.start(), base + item.end())
+            yield PatternHit(base + item.start(), end, label, 0.7, "list")

@@ -1,0 +1,10 @@
+"""Storage: the schema, migrations and data access shared by every stage.
+
+Knows nothing of Scrapy, spaCy or torch: the crawler writes documents through
+it and the NLP stages read documents and write mentions, descriptors and
+vectors through it.
+"""
+
+from storage.db import Store, StorageError, open_store, resolve_url
+
+__all__ = ["Store", "StorageError", "open_store", "resolve_url"]

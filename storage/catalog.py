@@ -1,0 +1,372 @@
+"""Catalogue import (CSV and MusicBrainz JSON dumps) and catalogue name listing.
+
+An import is one transaction: a bad row fails the whole file (naming its
+line) and leaves the database as it was, unless `skip_bad` is set, in which
+case bad rows are collected and reported. Rows are merged in memory first,
+so the same artist on 10,000 lines is written once, then bulk-upserted:
+importing the same file twice changes nothing.
+
+Ids: where a row gives one (e.g. a MusicBrainz id) it is kept; otherwise a
+stable, readable id is derived from the names (`ar:<artist>`,
+`tr:<artist>/<track>`, `al:<artist>/<album>`). An artist row without an id
+whose normalised name matches an artist that has an explicit id (in the file
+or already in the database) is merged into that artist.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.db import StorageError, Store
+from storage.models import Album, Artist, Track
+from storage.names import normalize_name, slugify
+from storage.upsert import upsert
+
+REQUIRED_COLUMNS = ("artist_id", "artist", "track_id", "track", "album_id", "album")
+OPTIONAL_COLUMNS = ("artist_aliases",)
+MAX_NAME = 1000
+
+
+class CatalogError(StorageError):
+    """A catalogue file that cannot be imported as a whole (the message names file and line)."""
+
+
+class BadRow(Exception):
+    """One unusable row; `line` is the 1-based line number in the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class CatalogRow:
+    """One parsed row: an artist, optionally with a track and/or an album."""
+
+    line: int
+    artist: str
+    artist_id: str | None = None
+    track: str | None = None
+    track_id: str | None = None
+    album: str | None = None
+    album_id: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: rows read, bad rows skipped, entity counts after the import."""
+
+    path: str
+    rows: int = 0
+    skipped: list[BadRow] = field(default_factory=list)
+    artists: int = 0
+    tracks: int = 0
+    albums: int = 0
+
+    def format(self) -> str:
+        lines = [
+            f"imported {self.rows} rows from {self.path}: "
+            f"{self.artists} artists, {self.tracks} tracks, {self.albums} albums in the catalogue"
+        ]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} bad rows:")
+            lines.extend(f"  {bad}" for bad in self.skipped)
+        return "\n".join(lines)
+
+
+class CatalogName(NamedTuple):
+    """One name the mention linker can match: aliases come as extra artist names."""
+
+    kind: str
+    id: str
+    name: str
+    artist_id: str | None
+    artist_name: str | None
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CatalogError(f"{path}: line {line}: not valid UTF-8 text") from None
+
+
+def _clean(value: str | None, line: int, column: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if "\x00" in value:
+        raise BadRow(line, f"column {column!r} contains a NUL byte")
+    if len(value) > MAX_NAME:
+        raise BadRow(line, f"column {column!r} is longer than {MAX_NAME} characters")
+    return value
+
+
+def parse_csv_row(line: int, row: dict[str | None, Any]) -> CatalogRow:
+    """Validate one CSV row (as read by DictReader) into a CatalogRow."""
+    if row.get(None):
+        raise BadRow(line, f"more fields than the header has ({len(row[None])} extra)")
+    missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
+    if missing:
+        raise BadRow(line, f"fewer fields than the header has (no {', '.join(missing)})")
+    vals = {c: _clean(row.get(c), line, c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    if not vals["artist"]:
+        raise BadRow(line, "the artist name is empty")
+    for kind in ("track", "album"):
+        if vals[f"{kind}_id"] and not vals[kind]:
+            raise BadRow(line, f"{kind}_id {vals[kind + '_id']!r} is given without a {kind} name")
+    aliases = tuple(a.strip() for a in (vals["artist_aliases"] or "").split("|") if a.strip())
+    return CatalogRow(
+        line=line,
+        artist=vals["artist"],  # type: ignore[arg-type]
+        artist_id=vals["artist_id"],
+        track=vals["track"],
+        track_id=vals["track_id"],
+        album=vals["album"],
+        album_id=vals["album_id"],
+        aliases=aliases,
+    )
+
+
+def read_csv(text: str, path: Path) -> Iterator[CatalogRow | BadRow]:
+    """Yield parsed rows, or BadRow for rows that fail validation (the caller decides)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    absent = [c for c in REQUIRED_COLUMNS if c not in header]
+    if absent:
+        raise CatalogError(
+            f"{path}: line 1: the header lacks {', '.join(absent)} "
+            f"(expected {','.join(REQUIRED_COLUMNS)}[,artist_aliases])"
+        )
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            try:
+                yield parse_csv_row(line, row)
+            except BadRow as bad:
+                yield bad
+    except csv.Error as exc:
+        raise CatalogError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
+
+
+def _credit(obj: dict[str, Any], line: int) -> tuple[str, str]:
+    credits = obj.get("artist-credit") or []
+    if not credits or not isinstance(credits[0], dict) or not credits[0].get("artist"):
+        raise BadRow(line, "no artist-credit with an artist")
+    artist = credits[0]["artist"]
+    if not artist.get("id") or not artist.get("name"):
+        raise BadRow(line, "the artist-credit's artist lacks an id or a name")
+    return str(artist["id"]), str(artist["name"])
+
+
+def parse_musicbrainz_line(line: int, raw: str) -> CatalogRow:
+    """One line of a MusicBrainz JSON data dump: an artist, recording or release group."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadRow(line, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict) or not obj.get("id"):
+        raise BadRow(line, "expected a JSON object with an 'id'")
+    mbid = str(obj["id"])
+    if "sort-name" in obj:
+        name = _clean(obj.get("name"), line, "name")
+        if not name:
+            raise BadRow(line, "artist without a name")
+        aliases = tuple(a["name"] for a in obj.get("aliases") or [] if a.get("name"))
+        return CatalogRow(line=line, artist=name, artist_id=mbid, aliases=aliases)
+    title = _clean(obj.get("title"), line, "title")
+    if not title:
+        raise BadRow(line, "recording or release group without a title")
+    artist_id, artist = _credit(obj, line)
+    if "primary-type" in obj or "secondary-types" in obj:
+        return CatalogRow(line, artist, artist_id, album=title, album_id=mbid)
+    if "length" in obj or "isrcs" in obj or "video" in obj:
+        return CatalogRow(line, artist, artist_id, track=title, track_id=mbid)
+    raise BadRow(line, "cannot tell the entity type (expected artist, recording or release-group)")
+
+
+def read_musicbrainz(text: str) -> Iterator[CatalogRow | BadRow]:
+    """Yield parsed rows of a MusicBrainz JSON-lines dump (blank lines ignored)."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            try:
+                yield parse_musicbrainz_line(number, raw)
+            except BadRow as bad:
+                yield bad
+
+
+# ---------------------------------------------------------------- merging
+
+
+def _better_name(old: str, new: str) -> str:
+    """Prefer a cased spelling over an all-lower-case one ("aerosmith" -> "Aerosmith")."""
+    return new if old.islower() and not new.islower() else old
+
+
+@dataclass
+class _Merged:
+    """Entities collected from a file, keyed by id, ready to upsert."""
+
+    artists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    albums: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _explicit_artist_ids(rows: list[CatalogRow], session: Session) -> dict[str, str]:
+    """Normalised name -> explicit artist id, from the database and then the file."""
+    known: dict[str, str] = {}
+    stmt = select(Artist.norm_name, Artist.id).where(~Artist.id.startswith("ar:"))
+    for norm, artist_id in session.execute(stmt):
+        known.setdefault(norm, artist_id)
+    for row in rows:
+        if row.artist_id:
+            known.setdefault(normalize_name(row.artist), row.artist_id)
+    return known
+
+
+def _add_artist(merged: _Merged, artist_id: str, row: CatalogRow) -> None:
+    entry = merged.artists.get(artist_id)
+    if entry is None:
+        merged.artists[artist_id] = {
+            "id": artist_id,
+            "name": row.artist,
+            "norm_name": normalize_name(row.artist),
+            "aliases": list(row.aliases),
+        }
+        return
+    entry["name"] = _better_name(entry["name"], row.artist)
+    entry["aliases"].extend(a for a in row.aliases if a not in entry["aliases"])
+
+
+def _add_work(table: dict[str, dict[str, Any]], work_id: str, title: str, artist_id: str) -> None:
+    entry = table.get(work_id)
+    if entry is None:
+        table[work_id] = {
+            "id": work_id,
+            "title": title,
+            "norm_title": normalize_name(title),
+            "artist_id": artist_id,
+        }
+    else:
+        entry["title"] = _better_name(entry["title"], title)
+
+
+def merge_rows(rows: list[CatalogRow], session: Session) -> _Merged:
+    """Resolve ids and fold duplicate lines into one record per entity."""
+    explicit = _explicit_artist_ids(rows, session)
+    merged = _Merged()
+    for row in rows:
+        artist_slug = slugify(row.artist)
+        artist_id = row.artist_id or explicit.get(normalize_name(row.artist)) or f"ar:{artist_slug}"
+        _add_artist(merged, artist_id, row)
+        if row.track:
+            track_id = row.track_id or f"tr:{artist_slug}/{slugify(row.track)}"
+            _add_work(merged.tracks, track_id, row.track, artist_id)
+        if row.album:
+            album_id = row.album_id or f"al:{artist_slug}/{slugify(row.album)}"
+            _add_work(merged.albums, album_id, row.album, artist_id)
+    return merged
+
+
+def _merge_existing_aliases(session: Session, artists: dict[str, dict[str, Any]]) -> None:
+    """Keep aliases already stored, so a later file without aliases loses none."""
+    ids = list(artists)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        stmt = select(Artist.id, Artist.aliases, Artist.name).where(Artist.id.in_(chunk))
+        for artist_id, aliases, name in session.execute(stmt):
+            rec = artists[artist_id]
+            rec["name"] = _better_name(name, rec["name"])
+            rec["aliases"] = sorted(set(aliases or []) | set(rec["aliases"]))
+    for rec in artists.values():
+        rec["aliases"] = sorted(set(rec["aliases"]))
+
+
+# ---------------------------------------------------------------- importing
+
+
+def detect_format(path: Path) -> str:
+    """'musicbrainz' for JSON-lines files, else 'csv'."""
+    return "musicbrainz" if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else "csv"
+
+
+def read_catalog(path: Path, fmt: str | None = None) -> Iterator[CatalogRow | BadRow]:
+    """Rows of a catalogue file in either format."""
+    if not path.is_file():
+        raise CatalogError(f"{path}: no such file")
+    text = _decode(path.read_bytes(), path)
+    chosen = fmt or detect_format(path)
+    if chosen == "csv":
+        return read_csv(text, path)
+    if chosen == "musicbrainz":
+        return read_musicbrainz(text)
+    raise CatalogError(f"unknown catalogue format {chosen!r} (use csv or musicbrainz)")
+
+
+def import_catalog(
+    store: Store, path: Path | str, fmt: str | None = None, *, skip_bad: bool = False
+) -> ImportSummary:
+    """Import a catalogue file in one transaction; see the module docstring for the rules."""
+    path = Path(path)
+    summary = ImportSummary(path=str(path))
+    rows: list[CatalogRow] = []
+    for item in read_catalog(path, fmt):
+        if isinstance(item, BadRow):
+            if not skip_bad:
+                raise CatalogError(f"{path}: {item} (nothing was imported; --skip-bad skips it)")
+            summary.skipped.append(item)
+        else:
+            rows.append(item)
+    summary.rows = len(rows)
+    with store.session() as session:
+        merged = merge_rows(rows, session)
+        _merge_existing_aliases(session, merged.artists)
+        upsert(session, Artist, merged.artists.values(), ["id"])
+        upsert(session, Track, merged.tracks.values(), ["id"])
+        upsert(session, Album, merged.albums.values(), ["id"])
+        counts = catalog_counts(session)
+    summary.artists, summary.tracks, summary.albums = counts
+    return summary
+
+
+def catalog_counts(session: Session) -> tuple[int, int, int]:
+    """Number of artists, tracks and albums stored."""
+    return tuple(  # type: ignore[return-value]
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Artist, Track, Album)
+    )
+
+
+def catalog_names(session: Session) -> Iterator[CatalogName]:
+    """Every matchable name: artists (and their aliases), tracks and albums with their artist."""
+    artist_names: dict[str, str] = {}
+    for artist_id, name, aliases in session.execute(
+        select(Artist.id, Artist.name, Artist.aliases)
+    ).yield_per(20000):
+        artist_names[artist_id] = name
+        yield CatalogName("artist", artist_id, name, None, None)
+        for alias in aliases or []:
+            yield CatalogName("artist", artist_id, alias, None, None)
+    for kind, model in (("track", Track), ("album", Album)):
+        stmt = select(model.id, model.title, model.artist_id)
+        for work_id, title, artist_id in session.execute(stmt).yield_per(20000):
+            artist = artist_names.get(artist_id) if artist_id else None
+            yield CatalogName(kind, work_id, title, artist_id, artist)

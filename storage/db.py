@@ -1,0 +1,108 @@
+"""Engines, sessions and schema upgrades for both backends.
+
+Every command calls `open_store(url)`: it normalises the URL, creates the
+engine with the pragmas SQLite needs for a crawler writing while a reader
+reads (WAL, a busy timeout, foreign keys), and upgrades the schema with
+Alembic, so a user never runs migrations by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///linernotes.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StorageError(Exception):
+    """A storage problem worth one readable line to the user (bad URL, bad data)."""
+
+
+def resolve_url(url: str | None) -> str:
+    """The database URL: the argument, else $LINERNOTES_DB, else ./linernotes.db."""
+    chosen = url or os.environ.get("LINERNOTES_DB") or DEFAULT_URL
+    try:
+        parsed = make_url(chosen)
+    except ArgumentError as exc:
+        raise StorageError(f"invalid database URL {chosen!r}: {exc}") from None
+    if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StorageError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets its pragmas on every connection."""
+    engine = create_engine(url, future=True, pool_pre_ping=url.startswith("postgresql"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database to the latest Alembic revision (no-op when current)."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@dataclass
+class Store:
+    """An open database: the engine plus a session factory."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
+    """Open (and by default create or upgrade) the database at `url`."""
+    resolved = resolve_url(url)
+    engine = make_engine(resolved)
+    if upgrade:
+        upgrade_schema(engine)
+    return Store(resolved, engine, sessionmaker(engine, expire_on_commit=False))

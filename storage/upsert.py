@@ -1,0 +1,70 @@
+"""Idempotent bulk upserts that behave the same on SQLite and PostgreSQL.
+
+Both dialects speak `INSERT ... ON CONFLICT`, but PostgreSQL refuses a batch
+that hits the same key twice ("cannot affect row a second time"), so rows are
+first collapsed by key, the last one winning, as a sequence of single upserts
+would. Batches are chunked to stay under SQLite's bound-parameter limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
+
+MAX_PARAMS = 30000
+
+
+def _table(target: type[DeclarativeBase] | Table) -> Table:
+    return target if isinstance(target, Table) else target.__table__  # type: ignore[return-value]
+
+
+def dedupe_by_key(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Collapse rows sharing a key; later rows override earlier ones, order of first sight kept."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if key in merged:
+            merged[key].update(row)
+        else:
+            merged[key] = dict(row)
+    return list(merged.values())
+
+
+def upsert(
+    session: Session,
+    target: type[DeclarativeBase] | Table,
+    rows: Iterable[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> int:
+    """Insert `rows`, updating `update` columns (default: all non-key) on key conflict.
+
+    With `update=[]` existing rows are left untouched (insert-or-ignore).
+    Returns the number of distinct rows sent.
+    """
+    table = _table(target)
+    batch = dedupe_by_key(rows, keys)
+    if not batch:
+        return 0
+    columns = list(batch[0].keys())
+    for row in batch:
+        if row.keys() != batch[0].keys():
+            raise ValueError("upsert rows must all have the same columns")
+    chosen = [c for c in columns if c not in keys] if update is None else list(update)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    per_chunk = max(1, MAX_PARAMS // max(1, len(columns)))
+    for start in range(0, len(batch), per_chunk):
+        stmt = insert(table).values(batch[start : start + per_chunk])
+        if chosen:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in chosen}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt)
+    return len(batch)

@@ -1,0 +1,65 @@
+"""Gold loading (with line-numbered errors), scoring, MusicRecoNER conversion, table output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlp.evaluate import GoldExample, GoldFormatError, format_scores, load_gold, load_musicreconer, score
+
+
+def test_load_gold_reads_spans(tmp_path: Path) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"text": "Low play", "spans": [{"start": 0, "end": 3, "label": "ARTIST"}]}\n\n')
+    assert load_gold(path) == [GoldExample("Low play", [(0, 3, "ARTIST")])]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{not json", "invalid JSON"),
+        ('{"spans": []}', "string 'text'"),
+        ('{"text": "ab", "spans": [{"start": 0, "end": 9, "label": "ARTIST"}]}', "outside text"),
+        ('{"text": "ab", "spans": [{"start": "0", "end": 1, "label": "ARTIST"}]}', "integer"),
+    ],
+)
+def test_load_gold_names_the_bad_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"text": "ok", "spans": []}\n' + line + "\n")
+    with pytest.raises(GoldFormatError, match=rf"g.jsonl:2: .*{message}"):
+        load_gold(path)
+
+
+def test_score_exact_match_per_label_and_micro() -> None:
+    gold = [GoldExample("x" * 40, [(0, 5, "ARTIST"), (10, 15, "TRACK")])]
+    pred = [[(0, 5, "ARTIST"), (10, 15, "ALBUM"), (20, 25, "ARTIST")]]
+    s = score(gold, pred)
+    assert s["ARTIST"]["precision"] == 0.5 and s["ARTIST"]["recall"] == 1.0
+    assert s["TRACK"]["recall"] == 0.0 and s["ALBUM"]["precision"] == 0.0
+    assert s["micro"]["f1"] == pytest.approx(2 * (1 / 3) * 0.5 / (1 / 3 + 0.5))
+    assert "ARTIST" in format_scores(s) and "micro" in format_scores(s)
+
+
+def test_score_woa_accepts_track_or_album() -> None:
+    gold = [GoldExample("x" * 30, [(0, 4, "WOA"), (5, 9, "WOA")])]
+    s = score(gold, [[(0, 4, "TRACK"), (5, 9, "ALBUM")]])
+    assert s["WOA"]["f1"] == 1.0
+
+
+def test_score_rejects_length_mismatch() -> None:
+    with pytest.raises(ValueError):
+        score([GoldExample("a")], [])
+
+
+def test_load_musicreconer_maps_bio_to_original_case(tmp_path: Path) -> None:
+    (tmp_path / "ground-truth.bio").write_text(
+        "drake\tB-Artist\nnonstop\tB-WoA\ni\tO\nlike\tO\n\nmore\tO\nlike\tO\nlow\tB-Artist\n\n"
+    )
+    (tmp_path / "queries.csv").write_text(
+        "preprocessed,original\ndrake nonstop i like,Drake - Nonstop I like\nmore like low,More like Low!\n"
+    )
+    examples = load_musicreconer(tmp_path)
+    assert examples[0].text == "Drake - Nonstop I like"
+    assert examples[0].spans == [(0, 5, "ARTIST"), (8, 15, "WOA")]
+    assert examples[1].spans == [(10, 13, "ARTIST")]

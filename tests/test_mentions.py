@@ -1,0 +1,154 @@
+"""MentionExtractor on texts written for the tests: patterns, ambiguity, discovery, subject, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.gazetteer import CatalogEntry, Gazetteer
+from nlp.mentions import DocumentMentions, FoundMention, MentionExtractor
+
+
+def _artist(aid: str, name: str) -> CatalogEntry:
+    return CatalogEntry("artist", aid, name)
+
+
+def _work(kind: str, wid: str, name: str, aid: str, artist: str) -> CatalogEntry:
+    return CatalogEntry(kind, wid, name, aid, artist)
+
+
+CATALOG = [
+    _artist("ar:radiohead", "Radiohead"),
+    _work("track", "tr:radiohead/creep", "Creep", "ar:radiohead", "Radiohead"),
+    _work("album", "al:radiohead/ok-computer", "OK Computer", "ar:radiohead", "Radiohead"),
+    _artist("ar:bjork", "Björk"),
+    _work("track", "tr:bjork/joga", "Jóga", "ar:bjork", "Björk"),
+    _work("album", "al:bjork/homogenic", "Homogenic", "ar:bjork", "Björk"),
+    _artist("ar:adele", "Adele"),
+    _work("track", "tr:adele/hello", "Hello", "ar:adele", "Adele"),
+    _artist("ar:lionel-richie", "Lionel Richie"),
+    _work("track", "tr:lionel-richie/hello", "Hello", "ar:lionel-richie", "Lionel Richie"),
+    _artist("ar:low", "Low"),
+    _work("track", "tr:low/sunflower", "Sunflower", "ar:low", "Low"),
+    _artist("ar:yes", "Yes"),
+    _artist("ar:bad-company", "Bad Company"),
+    _work("track", "tr:bad-company/bad-company", "Bad Company", "ar:bad-company", "Bad Company"),
+]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> MentionExtractor:
+    return MentionExtractor(Gazetteer.from_entries(CATALOG), batch_size=4)
+
+
+def _one(extractor: MentionExtractor, text: str) -> list[FoundMention]:
+    return next(extractor.annotate([text]))
+
+
+def _find(mentions: list[FoundMention], surface: str, label: str) -> FoundMention:
+    hits = [m for m in mentions if m.surface == surface and m.label == label]
+    assert hits, f"no {label} {surface!r} in {[(m.surface, m.label) for m in mentions]}"
+    return hits[0]
+
+
+def test_quoted_title_by_artist(extractor: MentionExtractor) -> None:
+    text = 'My favourite is "Creep" by Radiohead.'
+    ms = _one(extractor, text)
+    track = _find(ms, "Creep", "TRACK")
+    assert track.entity_id == "tr:radiohead/creep" and track.name == "Creep"
+    assert text[track.start : track.end] == "Creep"
+    assert _find(ms, "Radiohead", "ARTIST").entity_id == "ar:radiohead"
+    assert track.sent_start == 0 and track.sent_end == len(text)
+
+
+def test_possessive_quoted_title(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, 'Everyone still talks about Björk\'s "Jóga" and its strings.')
+    assert _find(ms, "Jóga", "TRACK").entity_id == "tr:bjork/joga"
+
+
+def test_album_word_pattern(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, "The closing song comes from the album OK Computer, released in 1997.")
+    album = _find(ms, "OK Computer", "ALBUM")
+    assert album.entity_id == "al:radiohead/ok-computer" and album.method == "pattern"
+
+
+def test_single_word_pattern_and_list(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, "She made albums such as Homogenic, Vespertine and Medulla with friends.")
+    assert {m.surface for m in ms if m.label == "ALBUM"} >= {"Homogenic", "Vespertine", "Medulla"}
+    assert _find(ms, "Homogenic", "ALBUM").entity_id == "al:bjork/homogenic"
+    assert _find(ms, "Vespertine", "ALBUM").entity_id is None  # kept, not in the catalogue
+
+
+def test_shared_title_is_disambiguated_by_nearby_artist(extractor: MentionExtractor) -> None:
+    adele = _one(extractor, 'Adele returned with the single "Hello" in 2015.')
+    richie = _one(extractor, 'Lionel Richie scored a hit with the song "Hello" in 1984.')
+    assert _find(adele, "Hello", "TRACK").entity_id == "tr:adele/hello"
+    assert _find(richie, "Hello", "TRACK").entity_id == "tr:lionel-richie/hello"
+
+
+def test_common_word_names_need_evidence(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, "Yes, I stayed home. The light was low and the air was cold. Hello again.")
+    assert [m for m in ms if m.entity_id in {"ar:yes", "ar:low", "tr:adele/hello"}] == []
+
+
+def test_common_word_name_with_evidence_links(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, 'We played "Sunflower" by Low twice.')
+    assert _find(ms, "Low", "ARTIST").entity_id == "ar:low"
+    assert _find(ms, "Sunflower", "TRACK").entity_id == "tr:low/sunflower"
+
+
+def test_artist_and_track_with_the_same_name(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, 'Bad Company opened the show with the song "Bad Company" last night.')
+    labelled = {(m.label, m.entity_id) for m in ms if m.surface == "Bad Company"}
+    assert ("TRACK", "tr:bad-company/bad-company") in labelled
+    assert ("ARTIST", "ar:bad-company") in labelled
+
+
+def test_unlinked_mentions_are_kept_and_counted() -> None:
+    ext = MentionExtractor(Gazetteer.from_entries(CATALOG))
+    ms = next(ext.annotate(['Last week "Moonwalk Vapors" by Zorblax Quintet came out.']))
+    track = _find(ms, "Moonwalk Vapors", "TRACK")
+    assert track.entity_id is None and track.name is None
+    assert ext.unlinked[("TRACK", "moonwalk vapors")] == 1
+
+
+def test_subject_from_title_and_its_sentences(extractor: MentionExtractor) -> None:
+    text = (
+        "This is a record about machines. The album opens with a slow guitar. "
+        "Critics in 1997 loved it. Nothing else happened that year."
+    )
+    doc = next(extractor.extract([(text, "Radiohead: OK Computer")]))
+    assert isinstance(doc, DocumentMentions)
+    assert doc.subject is not None and doc.subject.entity_id == "al:radiohead/ok-computer"
+    quoted = [text[s:e] for s, e in doc.subject_sentences]
+    assert any(q.startswith("The album opens") for q in quoted)
+    assert any(q.startswith("Critics in 1997 loved it") for q in quoted)
+    assert not any(q.startswith("Nothing else") for q in quoted)
+
+
+def test_artist_subject_uses_pronouns(extractor: MentionExtractor) -> None:
+    text = "She grew up in Reykjavik. The weather there is cold."
+    doc = next(extractor.extract([(text, "Björk")]))
+    assert doc.subject is not None and doc.subject.label == "ARTIST"
+    assert [text[s:e].strip() for s, e in doc.subject_sentences] == ["She grew up in Reykjavik."]
+
+
+def test_no_title_means_no_subject(extractor: MentionExtractor) -> None:
+    doc = next(extractor.extract([("She sings.", None)]))
+    assert doc.subject is None and doc.subject_sentences == []
+
+
+def test_bad_input_does_not_crash_and_keeps_order(extractor: MentionExtractor) -> None:
+    long_text = ('Then "Creep" by Radiohead played. ' * 7000)[:230_000]
+    texts = ["", "   \n\t", "\x00\xff\xfe\x89PNG\r\n\x1a\n\x00\x00", "Это песня группы Кино.", long_text]
+    out = list(extractor.annotate(texts))
+    assert len(out) == len(texts)
+    assert out[0] == [] and out[1] == []
+    assert all(isinstance(m, FoundMention) for ms in out for m in ms)
+    tracks = [m for m in out[4] if m.label == "TRACK" and m.surface == "Creep"]
+    assert len(tracks) > 1000  # mentions after the internal chunk boundary are found too
+    assert all(long_text[m.start : m.end] == m.surface for m in out[4])
+
+
+def test_non_string_input_is_handled(extractor: MentionExtractor) -> None:
+    out = list(extractor.annotate([None, b"Radiohead"]))  # type: ignore[list-item]
+    assert len(out) == 2 and out[0] == []
