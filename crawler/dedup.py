@@ -3,9 +3,10 @@
 Exact duplicates share the SHA-256 of the whitespace- and case-normalised
 text. Syndicated copies differ in a byline, a "first published at" line or a
 footer, so they are found with a 64-bit SimHash over word 3-shingles: two
-texts within `MAX_DISTANCE` bits are the same article. The index splits each
-hash into four 16-bit bands; any two hashes within 3 bits agree exactly on at
-least one band (pigeonhole), so a lookup only compares a handful of candidates.
+texts within `MAX_DISTANCE` bits are the same article (distinct articles sit
+around 32 bits apart). The index splits each hash into eight 8-bit bands; two
+hashes within 7 bits agree exactly on at least one band (pigeonhole), so a
+lookup compares only the documents sharing a band, not the whole corpus.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import re
 from collections import defaultdict
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-MAX_DISTANCE = 3
+MAX_DISTANCE = 6
 MIN_WORDS_FOR_NEAR = 40
+BANDS = 8
 _MASK64 = (1 << 64) - 1
 
 
@@ -59,7 +61,7 @@ class SimhashIndex:
     """Document ids by SimHash, banded for sub-linear near-duplicate lookup."""
 
     def __init__(self) -> None:
-        self._bands: list[dict[int, list[tuple[int, int]]]] = [defaultdict(list) for _ in range(4)]
+        self._bands: list[dict[int, list[tuple[int, int]]]] = [defaultdict(list) for _ in range(BANDS)]
         self._values: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -68,7 +70,7 @@ class SimhashIndex:
     @staticmethod
     def _keys(value: int) -> list[int]:
         unsigned = value & _MASK64
-        return [(unsigned >> (16 * band)) & 0xFFFF for band in range(4)]
+        return [(unsigned >> (8 * band)) & 0xFF for band in range(BANDS)]
 
     def add(self, doc_id: int, value: int) -> None:
         self.discard(doc_id)

@@ -31,7 +31,7 @@ ARTICLE_TYPES = {
     "webpage",
 }
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-MIN_WORDS = 5
+MIN_WORDS = 10
 SOFT_404 = re.compile(
     r"\b(?:404|page not found|not found|page (?:does not|doesn't|cannot be found|could not)"
     r"|no longer (?:exists|available)|nothing (?:was )?found)\b",
@@ -106,7 +106,7 @@ def extract(body: bytes, url: str, content_type: str | None, languages: tuple[st
     if jsonld:
         meta["jsonld"] = jsonld
     found = _trafilatura(html, url)
-    text = (found.get("text") or "").strip()
+    text = normalise_lines(found.get("text") or "")
     if _word_count(text) < MIN_WORDS:
         text = fallback_text(tree)
     title = _first(_ld(jsonld, "headline", "name"), found.get("title"), _html_title(tree))
@@ -174,19 +174,38 @@ def _trafilatura(html: str, url: str) -> dict[str, Any]:
 
 def fallback_text(tree: Any) -> str:
     """Visible text without scripts, navigation, headers, footers, forms or link lists."""
+    import copy
+
     from lxml_html_clean import Cleaner
 
+    work = copy.deepcopy(tree)
+    boiler = "//nav|//header|//footer|//aside|//menu|//title|//head|//form|//*[@id='comments']"
+    for bad in work.xpath(boiler):
+        bad.drop_tree()
+    for lst in work.xpath("//ul|//ol"):
+        items = lst.xpath("./li")
+        if items and all(len(li.xpath(".//a")) and not _own_text(li) for li in items):
+            lst.drop_tree()
     cleaner = Cleaner(scripts=True, javascript=True, style=True, comments=True, forms=True)
     try:
-        cleaned = cleaner.clean_html(tree)
+        cleaned = cleaner.clean_html(work)
     except Exception:
         return ""
-    for bad in cleaned.xpath("//nav|//header|//footer|//aside|//menu|//title|//head"):
-        bad.drop_tree()
     for br in cleaned.xpath("//br"):
         br.tail = "\n" + (br.tail or "")
+    return normalise_lines(cleaned.text_content())
+
+
+def _own_text(element: Any) -> str:
+    """Text of an element outside its links (a link list item has none)."""
+    parts = [element.text or ""] + [child.tail or "" for child in element.iterdescendants()]
+    return "".join(parts).strip()
+
+
+def normalise_lines(text: str) -> str:
+    """One space between words, no blank lines, no lone navigation words."""
     lines = []
-    for raw in cleaned.text_content().splitlines():
+    for raw in text.splitlines():
         line = _WS.sub(" ", raw).strip()
         if line and line.lower() not in ("back", "home", "menu", "next", "previous"):
             lines.append(line)

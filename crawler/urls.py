@@ -40,11 +40,12 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+# Calendars and event listings page forever through dates; dated blog permalinks
+# (/2024/01/some-post.html) are fine, so only calendar-ish paths and date queries count.
 _CALENDAR = re.compile(
-    r"(?:/|[?&](?:date|month|year|day|cal|calendar)=)"
-    r"(?:(?:19|20)\d{2}[-/](?:0?[1-9]|1[0-2])(?:[-/]\d{1,2})?)(?:/|&|$)"
-    r"|[?&](?:month|year|day|date|week)=[^&]*&.*(?:month|year|day|date|week)="
-    r"|/calendar/|[?&](?:ical|outlook-ical|tribe-bar-date|eventDisplay)=",
+    r"/(?:calendar|events?|agenda|kalender|calendrier)/(?:.*/)?(?:19|20)\d{2}\b"
+    r"|[?&](?:date|month|year|day|week|cal|calendar|ical|outlook-ical|tribe-bar-date"
+    r"|eventdisplay)=",
     re.IGNORECASE,
 )
 MAX_QUERY_PARAMS = 4

@@ -85,8 +85,8 @@ class TermExtractor:
         banned_tokens = {t for n in banned_phrases for t in n.split() if t not in STOPWORDS}
         lowered = text.lower().replace("-", " ")
         for phrase in banned_phrases:
-            if phrase:
-                lowered = lowered.replace(phrase, " | ")
+            if phrase and phrase in lowered:
+                lowered = re.sub(rf"\b{re.escape(phrase)}\b", " | ", lowered)
         out: list[str] = []
         for chunk in _CHUNK.split(lowered):
             out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens))

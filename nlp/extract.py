@@ -10,7 +10,7 @@ re-extracting a document replaces its mentions, never duplicates them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ class ExtractSummary:
     linked: int = 0
     subjects: int = 0
     by_label: dict[str, int] = field(default_factory=dict)
+    failed: list[int] = field(default_factory=list)
 
     def format(self) -> str:
         if not self.documents:
@@ -49,6 +50,7 @@ class ExtractSummary:
         return (
             f"extract: {self.documents} documents, {self.mentions} mentions "
             f"({self.linked} linked; {labels or 'none'}), {self.subjects} document subjects"
+            + (f"; {len(self.failed)} failed (see log)" if self.failed else "")
         )
 
 
@@ -68,8 +70,14 @@ def make_extractor(store: Store, *, n_process: int = 1, batch_size: int = 64) ->
     return MentionExtractor(load_gazetteer(store), n_process=n_process, batch_size=batch_size)
 
 
-def pending_documents(session: Session, after_id: int, limit: int) -> list[Document]:
-    """Stored, non-duplicate documents whose current text has not been extracted yet."""
+def pending_documents(
+    session: Session, after_id: int, limit: int, *, lock: bool = False
+) -> list[Document]:
+    """Stored, non-duplicate documents whose current text has not been extracted yet.
+
+    With `lock` (PostgreSQL) the rows are locked FOR UPDATE SKIP LOCKED, so
+    concurrent workers each take different documents.
+    """
     stmt = (
         select(Document)
         .where(
@@ -83,6 +91,8 @@ def pending_documents(session: Session, after_id: int, limit: int) -> list[Docum
         .order_by(Document.id)
         .limit(limit)
     )
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True, of=Document)
     return list(session.scalars(stmt))
 
 
@@ -160,15 +170,25 @@ def save_chunk(
         summary.by_label[r["label"]] = summary.by_label.get(r["label"], 0) + 1
 
 
-def _chunks(store: Store, chunk_size: int) -> Iterator[list[Document]]:
-    after = 0
-    while True:
-        with store.session() as session:
-            docs = pending_documents(session, after, chunk_size)
-        if not docs:
-            return
-        after = docs[-1].id
-        yield docs
+def _extract_chunk(
+    extractor: MentionExtractor, docs: Sequence[Document], summary: ExtractSummary
+) -> list[DocumentMentions]:
+    """Extract a chunk; if the batch fails, retry one by one so one bad page costs only itself."""
+    try:
+        return list(extractor.extract((d.text or "", d.title) for d in docs))
+    except Exception:
+        log.warning("batch of %d documents failed; retrying one by one", len(docs))
+    from nlp.mentions import DocumentMentions
+
+    results = []
+    for doc in docs:
+        try:
+            results.extend(extractor.extract([(doc.text or "", doc.title)]))
+        except Exception as exc:
+            log.warning("document %s (%s): extraction failed: %s", doc.id, doc.url, exc)
+            summary.failed.append(doc.id)
+            results.append(DocumentMentions(mentions=[], subject=None, subject_sentences=[]))
+    return results
 
 
 def extract_documents(
@@ -179,18 +199,30 @@ def extract_documents(
     n_process: int = 1,
     progress: bool = False,
 ) -> ExtractSummary:
-    """Run mention extraction over every new or changed document."""
+    """Run mention extraction over every new or changed document.
+
+    Each chunk is read, extracted and saved in one transaction. On PostgreSQL
+    the chunk's rows are locked with SKIP LOCKED, so several `linernotes
+    extract` workers against one database split the work and never process
+    a document twice; on SQLite run one worker (use `--processes` instead).
+    """
     summary = ExtractSummary()
     total = count_pending(store)
     if total == 0:
         return summary
     extractor = extractor or make_extractor(store, n_process=n_process)
+    lock = store.dialect == "postgresql"
     from tqdm import tqdm
 
+    after = 0
     with tqdm(total=total, desc="extract", unit="doc", disable=not progress) as bar:
-        for docs in _chunks(store, chunk_size):
-            results = list(extractor.extract((d.text or "", d.title) for d in docs))
+        while True:
             with store.session() as session:
+                docs = pending_documents(session, after, chunk_size, lock=lock)
+                if not docs:
+                    break
+                after = docs[-1].id
+                results = _extract_chunk(extractor, docs, summary)
                 save_chunk(session, docs, results, summary)
             bar.update(len(docs))
     log.info(summary.format())

@@ -249,6 +249,7 @@ class MentionExtractor:
         self.n_process = max(1, n_process)
         self.batch_size = max(1, batch_size)
         self.nlp = build_pipeline(gazetteer)
+        self.max_chars = MAX_CHARS
         self.unlinked: Counter[tuple[str, str]] = Counter()
 
     def _docs(self, texts: Iterable[str]) -> Iterator[Any]:
@@ -307,8 +308,8 @@ class MentionExtractor:
         titles: list[str] = []
         for i, (text, title) in enumerate(items):
             text = _clean(text)
-            for off in range(0, max(len(text), 1), MAX_CHARS):
-                pieces.append(text[off : off + MAX_CHARS])
+            for off in range(0, max(len(text), 1), self.max_chars):
+                pieces.append(text[off : off + self.max_chars])
                 owners.append((i, off))
             titles.append(_clean(title) if title else "")
         found: list[list[FoundMention]] = [[] for _ in items]

@@ -73,6 +73,7 @@ _LIST_CUE = re.compile(
     rf"(?:such as|including|like|:)\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
 )
 _LIST_ITEM = re.compile(CAP_RUN)
+_LIST_SPLIT = re.compile(r"\s*\([^)]*\)\s*|,\s*(?:and|or)\s+|,\s*|\s+(?:and|or)\s+")
 _GENERIC_QUOTED = re.compile(QUOTED)
 
 
@@ -126,9 +127,13 @@ def _list_hits(text: str) -> Iterator[PatternHit]:
         kind = match.group("kind").lower()
         label = "ALBUM" if kind in ("albums", "lps", "eps", "records") else "TRACK"
         base = match.start("list")
-        for item in _LIST_ITEM.finditer(match.group("list")):
-            value = item.group(0)
-            if value in ("and", "or"):
+        pos = 0
+        for piece in _LIST_SPLIT.split(match.group("list")):
+            offset = match.group("list").index(piece, pos)
+            pos = offset + len(piece)
+            item = _LIST_ITEM.match(piece.strip())
+            if item is None or not piece.strip():
                 continue
-            end = _trim(text, base + item.start(), base + item.end())
-            yield PatternHit(base + item.start(), end, label, 0.7, "list")
+            start = base + offset + piece.index(piece.strip())
+            end = _trim(text, start, start + item.end())
+            yield PatternHit(start, end, label, 0.7, "list")

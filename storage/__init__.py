@@ -5,6 +5,6 @@ it and the NLP stages read documents and write mentions, descriptors and
 vectors through it.
 """
 
-from storage.db import Store, StorageError, open_store, resolve_url
+from storage.db import StorageError, Store, open_store, resolve_url
 
-__all__ = ["Store", "StorageError", "open_store", "resolve_url"]
+__all__ = ["StorageError", "Store", "open_store", "resolve_url"]

@@ -201,17 +201,18 @@ def acquire_locks(store: Store, names: Sequence[str], run_id: int, owner: str) -
                     f"({row.owner}, since {row.acquired_at:%Y-%m-%d %H:%M:%S}); "
                     "wait for it to finish (a lock whose process is gone is taken over)"
                 )
+            old_owner, old_run = row.owner, row.run_id
             taken = session.execute(
                 update(CrawlLock)
-                .where(and_(CrawlLock.source_name == name, CrawlLock.owner == row.owner))
+                .where(and_(CrawlLock.source_name == name, CrawlLock.owner == old_owner))
                 .values(run_id=run_id, owner=owner, acquired_at=stamp, heartbeat_at=stamp)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 raise CrawlLockedError(f"source {name!r} was locked by another run just now")
-            if row.run_id is not None:
+            if old_run is not None:
                 session.execute(
                     update(CrawlRun)
-                    .where(and_(CrawlRun.id == row.run_id, CrawlRun.status == "running"))
+                    .where(and_(CrawlRun.id == old_run, CrawlRun.status == "running"))
                     .values(status="interrupted", finished_at=stamp)
                 )
 
@@ -352,7 +353,7 @@ def load_simhashes(store: Store) -> list[tuple[int, int]]:
 
 
 def _values(rec: DocumentRecord, run_id: int | None) -> dict[str, Any]:
-    return {
+    values = {
         "url": rec.url,
         "canonical_url": rec.canonical_url,
         "source_id": rec.source_id,
@@ -373,6 +374,9 @@ def _values(rec: DocumentRecord, run_id: int | None) -> dict[str, Any]:
         "metadata_json": rec.metadata,
         "fetched_at": rec.fetched_at,
     }
+    if run_id is None:  # re-extraction from an archive keeps the run that fetched it
+        del values["crawl_run_id"]
+    return values
 
 
 def _write(session: Session, existing: Document | None, values: dict[str, Any]) -> Document:

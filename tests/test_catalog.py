@@ -68,7 +68,9 @@ def test_skip_bad_lists_and_skips(store: Store) -> None:
         ("artist_id,artist,track_id,track,album_id,album\n,A,,B\n", "line 2: fewer fields"),
     ],
 )
-def test_malformed_csv_messages(sqlite_store: Store, tmp_path: Path, content: str, message: str) -> None:
+def test_malformed_csv_messages(
+    sqlite_store: Store, tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "c.csv"
     path.write_text(content)
     with pytest.raises(CatalogError, match=message):

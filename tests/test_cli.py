@@ -49,8 +49,16 @@ def test_catalog_import_via_env_db(tmp_path: Path) -> None:
 
 def test_bad_row_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "linernotes", "--db", f"sqlite:///{tmp_path / 'x.db'}",
-         "catalog", "import", str(FIXTURES / "catalog/bad_line5.csv")],
+        [
+            sys.executable,
+            "-m",
+            "linernotes",
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "catalog",
+            "import",
+            str(FIXTURES / "catalog/bad_line5.csv"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -63,8 +71,17 @@ def test_bad_row_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "linernotes", "--debug", "--db", f"sqlite:///{tmp_path / 'x.db'}",
-         "catalog", "import", str(tmp_path / "missing.csv")],
+        [
+            sys.executable,
+            "-m",
+            "linernotes",
+            "--debug",
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "catalog",
+            "import",
+            str(tmp_path / "missing.csv"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -77,3 +94,22 @@ def test_bad_db_url_is_reported() -> None:
     result = CliRunner().invoke(main, ["--db", "mysql://x/y", "catalog", "import", "x.csv"])
     assert result.exit_code == 1
     assert "unsupported database" in result.output
+
+
+def _all_commands(group: object, prefix: str = "") -> list[str]:
+    import click
+
+    names = []
+    assert isinstance(group, click.Group)
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            names += _all_commands(cmd, f"{prefix}{name} ")
+        else:
+            names.append(f"{prefix}{name}")
+    return names
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [c for c in _all_commands(main) if f"`{c}" not in readme]
+    assert missing == []

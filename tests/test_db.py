@@ -35,8 +35,18 @@ def test_open_twice_is_a_noop(db_url: str) -> None:
 def test_vectors_round_trip(store: Store) -> None:
     now = datetime.now(UTC)
     with store.session() as s:
-        s.add(Vector(entity_kind="track", entity_id="t", model="m", model_version="1",
-                     dim=4, vector=[0.5, -1.0, 2.0, 0.0], support=3, updated_at=now))
+        s.add(
+            Vector(
+                entity_kind="track",
+                entity_id="t",
+                model="m",
+                model_version="1",
+                dim=4,
+                vector=[0.5, -1.0, 2.0, 0.0],
+                support=3,
+                updated_at=now,
+            )
+        )
     with store.session() as s:
         got = s.get(Vector, ("track", "t", "m"))
         assert got is not None

@@ -15,7 +15,9 @@ def _artist(i: str, name: str) -> dict[str, object]:
 
 def test_duplicate_keys_in_one_batch_last_wins(store: Store) -> None:
     with store.session() as s:
-        sent = upsert(s, Artist, [_artist("a", "One"), _artist("a", "Two"), _artist("b", "B")], ["id"])
+        sent = upsert(
+            s, Artist, [_artist("a", "One"), _artist("a", "Two"), _artist("b", "B")], ["id"]
+        )
     assert sent == 2
     with store.session() as s:
         assert s.get(Artist, "a").name == "Two"

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Non-ASCII text before the mentions: offsets are characters, not bytes.
 DOC1 = "Café notes. Cocteau Twins made Heaven or Las Vegas. It sounds dreamy. Blue Haze opened."
-DOC2 = "Alison is a hazy song by Slowdive. Blue Haze sounds lush too."
+DOC2 = "Alison is a hazy song by Slowdive. Blue Haze sounds lush, like My Bloody Valentine."
 
 
 def _dt(month: int, day: int) -> datetime:
@@ -119,6 +119,7 @@ def _mentions() -> list[Any]:
         _mention(2, DOC2, "Alison", "TRACK", "tr:alison"),
         _mention(2, DOC2, "Slowdive", "ARTIST", "ar:slowdive"),
         _mention(2, DOC2, "Blue Haze", "ARTIST", None),
+        _mention(2, DOC2, "My Bloody Valentine", "ARTIST", "ar:mbv"),
     ]
 
 
@@ -193,10 +194,16 @@ def _insert(conn: Connection, tables: dict[str, Table], obj: Any) -> None:
     if name not in tables:
         tables[name] = Table(name, MetaData(), autoload_with=conn)
     values = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    for column in obj.__table__.columns:  # the model's Python-side defaults
+        default = column.default
+        if column.key not in values and default is not None and hasattr(default, "arg"):
+            values[column.key] = default.arg(None) if callable(default.arg) else default.arg
+    present = set(tables[name].columns.keys())
+    values = {k: v for k, v in values.items() if k in present}
     if "vector" in values:
         vec = values["vector"]
         pg = conn.dialect.name == "postgresql"
-        values["vector"] = "[" + ",".join(map(str, vec)) + "]" if pg else to_blob(vec)
+        values["vector"] = list(vec) if pg else to_blob(vec)
     conn.execute(tables[name].insert().values(values))
 
 
@@ -276,7 +283,7 @@ def test_mention_sentence_matches_python_offsets(store: Store) -> None:
     texts = {1: DOC1, 2: DOC2}
     found = rows(store, 'SELECT mention_id, document_id, start, "end", surface, sentence, '
                  "entity_name, url FROM mention_evidence ORDER BY mention_id")  # fmt: skip
-    assert len(found) == 6
+    assert len(found) == 7
     spans = {(m.document_id, m.surface): m for m in _mentions()}
     for row in found:
         body = texts[row["document_id"]]

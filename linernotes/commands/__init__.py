@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from linernotes.commands import catalog, crawl, extract, profiles, query, pipeline
+from linernotes.commands import catalog, crawl, extract, ops, pipeline, profiles, query
 
-MODULES = (catalog, crawl, extract, profiles, query, pipeline)
+MODULES = (catalog, crawl, extract, profiles, query, pipeline, ops)
 
 
 @click.group("eval")

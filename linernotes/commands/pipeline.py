@@ -12,8 +12,13 @@ from linernotes.errors import UserFacingError
 
 
 @click.command("run")
-@click.option("--sources", "sources_file", type=click.Path(path_type=Path), required=True,
-              help="Sources file (TOML, see CONTRACT).")
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Sources file (TOML, see CONTRACT).",
+)
 @click.option("--source", default=None, help="Only this source (by name).")
 @click.option("--max-pages", type=int, default=None, help="Cap on pages per source this run.")
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")

@@ -1,0 +1,381 @@
+"""Operations commands: `status`, `schedule`, and the profile pages (`serve`, `report`).
+
+`schedule` runs each source's crawl as its own `linernotes run` subprocess, so
+a crash, a memory leak or a hung fetch in one crawl cannot take the scheduler
+or another source's crawl down with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import text
+
+from linernotes.context import app
+from linernotes.errors import UserFacingError
+from storage import Store
+
+log = logging.getLogger("linernotes.schedule")
+
+DEFAULT_CRON = "0 */6 * * *"
+Runner = Callable[[list[str]], int]
+
+
+# ---------------------------------------------------------------- status
+
+
+def _all(store: Store, sql: str) -> list[dict[str, Any]]:
+    with store.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(text(sql))]
+
+
+def _scalar(store: Store, sql: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def _json(value: Any) -> Any:
+    """JSON columns come back as text from some drivers and as objects from others."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
+    """Everything `linernotes status` shows, as plain data (also printed by `--json`)."""
+    sources = _all(
+        store,
+        "SELECT s.name AS name, COUNT(d.id) AS documents, MAX(d.fetched_at) AS last_fetched "
+        "FROM sources s LEFT JOIN documents d ON d.source_id = s.id "
+        "GROUP BY s.name ORDER BY s.name",
+    )
+    crawl_runs = _all(
+        store,
+        "SELECT id, status, started_at, finished_at, sources, stats FROM crawl_runs "
+        f"ORDER BY started_at DESC, id DESC LIMIT {int(runs)}",
+    )
+    for run in crawl_runs:
+        run["sources"], run["stats"] = _json(run["sources"]), _json(run["stats"])
+    by_status = {
+        row["status"]: int(row["n"])
+        for row in _all(store, "SELECT status, COUNT(*) AS n FROM documents GROUP BY status")
+    }
+    profiles = {
+        row["entity_kind"]: int(row["n"])
+        for row in _all(
+            store,
+            "SELECT entity_kind, COUNT(DISTINCT entity_id) AS n FROM descriptors "
+            "GROUP BY entity_kind",
+        )
+    }
+    vectors = {
+        row["entity_kind"]: int(row["n"])
+        for row in _all(
+            store,
+            "SELECT entity_kind, COUNT(DISTINCT entity_id) AS n FROM vectors GROUP BY entity_kind",
+        )
+    }
+    return {
+        "sources": sources,
+        "crawl_runs": crawl_runs,
+        "documents": {
+            "by_status": by_status,
+            "stored": _scalar(
+                store,
+                "SELECT COUNT(*) FROM documents WHERE status = 'stored' AND duplicate_of IS NULL",
+            ),
+            "skipped": by_status.get("skipped", 0),
+            "duplicates": _scalar(
+                store, "SELECT COUNT(*) FROM documents WHERE duplicate_of IS NOT NULL"
+            ),
+        },
+        "mentions": _scalar(store, "SELECT COUNT(*) FROM mentions"),
+        "unlinked_mentions": _scalar(
+            store, "SELECT COUNT(*) FROM mentions WHERE entity_id IS NULL"
+        ),
+        "profiles": profiles,
+        "vectors": vectors,
+        "stale_profiles": _scalar(
+            store,
+            "SELECT COUNT(*) FROM entity_state WHERE evidence_hash IS NOT NULL "
+            "AND (profiled_hash IS NULL OR profiled_hash <> evidence_hash)",
+        ),
+        "unextracted_documents": _scalar(
+            store,
+            "SELECT COUNT(*) FROM documents WHERE status = 'stored' AND text IS NOT NULL "
+            "AND (extracted_hash IS NULL OR extracted_hash <> content_hash)",
+        ),
+    }
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)[:16]
+
+
+def _stats_line(stats: Any) -> str:
+    if not isinstance(stats, dict):
+        return str(stats or "")
+    parts = []
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k}={v}" for k, v in value.items())
+            parts.append(f"{key}: {inner or 'none'}")
+        elif not isinstance(value, list):
+            parts.append(f"{key}={value}")
+    return "  ".join(parts)
+
+
+def format_status(info: dict[str, Any]) -> str:
+    """The human-readable status report."""
+    lines = [f"sources: {len(info['sources'])}"]
+    for src in info["sources"]:
+        lines.append(
+            f"  {src['name']}: {src['documents']} documents, "
+            f"last fetched {_when(src['last_fetched'])}"
+        )
+    lines.append(f"last crawl runs: {len(info['crawl_runs'])}")
+    for run in info["crawl_runs"]:
+        names = ",".join(map(str, run["sources"] or [])) or "-"
+        lines.append(
+            f"  #{run['id']} {run['status']} {_when(run['started_at'])} -> "
+            f"{_when(run['finished_at'])} [{names}] {_stats_line(run['stats'])}".rstrip()
+        )
+    docs = info["documents"]
+    lines.append(
+        f"corpus: {docs['stored']} documents stored, {docs['skipped']} skipped, "
+        f"{docs['duplicates']} duplicates"
+    )
+    lines.append(f"mentions: {info['mentions']} ({info['unlinked_mentions']} unlinked)")
+    kinds = ", ".join(f"{n} {kind}s" for kind, n in sorted(info["profiles"].items()))
+    lines.append(f"entities with profiles: {kinds or 'none'}")
+    vecs = ", ".join(f"{n} {kind}s" for kind, n in sorted(info["vectors"].items()))
+    lines.append(f"entities with vectors: {vecs or 'none'}")
+    lines.append(f"stale profiles (run `linernotes embed`): {info['stale_profiles']}")
+    lines.append(
+        f"unextracted documents (run `linernotes extract`): {info['unextracted_documents']}"
+    )
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.option("--runs", default=5, show_default=True, help="How many recent crawl runs to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status_command(runs: int, as_json: bool) -> None:
+    """Sources, recent crawl runs, corpus size, profiles, and the work still pending."""
+    info = gather_status(app(click.get_current_context()).store(), runs)
+    if as_json:
+        click.echo(json.dumps(info, default=str, indent=1))
+    else:
+        click.echo(format_status(info))
+
+
+# ---------------------------------------------------------------- schedule
+
+
+def load_schedules(path: Path, default_cron: str) -> dict[str, str]:
+    """Source name -> cron expression, from the sources file (`schedule` key per source)."""
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserFacingError(f"cannot read sources file {path}: {exc}") from None
+    found: dict[str, str] = {}
+    for index, source in enumerate(config.get("source", []), start=1):
+        name = source.get("name") if isinstance(source, dict) else None
+        if not name:
+            raise UserFacingError(f"{path}: source #{index} has no name")
+        found[str(name)] = str(source.get("schedule") or default_cron)
+    if not found:
+        raise UserFacingError(f"{path}: no [[source]] entries")
+    return found
+
+
+def subprocess_runner(command: list[str]) -> int:
+    """Run one crawl in its own process; its output goes to ours."""
+    return subprocess.run(command, check=False).returncode
+
+
+def record_failure(store: Store, source: str, detail: dict[str, Any]) -> None:
+    """A failed scheduled run leaves a 'failed' crawl_runs row, so `status` shows it."""
+    now = datetime.now(UTC)
+    from storage.models import CrawlRun
+
+    with store.session() as session:
+        session.add(
+            CrawlRun(
+                sources=[source],
+                started_at=detail.pop("started_at", now),
+                finished_at=now,
+                status="failed",
+                stats={"scheduled": True, **detail},
+            )
+        )
+
+
+class SourceJob:
+    """The job for one source: run the crawl subprocess, log and record failures."""
+
+    def __init__(self, store: Store, sources_file: Path, source: str, runner: Runner) -> None:
+        self.store, self.sources_file, self.source, self.runner = (
+            store,
+            sources_file,
+            source,
+            runner,
+        )
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "linernotes", "--db", self.store.url,
+            "run", "--sources", str(self.sources_file), "--source", self.source,
+        ]  # fmt: skip
+
+    def __call__(self) -> bool:
+        started = datetime.now(UTC)
+        log.info("starting scheduled run of %s", self.source)
+        try:
+            code = self.runner(self.command())
+            error = None if code == 0 else f"exit code {code}"
+        except Exception as exc:  # the scheduler must outlive any one crawl
+            code, error = -1, f"{type(exc).__name__}: {exc}"
+        if error is None:
+            log.info("scheduled run of %s finished", self.source)
+            return True
+        log.error("scheduled run of %s failed: %s", self.source, error)
+        try:
+            record_failure(
+                self.store,
+                self.source,
+                {"started_at": started, "returncode": code, "error": error},
+            )
+        except Exception:
+            log.exception("could not record the failure of %s", self.source)
+        return False
+
+
+def build_scheduler(
+    store: Store, sources_file: Path, schedules: dict[str, str], runner: Runner
+) -> Any:
+    """A BlockingScheduler with one cron job per source, never two runs of a source at once."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    scheduler = BlockingScheduler(timezone=UTC)
+    for name, cron in schedules.items():
+        try:
+            trigger = CronTrigger.from_crontab(cron, timezone=UTC)
+        except ValueError as exc:
+            raise UserFacingError(f"source {name}: bad cron expression {cron!r}: {exc}") from None
+        scheduler.add_job(
+            SourceJob(store, sources_file, name, runner),
+            trigger,
+            id=name,
+            name=f"crawl {name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+    return scheduler
+
+
+def next_runs(scheduler: Any) -> list[tuple[str, str, datetime | None]]:
+    """(job id, cron, next fire time) for every job, computed from its trigger."""
+    now = datetime.now(UTC)
+    return [
+        (job.id, str(job.trigger), job.trigger.get_next_fire_time(None, now))
+        for job in scheduler.get_jobs()
+    ]
+
+
+@click.command("schedule")
+@click.option(
+    "--sources", "sources_file", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--default-cron",
+    default=DEFAULT_CRON,
+    show_default=True,
+    help="Cron expression for sources without a `schedule` key.",
+)
+@click.option("--once", is_flag=True, help="Run every source's job once now, then exit.")
+def schedule_command(sources_file: Path, default_cron: str, once: bool) -> None:
+    """Crawl each source on its cron schedule (`schedule = "0 */6 * * *"` in the sources file).
+
+    Each run is `linernotes run --sources FILE --source NAME` in its own process.
+    """
+    store = app(click.get_current_context()).store()
+    schedules = load_schedules(sources_file, default_cron)
+    scheduler = build_scheduler(store, sources_file.resolve(), schedules, RUNNER[0])
+    for name, _trigger, when in next_runs(scheduler):
+        shown = when.strftime("%Y-%m-%d %H:%M UTC") if when else "never"
+        click.echo(f"{name}: '{schedules[name]}' next run {shown}")
+    if once:
+        failed = [job.id for job in scheduler.get_jobs() if not job.func()]
+        if failed:
+            raise UserFacingError(f"scheduled runs failed: {', '.join(failed)}")
+        return
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+
+
+# ---------------------------------------------------------------- pages
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Browse profiles: search, descriptors, trends, neighbours and evidence."""
+    from linernotes.web import serve
+
+    serve(app(click.get_current_context()).store(), host, port)
+
+
+@click.command("report")
+@click.option("--artist", "artist", default=None, help="Artist id or name.")
+@click.option("--track", "track", default=None, help="Track id or name.")
+@click.option("--album", "album", default=None, help="Album id or name.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def report_command(artist: str | None, track: str | None, album: str | None, out: Path) -> None:
+    """Write one entity's profile page as a single static HTML file."""
+    from linernotes.web import gather_entity, render_entity_page, resolve_entity
+
+    chosen = [(k, v) for k, v in (("artist", artist), ("track", track), ("album", album)) if v]
+    if len(chosen) != 1:
+        raise UserFacingError("give exactly one of --artist, --track, --album")
+    kind, ref = chosen[0]
+    store = app(click.get_current_context()).store()
+    entity_id = resolve_entity(store, kind, ref)
+    data = gather_entity(store, kind, entity_id) if entity_id else None
+    if data is None:
+        raise UserFacingError(f"no {kind} with id or name {ref!r}")
+    out.write_text(render_entity_page(data, live=False), encoding="utf-8")
+    click.echo(f"wrote {out}")
+
+
+# The runner `schedule` uses; tests swap in a fake so no real crawl is started.
+RUNNER: list[Runner] = [subprocess_runner]
+
+
+def register(cli: click.Group, groups: dict[str, click.Group]) -> None:
+    """Attach `status`, `schedule`, `serve` and `report` to the main group."""
+    cli.add_command(status_command)
+    cli.add_command(schedule_command)
+    cli.add_command(serve_command)
+    cli.add_command(report_command)

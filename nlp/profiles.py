@@ -1,0 +1,666 @@
+"""The embed stage: evidence -> descriptors -> vectors -> neighbours, incrementally.
+
+`build_profiles(store)` is what `linernotes embed` and `linernotes run` call.
+Only entities whose evidence hash differs from the one last profiled are
+recomputed (all of them when the configuration or the word2vec model version
+changes); sentence embeddings are read from the `sentence_embeddings` cache
+first; neighbours are recomputed for every kind that changed, because a new
+vector can enter anyone's top k.
+
+Vector kinds written per entity (model names in `vectors.model`):
+  minilm-mean     weighted mean of the MiniLM embeddings of its evidence sentences
+  tfidf-hash      its descriptor salience vector, feature-hashed to 1024 dims
+  comention-hash  the artists its evidence mentions (idf-weighted, plus itself), hashed
+  w2v-terms       salience-weighted mean of word2vec vectors of its top terms
+  w2v-entity      the word2vec vector of its entity token
+  cultural        the weighted concatenation used by `similar` and `neighbors`
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from nlp.descriptors import (
+    EntityTerms,
+    SalienceConfig,
+    TermExtractor,
+    document_frequencies,
+    month_of,
+    salience,
+    top_terms,
+)
+from nlp.embeddings import DIM as MINILM_DIM
+from nlp.embeddings import MODEL_NAME as MINILM_NAME
+from nlp.embeddings import Encoder, default_encoder
+from nlp.evidence import EntityKey, refresh_evidence
+from nlp.similarity import (
+    COMENTION_DIM,
+    TFIDF_DIM,
+    Combination,
+    backoff,
+    hash_features,
+    knn,
+    unit,
+)
+from nlp.word2vec import (
+    Word2VecConfig,
+    descriptor_vector,
+    ensure_model,
+    entity_vector,
+)
+from storage import Store
+from storage.models import (
+    Album,
+    Artist,
+    Descriptor,
+    DescriptorMonth,
+    EntityState,
+    Evidence,
+    KeyValue,
+    Neighbor,
+    SentenceEmbedding,
+    Track,
+    Vector,
+)
+from storage.upsert import upsert
+
+log = logging.getLogger(__name__)
+
+CULTURAL = "cultural"
+STATE_KEY = "profiles"
+DEFAULT_COMBINATION = Combination(
+    (
+        ("tfidf-hash", 1.0),
+        ("comention-hash", 1.0),
+        ("minilm-mean", 0.5),
+        ("w2v-entity", 0.5),
+        ("w2v-terms", 0.0),
+    )
+)
+
+
+@dataclass
+class ProfileConfig:
+    """Knobs of the stage; `signature()` decides when everything must be recomputed."""
+
+    salience: SalienceConfig = field(default_factory=SalienceConfig)
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+    combination: Combination = DEFAULT_COMBINATION
+    top_n: int = 100
+    month_top_n: int = 20
+    neighbors_k: int = 20
+    track_backoff_k: float = 5.0
+    comention_self: float = 1.0
+    use_minilm: bool = True
+    use_word2vec: bool = True
+    shared_vocabulary: bool = False
+
+    def dims(self, w2v_dim: int) -> dict[str, int]:
+        return {
+            "tfidf-hash": TFIDF_DIM,
+            "comention-hash": COMENTION_DIM,
+            "minilm-mean": MINILM_DIM,
+            "w2v-entity": w2v_dim,
+            "w2v-terms": w2v_dim,
+        }
+
+    def signature(self, w2v_version: str) -> str:
+        return json.dumps(
+            [
+                self.salience.version,
+                self.salience.scheme,
+                self.salience.vocab_boost,
+                list(self.combination.weights),
+                self.track_backoff_k,
+                self.comention_self,
+                self.use_minilm,
+                w2v_version,
+            ]
+        )
+
+
+@dataclass
+class ProfileSummary:
+    """What one run did, for the run log and the CLI."""
+
+    documents_seen: int = 0
+    documents_rebuilt: int = 0
+    evidence_rows: int = 0
+    entities_recomputed: int = 0
+    entities_removed: int = 0
+    sentences_embedded: int = 0
+    sentences_cached: int = 0
+    word2vec: str = "none"
+    word2vec_retrained: bool = False
+    neighbors_written: int = 0
+    seconds: float = 0.0
+
+    def format(self) -> str:
+        return (
+            f"embed: {self.documents_rebuilt}/{self.documents_seen} documents with new evidence "
+            f"({self.evidence_rows} sentences), {self.entities_recomputed} entities profiled, "
+            f"{self.entities_removed} removed; sentences embedded {self.sentences_embedded}, "
+            f"from cache {self.sentences_cached}; word2vec {self.word2vec}"
+            f"{' (retrained)' if self.word2vec_retrained else ''}; "
+            f"{self.neighbors_written} neighbour rows; {self.seconds:.1f}s"
+        )
+
+
+@dataclass
+class _Ev:
+    id: int
+    doc: int
+    text: str
+    hash: str
+    month: str | None
+    weight: float
+    co: list[str]
+
+
+def _load_evidence(session: Session) -> dict[EntityKey, list[_Ev]]:
+    out: dict[EntityKey, list[_Ev]] = defaultdict(list)
+    query = select(
+        Evidence.entity_kind,
+        Evidence.entity_id,
+        Evidence.id,
+        Evidence.document_id,
+        Evidence.text,
+        Evidence.sentence_hash,
+        Evidence.published_at,
+        Evidence.weight,
+        Evidence.co_entities,
+    ).order_by(Evidence.id)
+    for kind, eid, ev_id, doc, txt, h, pub, w, co in session.execute(query):
+        out[(kind, eid)].append(_Ev(ev_id, doc, txt, h, month_of(pub), float(w), list(co or [])))
+    return out
+
+
+def _names(session: Session, keys: set[str]) -> dict[str, list[str]]:
+    """`kind:id` -> the names to exclude from descriptors (name, aliases, titles)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for key in keys:
+        kind, _, eid = key.partition(":")
+        wanted[kind].add(eid)
+    out: dict[str, list[str]] = {}
+    tables: dict[str, Any] = {"artist": Artist, "track": Track, "album": Album}
+    for kind, ids in wanted.items():
+        model = tables.get(kind)
+        if model is None:
+            continue
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            if model is Artist:
+                rows = session.execute(
+                    select(Artist.id, Artist.name, Artist.aliases).where(Artist.id.in_(chunk))
+                )
+                for eid, name, aliases in rows:
+                    out[f"artist:{eid}"] = [name, *(aliases or [])]
+            else:
+                for eid, title in session.execute(
+                    select(model.id, model.title).where(model.id.in_(chunk))
+                ):
+                    out[f"{kind}:{eid}"] = [title]
+    return out
+
+
+def _track_artists(session: Session, track_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted(set(track_ids))
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for tid, aid in session.execute(
+            select(Track.id, Track.artist_id).where(Track.id.in_(chunk))
+        ):
+            if aid:
+                out[tid] = aid
+    return out
+
+
+def _targets(
+    session: Session, present: set[EntityKey], full: bool
+) -> tuple[set[EntityKey], set[EntityKey], dict[EntityKey, str | None]]:
+    """(entities to recompute, entities to remove, their evidence hashes)."""
+    states = {
+        (k, e): (h, p)
+        for k, e, h, p in session.execute(
+            select(
+                EntityState.entity_kind,
+                EntityState.entity_id,
+                EntityState.evidence_hash,
+                EntityState.profiled_hash,
+            )
+        )
+    }
+    hashes = {key: hp[0] for key, hp in states.items()}
+    todo = set()
+    removed = set()
+    for key, (h, p) in states.items():
+        if key not in present:
+            if p is not None:
+                removed.add(key)
+        elif full or h != p:
+            todo.add(key)
+    todo |= {key for key in present if key not in states}
+    return todo, removed, hashes
+
+
+def _embed_sentences(
+    store: Store, evs: Iterable[_Ev], encoder: Encoder, summary: ProfileSummary
+) -> dict[str, np.ndarray]:
+    """Embeddings of the given sentences: cached ones read, the rest encoded once and stored."""
+    by_hash: dict[str, str] = {}
+    for ev in evs:
+        by_hash.setdefault(ev.hash, ev.text)
+    cache: dict[str, np.ndarray] = {}
+    hashes = sorted(by_hash)
+    with store.session() as session:
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            for h, vec in session.execute(
+                select(SentenceEmbedding.sentence_hash, SentenceEmbedding.vector).where(
+                    SentenceEmbedding.model == MINILM_NAME,
+                    SentenceEmbedding.sentence_hash.in_(chunk),
+                )
+            ):
+                cache[h] = np.asarray(vec, dtype=np.float32)
+    missing = [h for h in hashes if h not in cache]
+    summary.sentences_cached += len(hashes) - len(missing)
+    summary.sentences_embedded += len(missing)
+    for start in range(0, len(missing), 2048):
+        chunk = missing[start : start + 2048]
+        vecs = encoder.encode([by_hash[h] for h in chunk])
+        rows = []
+        for h, v in zip(chunk, vecs, strict=True):
+            cache[h] = v
+            rows.append({"sentence_hash": h, "model": MINILM_NAME, "vector": v})
+        with store.session() as session:
+            upsert(session, SentenceEmbedding, rows, keys=["sentence_hash", "model"], update=[])
+    return cache
+
+
+def _comention_features(
+    key: EntityKey,
+    evs: list[_Ev],
+    co_df: Counter[str],
+    n: int,
+    self_weight: float,
+    track_artist: Mapping[str, str],
+) -> dict[str, float]:
+    """Artists mentioned alongside the entity (idf-weighted), plus the entity's own artist."""
+    feats: Counter[str] = Counter()
+    for ev in evs:
+        for co in ev.co:
+            if co.startswith("artist:"):
+                feats[co] += ev.weight
+    out = {
+        c: (1.0 + math.log(v)) * math.log((1 + n) / (1 + co_df.get(c, 0)))
+        for c, v in feats.items()
+        if v > 0
+    }
+    me = f"artist:{key[1]}" if key[0] == "artist" else None
+    if key[0] == "track" and key[1] in track_artist:
+        me = f"artist:{track_artist[key[1]]}"
+    if me is not None:
+        norm = math.sqrt(sum(v * v for v in out.values())) or 1.0
+        out[me] = out.get(me, 0.0) + self_weight * norm
+    return out
+
+
+def build_profiles(
+    store: Store,
+    *,
+    progress: bool = False,
+    config: ProfileConfig | None = None,
+    encoder: Encoder | None = None,
+    full: bool = False,
+) -> ProfileSummary:
+    """Run the embed stage over whatever evidence changed since the last run."""
+    cfg = config or ProfileConfig()
+    started = time.perf_counter()
+    summary = ProfileSummary()
+    ev_stats = refresh_evidence(store)
+    summary.documents_seen = ev_stats.documents_seen
+    summary.documents_rebuilt = ev_stats.documents_rebuilt
+    summary.evidence_rows = ev_stats.rows_written
+    if progress:
+        log.info("evidence: %d documents rebuilt", ev_stats.documents_rebuilt)
+
+    model = None
+    if cfg.use_word2vec:
+        try:
+            model = ensure_model(store, cfg.word2vec)
+        except ImportError:  # pragma: no cover - gensim is a dependency
+            model = None
+    w2v_version = model.version if model else "none"
+    summary.word2vec = w2v_version
+    summary.word2vec_retrained = bool(model and model.retrained)
+    signature = cfg.signature(w2v_version)
+
+    with store.session() as session:
+        state_row = session.get(KeyValue, STATE_KEY)
+        full = full or state_row is None or state_row.value.get("signature") != signature
+        evidence = _load_evidence(session)
+        todo, removed, hashes = _targets(session, set(evidence), full)
+        keys = {f"{k}:{e}" for k, e in evidence} | {c for evs in evidence.values() for ev in evs for c in ev.co}
+        names = _names(session, keys)
+        track_artist = _track_artists(session, (e for k, e in evidence if k == "track"))
+    summary.entities_recomputed = len(todo)
+    summary.entities_removed = len(removed)
+
+    extractor = TermExtractor()
+    if cfg.shared_vocabulary:
+        from pathlib import Path
+
+        from nlp.vocabulary import extend_from_shared
+
+        extend_from_shared(extractor.vocab, Path(__file__).resolve().parents[2] / "shared")
+        extractor.vocab_keys = set(extractor.vocab)
+    bags: dict[EntityKey, EntityTerms] = {}
+    for key, evs in evidence.items():
+        bag = EntityTerms()
+        for ev in evs:
+            exclude = [*names.get(f"{key[0]}:{key[1]}", []), *(n for c in ev.co for n in names.get(c, []))]
+            bag.add(ev.id, ev.weight, ev.month, extractor.terms(ev.text, exclude))
+        bags[key] = bag
+    df = document_frequencies(bags.values())
+    n_entities = len(bags)
+    co_df: Counter[str] = Counter()
+    for evs in evidence.values():
+        co_df.update({c for ev in evs for c in ev.co})
+
+    weights = {
+        key: salience(bags[key].counts, df, n_entities, cfg.salience, extractor) for key in evidence
+    }
+    _write_descriptors(store, todo, removed, bags, weights, df, n_entities, cfg, extractor)
+
+    sent_vecs: dict[str, np.ndarray] = {}
+    if cfg.use_minilm and todo:
+        enc = encoder or default_encoder()
+        sent_vecs = _embed_sentences(
+            store, (ev for key in todo for ev in evidence[key]), enc, summary
+        )
+        minilm_version = f"{MINILM_NAME}:{enc.version}"
+    else:
+        minilm_version = "none"
+
+    parts: dict[EntityKey, dict[str, np.ndarray]] = {}
+    for key in todo:
+        evs = evidence[key]
+        p: dict[str, np.ndarray] = {}
+        tf = weights[key]
+        norm = math.sqrt(sum(v * v for v in tf.values())) or 1.0
+        p["tfidf-hash"] = hash_features({t: v / norm for t, v in tf.items()}, TFIDF_DIM)
+        feats = _comention_features(key, evs, co_df, n_entities, cfg.comention_self, track_artist)
+        if feats:
+            p["comention-hash"] = hash_features(feats, COMENTION_DIM)
+        if sent_vecs:
+            w = np.array([ev.weight for ev in evs], dtype=np.float32)
+            mat = np.stack([sent_vecs[ev.hash] for ev in evs])
+            p["minilm-mean"] = (w[:, None] * mat).sum(axis=0) / max(float(w.sum()), 1e-6)
+        if model is not None:
+            ent = entity_vector(model.wv, key[0], key[1])
+            if ent is not None:
+                p["w2v-entity"] = ent
+            dv = descriptor_vector(model.wv, tf)
+            if dv is not None:
+                p["w2v-terms"] = dv
+        parts[key] = {k: v for k, v in p.items() if float(np.linalg.norm(v)) > 0}
+
+    versions = {
+        "tfidf-hash": f"{cfg.salience.version}:{cfg.salience.scheme}",
+        "comention-hash": "comention-v1",
+        "minilm-mean": minilm_version,
+        "w2v-entity": w2v_version,
+        "w2v-terms": w2v_version,
+    }
+    w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
+    dims = cfg.dims(w2v_dim)
+    _write_vectors(store, parts, evidence, track_artist, cfg, versions, dims, hashes, removed)
+
+    kinds = {k for k, _ in todo} | {k for k, _ in removed}
+    for kind in sorted(kinds):
+        summary.neighbors_written += write_neighbors(store, kind, cfg.neighbors_k)
+    if store.dialect == "postgresql" and todo:
+        ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
+    with store.session() as session:
+        upsert(
+            session,
+            KeyValue,
+            [{"key": STATE_KEY, "value": {"signature": signature, "entities": n_entities}}],
+            keys=["key"],
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[list[EntityKey]]:
+    items = sorted(keys)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _delete_for(session: Session, model: Any, keys: set[EntityKey]) -> None:
+    for chunk in _chunks(keys):
+        session.execute(
+            delete(model).where(tuple_(model.entity_kind, model.entity_id).in_(chunk))
+        )
+
+
+def _write_descriptors(
+    store: Store,
+    todo: set[EntityKey],
+    removed: set[EntityKey],
+    bags: dict[EntityKey, EntityTerms],
+    weights: dict[EntityKey, dict[str, float]],
+    df: Counter[str],
+    n_entities: int,
+    cfg: ProfileConfig,
+    extractor: TermExtractor,
+) -> None:
+    rows: list[dict[str, Any]] = []
+    month_rows: list[dict[str, Any]] = []
+    for key in todo:
+        bag = bags[key]
+        for stat in top_terms(bag, weights[key], df, cfg.top_n, cfg.salience, n_entities):
+            rows.append(
+                {
+                    "entity_kind": key[0],
+                    "entity_id": key[1],
+                    "term": stat.term[:200],
+                    "weight": round(stat.weight, 6),
+                    "count": int(math.ceil(stat.count)),
+                    "doc_freq": stat.doc_freq,
+                    "evidence_ids": stat.evidence_ids,
+                }
+            )
+        for month, counts in bag.months.items():
+            mw = salience(counts, df, n_entities, cfg.salience, extractor)
+            for term in sorted(mw, key=lambda t: (-mw[t], t))[: cfg.month_top_n]:
+                month_rows.append(
+                    {
+                        "entity_kind": key[0],
+                        "entity_id": key[1],
+                        "month": month,
+                        "term": term[:200],
+                        "weight": round(mw[term], 6),
+                        "count": int(math.ceil(counts[term])),
+                    }
+                )
+    with store.session() as session:
+        _delete_for(session, Descriptor, todo | removed)
+        _delete_for(session, DescriptorMonth, todo | removed)
+        upsert(session, Descriptor, rows, keys=["entity_kind", "entity_id", "term"])
+        upsert(
+            session, DescriptorMonth, month_rows, keys=["entity_kind", "entity_id", "month", "term"]
+        )
+
+
+def _load_vectors(
+    session: Session, kind: str, ids: Iterable[str], models: Iterable[str]
+) -> dict[str, dict[str, np.ndarray]]:
+    out: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    id_list = sorted(set(ids))
+    model_list = list(models)
+    for start in range(0, len(id_list), 500):
+        chunk = id_list[start : start + 500]
+        for eid, model, vec in session.execute(
+            select(Vector.entity_id, Vector.model, Vector.vector).where(
+                Vector.entity_kind == kind, Vector.entity_id.in_(chunk), Vector.model.in_(model_list)
+            )
+        ):
+            out[eid][model] = np.asarray(vec, dtype=np.float32)
+    return out
+
+
+def _write_vectors(
+    store: Store,
+    parts: dict[EntityKey, dict[str, np.ndarray]],
+    evidence: dict[EntityKey, list[Any]],
+    track_artist: Mapping[str, str],
+    cfg: ProfileConfig,
+    versions: Mapping[str, str],
+    dims: Mapping[str, int],
+    hashes: Mapping[EntityKey, str | None],
+    removed: set[EntityKey],
+) -> None:
+    """Backs tracks off towards their artist, combines, and writes every kind plus `cultural`."""
+    now = datetime.now(UTC)
+    kinds = list(dims)
+    with store.session() as session:
+        needed = {track_artist[e] for k, e in parts if k == "track" and e in track_artist}
+        stored = _load_vectors(
+            session, "artist", needed - {e for k, e in parts if k == "artist"}, kinds
+        )
+    artist_parts = {e: p for (k, e), p in parts.items() if k == "artist"}
+    rows = []
+    for key, p in parts.items():
+        support = len(evidence[key])
+        alpha = 0.0
+        final = dict(p)
+        if key[0] == "track" and key[1] in track_artist:
+            parent = artist_parts.get(track_artist[key[1]]) or stored.get(track_artist[key[1]], {})
+            for kind in kinds:
+                vec, a = backoff(p.get(kind), parent.get(kind), support, cfg.track_backoff_k)
+                if vec is not None:
+                    final[kind] = vec
+                    alpha = max(alpha, a)
+        for kind, vec in final.items():
+            rows.append(_vector_row(key, kind, versions[kind], vec, support, alpha, now))
+        if final:
+            combined = cfg.combination.combine(final, dims)
+            version = json.dumps(dict(cfg.combination.weights), sort_keys=True)
+            rows.append(_vector_row(key, CULTURAL, version[:100], combined, support, alpha, now))
+    with store.session() as session:
+        _delete_for(session, Vector, set(parts) | removed)
+        for start in range(0, len(rows), 500):
+            session.execute(Vector.__table__.insert(), rows[start : start + 500])
+        state_rows = [
+            {
+                "entity_kind": k,
+                "entity_id": e,
+                "evidence_hash": hashes.get((k, e)),
+                "profiled_hash": hashes.get((k, e)),
+                "profiled_at": now,
+            }
+            for k, e in parts
+        ] + [
+            {
+                "entity_kind": k,
+                "entity_id": e,
+                "evidence_hash": None,
+                "profiled_hash": None,
+                "profiled_at": now,
+            }
+            for k, e in removed
+        ]
+        upsert(session, EntityState, state_rows, keys=["entity_kind", "entity_id"])
+        _delete_for(session, Neighbor, removed)
+
+
+def _vector_row(
+    key: EntityKey, model: str, version: str, vec: np.ndarray, support: int, alpha: float, now: Any
+) -> dict[str, Any]:
+    arr = np.asarray(vec, dtype=np.float32)
+    return {
+        "entity_kind": key[0],
+        "entity_id": key[1],
+        "model": model,
+        "model_version": version[:100],
+        "dim": int(arr.shape[0]),
+        "vector": arr,
+        "support": support,
+        "backoff": float(alpha),
+        "updated_at": now,
+    }
+
+
+def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[str], np.ndarray]:
+    """All vectors of one kind and model as (ids, matrix)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Vector.entity_id, Vector.vector)
+            .where(Vector.entity_kind == kind, Vector.model == model)
+            .order_by(Vector.entity_id)
+        ).all()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+
+
+def write_neighbors(store: Store, kind: str, k: int, model: str = CULTURAL) -> int:
+    """Recompute the precomputed neighbour table of one kind from its vectors."""
+    ids, matrix = load_matrix(store, kind, model)
+    result = knn(ids, matrix, k) if ids else {}
+    rows = [
+        {
+            "entity_kind": kind,
+            "entity_id": eid,
+            "rank": rank,
+            "neighbor_id": nid,
+            "score": round(score, 6),
+            "model": model,
+        }
+        for eid, nbrs in result.items()
+        for rank, (nid, score) in enumerate(nbrs, start=1)
+    ]
+    with store.session() as session:
+        session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
+        for start in range(0, len(rows), 2000):
+            session.execute(Neighbor.__table__.insert(), rows[start : start + 2000])
+    return len(rows)
+
+
+def ensure_hnsw_index(store: Store, model: str, dim: int) -> None:
+    """A partial HNSW index over one model's vectors.
+
+    pgvector indexes need a fixed dimension, and `vectors` mixes models, so the
+    index is on an expression cast (to halfvec: up to 4000 dims) and partial on
+    the model; queries must use the same expression and WHERE to hit it.
+    """
+    safe = "".join(c if c.isalnum() else "_" for c in model)
+    name = f"ix_vectors_hnsw_{safe}_{dim}"
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw "
+                f"((vector::halfvec({dim})) halfvec_cosine_ops) "
+                f"WHERE model = '{safe}' AND dim = {dim}"
+            )
+        )
+
+
+def unit_vector(vec: np.ndarray) -> np.ndarray:
+    return unit(vec)

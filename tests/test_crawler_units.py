@@ -1,0 +1,111 @@
+"""URL hygiene, trap guards, the private-address check, dedup hashes and extraction."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+
+from crawler.dedup import SimhashIndex, content_hash, distance, simhash
+from crawler.extraction import extract
+from crawler.urls import canonicalize, is_public_ip, private_address_reason, trap_reason
+from tests.conftest import SHARED, needs_shared
+from tests.mockserver import page, prose
+
+
+def test_canonical_urls() -> None:
+    assert (
+        canonicalize("HTTPS://Example.ORG:443/a//b/?utm_source=x&b=2&a=1&fbclid=z#frag")
+        == "https://example.org/a/b/?a=1&b=2"
+    )
+    assert canonicalize("http://example.org") == "http://example.org/"
+    assert canonicalize("http://example.org:8080/%7Euser/") == "http://example.org:8080/~user/"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://x.org/calendar/2024/01/", "trap:calendar"),
+        ("http://x.org/events/?month=2024-02", "trap:calendar"),
+        ("http://x.org/a/b/a/b/a/", "trap:repeated_segment"),
+        ("http://x.org/s?a=1&b=2&c=3&d=4&e=5", "trap:query_explosion"),
+        ("http://x.org/" + "x" * 600, "trap:long_url"),
+        ("http://x.org/2024/01/a-dated-post.html", None),
+    ],
+)
+def test_traps(url: str, reason: str | None) -> None:
+    assert trap_reason(url) == reason
+
+
+def test_private_addresses_refused() -> None:
+    for url in (
+        "http://127.0.0.1/",
+        "http://10.0.0.1/admin",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://192.168.1.1/",
+        "http://localhost:8080/",
+        "http://0.0.0.0/",
+    ):
+        assert private_address_reason(url) == "private_address", url
+    assert is_public_ip("93.184.216.34")
+    assert not is_public_ip("::ffff:10.0.0.1")
+
+
+def test_simhash_separates_copies_from_other_texts() -> None:
+    a, b = prose(1, 200), prose(2, 200)
+    assert distance(simhash(a), simhash(a + " First published elsewhere.")) <= 6
+    assert distance(simhash(a), simhash(b)) > 12
+    assert content_hash("Hello,  World") == content_hash("hello world")
+    index = SimhashIndex()
+    index.add(1, simhash(a))
+    index.add(2, simhash(b))
+    assert index.near(simhash(a + " First published elsewhere.")) == 1
+    index.discard(1)
+    assert index.near(simhash(a)) is None
+
+
+def test_extraction_drops_boilerplate_and_reads_json_ld() -> None:
+    ld = {"@type": "BlogPosting", "headline": "Real Title", "author": {"name": "A. Writer"},
+          "datePublished": "2024-03-01T10:00:00+01:00"}
+    html = page("Shown title", [prose(5), prose(6)], ld=ld).encode()
+    found = extract(html, "http://x.org/p", "text/html; charset=utf-8")
+    assert found.status == "stored"
+    assert (found.title, found.author) == ("Real Title", "A. Writer")
+    assert found.published_at is not None and found.published_at.isoformat() == (
+        "2024-03-01T09:00:00+00:00"
+    )
+    assert found.language == "en"
+    assert found.text is not None
+    assert "First! Loved this one" not in found.text  # comments
+    assert "Older posts" not in found.text and "All rights reserved" not in found.text
+
+
+def test_extraction_skips() -> None:
+    assert extract(b"%PDF-1.4", "http://x/f", "application/pdf").skip_reason == (
+        "non_html:application/pdf"
+    )
+    assert extract(page("Untitled", []).encode(), "http://x/e", "text/html").skip_reason == "empty"
+    soft = page("Page not found", ["Sorry, the page you are looking for does not exist."])
+    assert extract(soft.encode(), "http://x/m", "text/html").skip_reason == "soft_404"
+    french = page("Chronique", ["Le disque est une merveille et la production est remarquable " * 5],
+                  lang="fr").encode()
+    assert extract(french, "http://x/f", "text/html", ("en",)).skip_reason == "language:fr"
+    assert extract(french, "http://x/f", "text/html").status == "stored"
+
+
+@needs_shared
+def test_pitchfork_metadata_matches_json_ld() -> None:
+    path = SHARED / "data/sites/pitchfork_review/aldous-harding-train-on-the-island.html"
+    body = path.read_bytes()
+    scripts = re.findall(rb'<script type="application/ld\+json"[^>]*>(.*?)</script>', body, re.S)
+    ld = next(d for d in (json.loads(s) for s in scripts) if d.get("@type") == "Review")
+    found = extract(body, "https://pitchfork.com/reviews/albums/x/", "text/html")
+    assert found.status == "stored"
+    assert found.title == ld["headline"]
+    assert found.author == ld["author"][0]["name"]
+    assert found.published_at == datetime.fromisoformat(ld["datePublished"])
+    assert found.text is not None and "Aldous Harding" in found.text
+    assert found.metadata["jsonld"]["@type"] == "Review"
