@@ -63,7 +63,7 @@ bench: setup
 	$(PY) -m bench.run
 
 train-ner: setup
-	$(PY) -m nlp.train_ner --shared $(SHARED)
+	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache

@@ -61,7 +61,9 @@ class SimhashIndex:
     """Document ids by SimHash, banded for sub-linear near-duplicate lookup."""
 
     def __init__(self) -> None:
-        self._bands: list[dict[int, list[tuple[int, int]]]] = [defaultdict(list) for _ in range(BANDS)]
+        self._bands: list[dict[int, list[tuple[int, int]]]] = [
+            defaultdict(list) for _ in range(BANDS)
+        ]
         self._values: dict[int, int] = {}
 
     def __len__(self) -> int:

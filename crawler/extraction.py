@@ -40,17 +40,23 @@ SOFT_404 = re.compile(
 SOFT_404_MAX_WORDS = 120
 _WS = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        "the and of to a in is that it was for on with as his her they this be at by "
-        "from are have an not but or you their its has were we which one all been".split()
+    "en": _words(
+        "the and of to a in is that it was for on with as his her they this be at by from "
+        "are have an not but or you their its has were we which one all been "
     ),
-    "fr": frozenset("le la les et des un une est que qui dans pour pas sur du au avec il elle".split()),
-    "de": frozenset("der die das und ist nicht ein eine mit auf den von zu sich des dem im".split()),
-    "es": frozenset("el la los las y de que en un una es por con para del se no al lo".split()),
-    "it": frozenset("il lo la gli le e di che un una per non con del della sono si".split()),
-    "pt": frozenset("o a os as e de que um uma do da em para com não no na se".split()),
-    "nl": frozenset("de het een en van is dat niet op te met zijn voor er aan".split()),
+    "fr": _words("le la les et des un une est que qui dans pour pas sur du au avec il elle"),
+    "de": _words("der die das und ist nicht ein eine mit auf den von zu sich des dem im"),
+    "es": _words("el la los las y de que en un una es por con para del se no al lo"),
+    "it": _words("il lo la gli le e di che un una per non con del della sono si"),
+    "pt": _words("o a os as e de que um uma do da em para com não no na se"),
+    "nl": _words("de het een en van is dat niet op te met zijn voor er aan"),
 }
 
 
@@ -90,7 +96,9 @@ def decode(body: bytes, content_type: str | None) -> str:
     return body.decode("latin-1")
 
 
-def extract(body: bytes, url: str, content_type: str | None, languages: tuple[str, ...] = ()) -> Extracted:
+def extract(
+    body: bytes, url: str, content_type: str | None, languages: tuple[str, ...] = ()
+) -> Extracted:
     """Extract one page; `languages` (if set) lists the languages worth keeping."""
     if not is_html(content_type, body):
         kind = (content_type or "unknown").split(";")[0].strip() or "unknown"

@@ -48,8 +48,8 @@ class SafetyMiddleware:
         if not scheme_allowed(request.url):
             raise RefusedRequest("bad_scheme", f"refused non-http(s) URL {request.url}")
         source = getattr(self.crawler.spider, "source", None)
-        own = source is not None and site_key(request.url) in source.hosts
-        if own and source.allow_private_addresses:
+        trusted = source is not None and source.allow_private_addresses
+        if trusted and site_key(request.url) in source.hosts:  # type: ignore[union-attr]
             return
         reason = private_address_reason(request.url)
         if reason:
@@ -92,4 +92,5 @@ class PoliteRobotsMiddleware(RobotsTxtMiddleware):
         except RefusedRequest:
             raise
         except IgnoreRequest:
-            raise RefusedRequest("robots_disallowed", f"forbidden by robots.txt: {request.url}")
+            kind = "robots_disallowed"
+            raise RefusedRequest(kind, f"forbidden by robots.txt: {request.url}") from None

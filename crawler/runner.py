@@ -90,8 +90,7 @@ class CrawlSummary:
 
     def format(self) -> str:
         lines = [
-            f"crawl run {self.run_id}: {self.status}"
-            + (f" ({self.error})" if self.error else ""),
+            f"crawl run {self.run_id}: {self.status}" + (f" ({self.error})" if self.error else ""),
             f"  pages fetched {self.total('fetched')}, stored {self.total('stored')} new, "
             f"{self.total('updated')} updated, {self.total('unchanged')} unchanged, "
             f"{self.total('not_modified')} not modified, "
@@ -189,17 +188,33 @@ class RunContext:
                 spider.source_id,
                 spider.source.languages,
             )
-        return {"source_id": spider.source_id, "source": spider.source.name, "record": record,
-                "links": links, "handled": handled}
+        return {
+            "source_id": spider.source_id,
+            "source": spider.source.name,
+            "record": record,
+            "links": links,
+            "handled": handled,
+        }
 
     def failure_item(self, spider: SiteSpider, request: Any, failure: Any) -> dict[str, Any]:
         kind = error_kind(failure)
         spider.counts.count("errors", kind)
         meta = request.meta
-        handled = [(request.url, meta.get("ln_canonical") or canonicalize(request.url),
-                    meta.get("ln_kind", "page"), "failed")]
-        return {"source_id": spider.source_id, "source": spider.source.name, "record": None,
-                "links": [], "handled": handled}
+        handled = [
+            (
+                request.url,
+                meta.get("ln_canonical") or canonicalize(request.url),
+                meta.get("ln_kind", "page"),
+                "failed",
+            )
+        ]
+        return {
+            "source_id": spider.source_id,
+            "source": spider.source.name,
+            "record": None,
+            "links": [],
+            "handled": handled,
+        }
 
 
 def _now() -> datetime:
@@ -349,7 +364,14 @@ def _run(
     warc_path = docs.run_warc_path(store, run_id)
     warc = WarcArchive(Path(warc_path)) if warc_path else None
     ctx = RunContext(
-        store, run_id, source_ids, {s.name: s for s in chosen}, max_pages, cfg.max_bytes, warc, owner
+        store,
+        run_id,
+        source_ids,
+        {s.name: s for s in chosen},
+        max_pages,
+        cfg.max_bytes,
+        warc,
+        owner,
     )
     status, error = "failed", None
     try:

@@ -19,10 +19,11 @@ document frequency, evidence ids), so it can be explained.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,23 +31,26 @@ from nlp.vocabulary import builtin_terms, normalize_term
 
 STOPWORDS = frozenset(
     """
-a about above after again against all almost also although always am among an and another any
-are around as at away back be became because become becomes been before being below between
-both but by came can could did do does doing done down during each either else even ever every
-few first for from further get gets got had has have having he her here hers herself him himself
-his how however i if in including into is it its itself just last later least less like made
-make makes many may me might more most much must my myself near never new next no nor not now
-of off often on once one only onto or other others our ours ourselves out over own part per
-rather really said same see seen several she should since so some still such take than that
-the their theirs them themselves then there these they this those though three through thus
-to together too toward two under until up upon us used very was way we well went were what
-when where whether which while who whom whose why will with within without would year years
-yet you your yours yourself yourselves s t d ll m re ve don didn doesn isn wasn weren won
-wouldn couldn shouldn aren haven hasn hadn mr mrs ms st vs etc e g ie eg via per
-""".split()
+a about above after again against all almost also although always am among an and another
+any are around as at away back be became because become becomes been before being below
+between both but by came can could did do does doing done down during each either else even
+ever every few first for from further get gets got had has have having he her here hers
+herself him himself his how however i if in including into is it its itself just last later
+least less like made make makes many may me might more most much must my myself near never
+new next no nor not now of off often on once one only onto or other others our ours
+ourselves out over own part per rather really said same see seen several she should since so
+some still such take than that the their theirs them themselves then there these they this
+those though three through thus to together too toward two under until up upon us used very
+was way we well went were what when where whether which while who whom whose why will with
+within without would year years yet you your yours yourself yourselves s t d ll m re ve don
+didn doesn isn wasn weren won wouldn couldn shouldn aren haven hasn hadn mr mrs ms st vs etc
+e g ie eg via per
+""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9&'+]*")
-_CHUNK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’|/…–—]+|\s-\s|\s'|'\s")
+_CHUNK = re.compile(
+    r"[.,;:!?()\[\]{}\"\u201c\u201d\u2018\u2019|/\u2026\u2013\u2014]+|\s-\s|\s'|'\s"
+)
 MAX_VOCAB_WORDS = 4
 
 
@@ -118,7 +122,7 @@ class TermExtractor:
             if ok:
                 out.append(tok)
             i += 1
-        for a, b in zip(free, free[1:], strict=False):
+        for a, b in itertools.pairwise(free):
             if a and b:
                 out.append(f"{a} {b}")
         return out
@@ -128,9 +132,11 @@ class TermExtractor:
 class EntityTerms:
     """An entity's term occurrences: per term, weighted count, evidence ids and months."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     evidence: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    months: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    months: dict[str, dict[str, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float))
+    )
 
     def add(self, evidence_id: int, weight: float, month: str | None, terms: Sequence[str]) -> None:
         for term in terms:
@@ -153,7 +159,7 @@ def document_frequencies(bags: Iterable[EntityTerms]) -> Counter[str]:
 
 
 def salience(
-    counts: Counter[str],
+    counts: Mapping[str, float],
     df: Counter[str],
     n_entities: int,
     config: SalienceConfig,
@@ -187,9 +193,7 @@ def top_terms(
 ) -> list[TermStat]:
     """The `n` heaviest displayable terms with their counts and evidence."""
     min_df = config.min_df_display if n_entities >= 20 else 1
-    ranked = sorted(
-        (t for t in weights if df.get(t, 0) >= min_df), key=lambda t: (-weights[t], t)
-    )
+    ranked = sorted((t for t in weights if df.get(t, 0) >= min_df), key=lambda t: (-weights[t], t))
     return [
         TermStat(t, weights[t], bag.counts[t], df.get(t, 0), bag.evidence[t][:50])
         for t in ranked[:n]

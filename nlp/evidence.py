@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from nlp.embeddings import sentence_hash
@@ -164,9 +164,7 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
         seen += 1
         if doc_id not in mentions and doc_id not in subjects and doc_id not in built:
             continue
-        sig = _signature(
-            f"{chash}:{xhash}", mentions.get(doc_id, ()), subjects.get(doc_id)
-        )
+        sig = _signature(f"{chash}:{xhash}", mentions.get(doc_id, ()), subjects.get(doc_id))
         if built.get(doc_id) != sig:
             changed[doc_id] = sig
     return changed, seen
@@ -190,7 +188,7 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
                 Mention.entity_id,
             ).where(Mention.document_id.in_(chunk), Mention.entity_id.is_not(None))
         ):
-            ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], m[6]))
+            ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], str(m[6])))
         subs = {
             d: (k, e, s)
             for d, k, e, s in session.execute(
@@ -287,7 +285,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
                 new_rows.append(row.as_row())
                 touched.add((row.entity_kind, row.entity_id))
         if new_rows:
-            session.execute(Evidence.__table__.insert(), new_rows)
+            session.execute(insert(Evidence), new_rows)
         stats.rows_written = len(new_rows)
         upsert(
             session,
@@ -304,6 +302,7 @@ def _update_entity_hashes(session: Session, touched: set[EntityKey]) -> set[Enti
     keys = sorted(touched)
     current: dict[EntityKey, list[tuple[Any, ...]]] = defaultdict(list)
     old: dict[EntityKey, str | None] = {}
+    h: str | None
     for start in range(0, len(keys), 400):
         chunk = keys[start : start + 400]
         cond = tuple_(Evidence.entity_kind, Evidence.entity_id).in_(chunk)

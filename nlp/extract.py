@@ -180,7 +180,7 @@ def _extract_chunk(
         log.warning("batch of %d documents failed; retrying one by one", len(docs))
     from nlp.mentions import DocumentMentions
 
-    results = []
+    results: list[DocumentMentions] = []
     for doc in docs:
         try:
             results.extend(extractor.extract([(doc.text or "", doc.title)]))

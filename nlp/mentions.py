@@ -107,7 +107,47 @@ class MusicMentionComponent:
         for hit in find_patterns(text):
             cands.append(_Cand(hit.start, hit.end, hit.label, hit.confidence, "pattern", True))
         cands.extend(self._gazetteer_candidates(doc, ner_spans))
+        for cand in cands:  # catalogue agreement with the label is evidence for it
+            if linking.candidates(self.gazetteer, text[cand.start : cand.end], cand.label):
+                cand.confidence += 0.15
         return cands
+
+    def title_candidates(self, doc: Any) -> list[tuple]:
+        """Mentions of a page title: titles are mostly names, so any catalogue name counts."""
+        gaz = self.gazetteer
+        rows = list(doc.user_data.get(_USER_KEY, []))
+        words = [normalize_name(t.text) if not t.is_space else "" for t in doc]
+        taken = [(r[0], r[1]) for r in rows]
+        hits = sorted(gaz.find_ngrams(words), key=lambda h: h[0] - h[1])
+        for start, end, found in hits:
+            span = doc[start:end]
+            if any(span.start_char < e and s < span.end_char for s, e in taken):
+                continue
+            label = {"artist": "ARTIST", "track": "TRACK", "album": "ALBUM"}[gaz.kind(found[0])]
+            rows.append(
+                (
+                    span.start_char,
+                    span.end_char,
+                    label,
+                    None,
+                    None,
+                    0.6,
+                    "gazetteer",
+                    0,
+                    len(doc.text),
+                )
+            )
+            taken.append((span.start_char, span.end_char))
+        artist_ids = linking.artist_ids_of(
+            gaz, (i for r in rows for i in linking.candidates(gaz, doc.text[r[0] : r[1]], r[2])[:1])
+        )
+        out = []
+        for row in rows:
+            res = linking.link(
+                gaz, doc.text[row[0] : row[1]], row[2], linking.LinkContext(artist_ids)
+            )
+            out.append((*row[:3], res.entity_id, res.name, *row[5:]))
+        return out
 
     def _gazetteer_candidates(self, doc: Any, ner_spans: dict[tuple[int, int], str]) -> list[_Cand]:
         gaz = self.gazetteer
@@ -224,7 +264,7 @@ def build_pipeline(gazetteer: Gazetteer, model_dir: Path = MODEL_DIR) -> Any:
         nlp.add_pipe("ner", source=spacy.load(model_dir))
     else:
         nlp = spacy.load(BASE_MODEL)
-    component = nlp.add_pipe(COMPONENT, last=True)
+    component: Any = nlp.add_pipe(COMPONENT, last=True)
     component.gazetteer = gazetteer
     return nlp
 
@@ -264,11 +304,11 @@ class MentionExtractor:
                     chunk, batch_size=self.batch_size, n_process=self.n_process
                 )
 
-    def _mentions(self, doc: Any, offset: int = 0) -> list[FoundMention]:
+    def _mentions(self, doc: Any, offset: int = 0, count: bool = True) -> list[FoundMention]:
         out = []
         for start, end, label, eid, name, conf, method, s0, s1 in doc.user_data.get(_USER_KEY, []):
             surface = doc.text[start:end]
-            if eid is None:
+            if eid is None and count:
                 self.unlinked[(label, normalize_name(surface) or surface)] += 1
             out.append(
                 FoundMention(
@@ -318,7 +358,11 @@ class MentionExtractor:
             found[i].extend(self._mentions(doc, off))
             if doc.has_annotation("SENT_START"):
                 sents[i].extend((s.start_char + off, s.end_char + off) for s in doc.sents)
-        title_mentions = [self._mentions(doc) for doc in self._docs(titles)]
+        component = self.nlp.get_pipe(COMPONENT)
+        title_mentions = []
+        for doc in self._docs(titles):
+            doc.user_data[_USER_KEY] = component.title_candidates(doc)
+            title_mentions.append(self._mentions(doc, count=False))
         for i, (text, _) in enumerate(items):
             yield self._with_subject(_clean(text), found[i], title_mentions[i], sents[i])
 

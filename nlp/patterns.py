@@ -69,7 +69,7 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
 ]
 
 _LIST_CUE = re.compile(
-    rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,40}}?"
+    rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,80}}?"
     rf"(?:such as|including|like|:)\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
 )
 _LIST_ITEM = re.compile(CAP_RUN)
@@ -84,10 +84,10 @@ def _title_like(text: str) -> bool:
         return False
     caps = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
     return (
-        caps >= max(1, (len(words) + 1) // 2)
-        and words[0][:1].isupper()
-        or len(words) == 1
-        and words[0][:1].isupper()
+        (caps >= max(1, (len(words) + 1) // 2)
+        and words[0][:1].isupper())
+        or (len(words) == 1
+        and words[0][:1].isupper())
     )
 
 
@@ -136,4 +136,4 @@ def _list_hits(text: str) -> Iterator[PatternHit]:
                 continue
             start = base + offset + piece.index(piece.strip())
             end = _trim(text, start, start + item.end())
-            yield PatternHit(start, end, label, 0.7, "list")
+            yield PatternHit(start, end, label, 0.82, "list")

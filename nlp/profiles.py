@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from nlp.descriptors import (
@@ -52,6 +52,7 @@ from nlp.similarity import (
     backoff,
     hash_features,
     knn,
+    knn_combined,
     unit,
 )
 from nlp.word2vec import (
@@ -83,9 +84,9 @@ STATE_KEY = "profiles"
 DEFAULT_COMBINATION = Combination(
     (
         ("tfidf-hash", 1.0),
-        ("comention-hash", 1.0),
-        ("minilm-mean", 0.5),
-        ("w2v-entity", 0.5),
+        ("minilm-mean", 0.3),
+        ("comention-hash", 0.0),
+        ("w2v-entity", 0.0),
         ("w2v-terms", 0.0),
     )
 )
@@ -210,7 +211,7 @@ def _names(session: Session, keys: set[str]) -> dict[str, list[str]]:
                     out[f"artist:{eid}"] = [name, *(aliases or [])]
             else:
                 for eid, title in session.execute(
-                    select(model.id, model.title).where(model.id.in_(chunk))
+                    select(model.id, model.title).where(model.id.in_(chunk))  # type: ignore[union-attr]
                 ):
                     out[f"{kind}:{eid}"] = [title]
     return out
@@ -300,7 +301,7 @@ def _comention_features(
     track_artist: Mapping[str, str],
 ) -> dict[str, float]:
     """Artists mentioned alongside the entity (idf-weighted), plus the entity's own artist."""
-    feats: Counter[str] = Counter()
+    feats: dict[str, float] = defaultdict(float)
     for ev in evs:
         for co in ev.co:
             if co.startswith("artist:"):
@@ -354,7 +355,9 @@ def build_profiles(
         full = full or state_row is None or state_row.value.get("signature") != signature
         evidence = _load_evidence(session)
         todo, removed, hashes = _targets(session, set(evidence), full)
-        keys = {f"{k}:{e}" for k, e in evidence} | {c for evs in evidence.values() for ev in evs for c in ev.co}
+        keys = {f"{k}:{e}" for k, e in evidence} | {
+            c for evs in evidence.values() for ev in evs for c in ev.co
+        }
         names = _names(session, keys)
         track_artist = _track_artists(session, (e for k, e in evidence if k == "track"))
     summary.entities_recomputed = len(todo)
@@ -372,7 +375,10 @@ def build_profiles(
     for key, evs in evidence.items():
         bag = EntityTerms()
         for ev in evs:
-            exclude = [*names.get(f"{key[0]}:{key[1]}", []), *(n for c in ev.co for n in names.get(c, []))]
+            exclude = [
+                *names.get(f"{key[0]}:{key[1]}", []),
+                *(n for c in ev.co for n in names.get(c, [])),
+            ]
             bag.add(ev.id, ev.weight, ev.month, extractor.terms(ev.text, exclude))
         bags[key] = bag
     df = document_frequencies(bags.values())
@@ -432,7 +438,10 @@ def build_profiles(
 
     kinds = {k for k, _ in todo} | {k for k, _ in removed}
     for kind in sorted(kinds):
-        summary.neighbors_written += write_neighbors(store, kind, cfg.neighbors_k)
+        kind_weights = {e: w for (k, e), w in weights.items() if k == kind}
+        summary.neighbors_written += write_neighbors(
+            store, kind, cfg.neighbors_k, cfg.combination, kind_weights
+        )
     if store.dialect == "postgresql" and todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
@@ -454,9 +463,7 @@ def _chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[list[EntityK
 
 def _delete_for(session: Session, model: Any, keys: set[EntityKey]) -> None:
     for chunk in _chunks(keys):
-        session.execute(
-            delete(model).where(tuple_(model.entity_kind, model.entity_id).in_(chunk))
-        )
+        session.execute(delete(model).where(tuple_(model.entity_kind, model.entity_id).in_(chunk)))
 
 
 def _write_descriptors(
@@ -481,7 +488,7 @@ def _write_descriptors(
                     "entity_id": key[1],
                     "term": stat.term[:200],
                     "weight": round(stat.weight, 6),
-                    "count": int(math.ceil(stat.count)),
+                    "count": math.ceil(stat.count),
                     "doc_freq": stat.doc_freq,
                     "evidence_ids": stat.evidence_ids,
                 }
@@ -496,7 +503,7 @@ def _write_descriptors(
                         "month": month,
                         "term": term[:200],
                         "weight": round(mw[term], 6),
-                        "count": int(math.ceil(counts[term])),
+                        "count": math.ceil(counts[term]),
                     }
                 )
     with store.session() as session:
@@ -518,7 +525,9 @@ def _load_vectors(
         chunk = id_list[start : start + 500]
         for eid, model, vec in session.execute(
             select(Vector.entity_id, Vector.model, Vector.vector).where(
-                Vector.entity_kind == kind, Vector.entity_id.in_(chunk), Vector.model.in_(model_list)
+                Vector.entity_kind == kind,
+                Vector.entity_id.in_(chunk),
+                Vector.model.in_(model_list),
             )
         ):
             out[eid][model] = np.asarray(vec, dtype=np.float32)
@@ -566,7 +575,7 @@ def _write_vectors(
     with store.session() as session:
         _delete_for(session, Vector, set(parts) | removed)
         for start in range(0, len(rows), 500):
-            session.execute(Vector.__table__.insert(), rows[start : start + 500])
+            session.execute(insert(Vector), rows[start : start + 500])
         state_rows = [
             {
                 "entity_kind": k,
@@ -620,10 +629,57 @@ def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[st
     return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
 
 
-def write_neighbors(store: Store, kind: str, k: int, model: str = CULTURAL) -> int:
-    """Recompute the precomputed neighbour table of one kind from its vectors."""
-    ids, matrix = load_matrix(store, kind, model)
-    result = knn(ids, matrix, k) if ids else {}
+def _sparse_terms(ids: list[str], term_weights: Mapping[str, dict[str, float]]) -> Any:
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for row, eid in enumerate(ids):
+        for term, w in term_weights.get(eid, {}).items():
+            rows.append(row)
+            cols.append(vocab.setdefault(term, len(vocab)))
+            vals.append(w)
+    return sparse.csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(ids), max(1, len(vocab)))
+    )
+
+
+def write_neighbors(
+    store: Store,
+    kind: str,
+    k: int,
+    combination: Combination = DEFAULT_COMBINATION,
+    term_weights: Mapping[str, dict[str, float]] | None = None,
+) -> int:
+    """Recompute the precomputed neighbour table of one kind.
+
+    With `term_weights` (every entity's full salience vector) the TF-IDF part
+    is the exact sparse cosine; other parts come from the stored vectors.
+    Without, the stored `cultural` vectors are used.
+    """
+    ids, matrix = load_matrix(store, kind, CULTURAL)
+    if not ids:
+        result: dict[str, list[tuple[str, float]]] = {}
+    elif term_weights is None:
+        result = knn(ids, matrix, k)
+    else:
+        parts: list[tuple[float, Any]] = []
+        for model, weight in combination.weights:
+            if weight <= 0:
+                continue
+            if model == "tfidf-hash":
+                parts.append((weight, _sparse_terms(ids, term_weights)))
+                continue
+            sub_ids, sub = load_matrix(store, kind, model)
+            if not sub_ids:
+                continue
+            index = {e: i for i, e in enumerate(sub_ids)}
+            aligned = np.zeros((len(ids), sub.shape[1]), dtype=np.float32)
+            for row, eid in enumerate(ids):
+                if eid in index:
+                    aligned[row] = sub[index[eid]]
+            parts.append((weight, aligned))
+        result = knn_combined(ids, parts, k)
     rows = [
         {
             "entity_kind": kind,
@@ -631,7 +687,7 @@ def write_neighbors(store: Store, kind: str, k: int, model: str = CULTURAL) -> i
             "rank": rank,
             "neighbor_id": nid,
             "score": round(score, 6),
-            "model": model,
+            "model": CULTURAL,
         }
         for eid, nbrs in result.items()
         for rank, (nid, score) in enumerate(nbrs, start=1)
@@ -639,7 +695,7 @@ def write_neighbors(store: Store, kind: str, k: int, model: str = CULTURAL) -> i
     with store.session() as session:
         session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
         for start in range(0, len(rows), 2000):
-            session.execute(Neighbor.__table__.insert(), rows[start : start + 2000])
+            session.execute(insert(Neighbor), rows[start : start + 2000])
     return len(rows)
 
 

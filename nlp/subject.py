@@ -28,6 +28,7 @@ class _Mention(Protocol):
     entity_id: str | None
     name: str | None
     surface: str
+    confidence: float
 
 
 def choose_subject(title_mentions: Sequence[_Mention]) -> _Mention | None:

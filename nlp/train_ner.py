@@ -25,6 +25,7 @@ import json
 import random
 import re
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,10 +305,11 @@ def train(shared: Path, out: Path, epochs: int, copies: int, seed: int) -> None:
     from spacy.util import fix_random_seed, minibatch
 
     fix_random_seed(seed)
+    warnings.filterwarnings("ignore", message=r"\[W030\]")
     nlp = spacy.load(
         BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
     )
-    ner = nlp.get_pipe("ner")
+    ner: Any = nlp.get_pipe("ner")
     examples = build_examples(nlp, shared, copies, seed)
     for label in MUSIC + EXTRA:
         ner.add_label(label)

@@ -96,10 +96,14 @@ def _corpus(store: Store) -> Iterator[list[str]]:
             ments: dict[int, list[tuple[int, int, str, str]]] = {}
             for doc, s, e, label, eid in session.execute(
                 select(
-                    Mention.document_id, Mention.start, Mention.end, Mention.label, Mention.entity_id
+                    Mention.document_id,
+                    Mention.start,
+                    Mention.end,
+                    Mention.label,
+                    Mention.entity_id,
                 ).where(Mention.document_id.in_(chunk), Mention.entity_id.is_not(None))
             ):
-                ments.setdefault(doc, []).append((s, e, label, eid))
+                ments.setdefault(doc, []).append((s, e, label, str(eid)))
             for doc in chunk:
                 yield from document_sentences(texts.get(doc) or "", ments.get(doc, []))
 
@@ -173,7 +177,9 @@ def train(sentences: list[list[str]], config: Word2VecConfig) -> Any:
     return model.wv
 
 
-def ensure_model(store: Store, config: Word2VecConfig, *, force: bool = False) -> TrainedModel | None:
+def ensure_model(
+    store: Store, config: Word2VecConfig, *, force: bool = False
+) -> TrainedModel | None:
     """The current model, retrained when the corpus grew by the configured fraction."""
     from gensim.models import KeyedVectors
 

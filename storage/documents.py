@@ -349,7 +349,7 @@ def load_simhashes(store: Store) -> list[tuple[int, int]]:
                 Document.simhash.is_not(None),
             )
         ).all()
-    return [(int(r[0]), int(r[1])) for r in rows]
+    return [(int(r[0]), int(r[1])) for r in rows if r[1] is not None]
 
 
 def _values(rec: DocumentRecord, run_id: int | None) -> dict[str, Any]:
@@ -436,7 +436,8 @@ def _save_one(
         row = _write(
             session,
             existing,
-            values | {"status": "skipped", "skip_reason": kind, "text": None, "duplicate_of": original},
+            values
+            | {"status": "skipped", "skip_reason": kind, "text": None, "duplicate_of": original},
         )
         return SaveOutcome(rec.canonical_url, kind, row.id, original)
     row = _write(session, existing, values)

@@ -27,14 +27,21 @@ from urllib.parse import urlsplit
 
 SITE = Path(__file__).resolve().parent / "fixtures" / "crawl_site"
 LAST_MODIFIED = "Mon, 05 Feb 2024 10:00:00 GMT"
-_VOCAB = (
-    "guitar drums bass synth melody chorus verse bridge album record single tour band singer "
-    "producer studio tape vinyl groove rhythm harmony lyric ballad anthem riff solo beat "
-    "sample loop echo reverb organ piano horn string choir crowd stage festival night city "
-    "summer winter river road heart dream memory radio club dance floor voice whisper shout "
-    "warm bright heavy gentle restless slow quiet loud strange tender bitter sweet golden"
-).split()
-_GLUE = "the a and of to in with on for that it was as but".split()
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_VOCAB = _words(
+    "guitar drums bass synth melody chorus verse bridge album record single tour band "
+    "singer producer studio tape vinyl groove rhythm harmony lyric ballad anthem riff "
+    "solo beat sample loop echo reverb organ piano horn string choir crowd stage "
+    "festival night city summer winter river road heart dream memory radio club dance "
+    "floor voice whisper shout warm bright heavy gentle restless slow quiet loud "
+    "strange tender bitter sweet golden "
+)
+_GLUE = _words("the a and of to in with on for that it was as but ")
 
 
 def prose(seed: int, words: int = 160) -> str:
@@ -54,8 +61,15 @@ def _posts() -> list[dict[str, Any]]:
     return list(json.loads((SITE / "posts.json").read_text(encoding="utf-8")))
 
 
-def page(title: str, paragraphs: list[str], *, lang: str = "en", links: list[str] = (),  # type: ignore[assignment]
-         ld: dict[str, Any] | None = None, chrome: bool = True) -> str:
+def page(
+    title: str,
+    paragraphs: list[str],
+    *,
+    lang: str = "en",
+    links: list[str] = (),  # type: ignore[assignment]
+    ld: dict[str, Any] | None = None,
+    chrome: bool = True,
+) -> str:
     """A blog page: nav, article, comments and footer (the boilerplate trafilatura drops)."""
     nav = (
         '<nav><a href="/">Home</a> <a href="/page/2/">Older posts</a> '
@@ -84,8 +98,9 @@ def page(title: str, paragraphs: list[str], *, lang: str = "en", links: list[str
 class MockSite:
     """The test blog on 127.0.0.1:<free port>, in a daemon thread."""
 
-    def __init__(self, static_root: Path | None = None, big_pages: int = 40,
-                 big_delay: float = 0.0) -> None:
+    def __init__(
+        self, static_root: Path | None = None, big_pages: int = 40, big_delay: float = 0.0
+    ) -> None:
         self.static_root = static_root
         self.big_pages = big_pages
         self.big_delay = big_delay
@@ -241,7 +256,9 @@ class MockSite:
             "https://elsewhere.example.com/review.html",
             "/tag/rock/",
         ]
-        self._html(req, page("Quiet Static: a music blog", ["Latest reviews and essays."], links=links))
+        self._html(
+            req, page("Quiet Static: a music blog", ["Latest reviews and essays."], links=links)
+        )
 
     def _page2(self, req: BaseHTTPRequestHandler) -> None:
         links = [f"/{p['slug']}.html" for p in self.posts[4:]]
@@ -254,7 +271,9 @@ class MockSite:
 
     def _big_index(self, req: BaseHTTPRequestHandler) -> None:
         links = [f"/big/p-{i}.html" for i in range(self.big_pages)]
-        self._html(req, page("Big archive", ["Everything we ever wrote."], links=links, chrome=False))
+        self._html(
+            req, page("Big archive", ["Everything we ever wrote."], links=links, chrome=False)
+        )
 
     def _big_page(self, req: BaseHTTPRequestHandler) -> None:
         number = int(urlsplit(req.path).path[len("/big/p-") : -len(".html")])
@@ -264,16 +283,18 @@ class MockSite:
 
     def _rss(self, req: BaseHTTPRequestHandler) -> None:
         items = [f"/{p['slug']}.html" for p in self.posts[:2]] + ["/2024/03/only-in-rss.html"]
-        body = "".join(
-            f"<item><title>t</title><link>{self.url}{u}</link></item>" for u in items
+        body = "".join(f"<item><title>t</title><link>{self.url}{u}</link></item>" for u in items)
+        xml = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>QS</title>'
+            f"{body}</channel></rss>"
         )
-        xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>QS</title>{body}</channel></rss>'
         self._send(req, 200, xml.encode(), "application/rss+xml")
 
     def _atom(self, req: BaseHTTPRequestHandler) -> None:
         xml = (
             '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>QS</title>'
-            f'<entry><title>a</title><link rel="alternate" href="{self.url}/2024/03/only-in-atom.html"/>'
+            '<entry><title>a</title><link rel="alternate" '
+            f'href="{self.url}/2024/03/only-in-atom.html"/>'
             "</entry></feed>"
         )
         self._send(req, 200, xml.encode(), "application/atom+xml")

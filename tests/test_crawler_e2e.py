@@ -39,8 +39,14 @@ def blog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         assert result.returncode == 0, result.stderr
         store = open_store(db)
         try:
-            yield {"site": site, "db": db, "store": store, "out": result.stdout, "tmp": tmp,
-                   "sources": sources}
+            yield {
+                "site": site,
+                "db": db,
+                "store": store,
+                "out": result.stdout,
+                "tmp": tmp,
+                "sources": sources,
+            }
         finally:
             store.close()
 
@@ -193,7 +199,7 @@ def test_sigkill_and_resume_loses_nothing_and_stores_nothing_twice(tmp_path: Pat
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         store = open_store(db)
         try:
-            before = _wait_for_documents(store, 6, proc)
+            _wait_for_documents(store, 6, proc)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             assert proc.returncode == -signal.SIGKILL
@@ -216,8 +222,10 @@ def test_sigkill_and_resume_loses_nothing_and_stores_nothing_twice(tmp_path: Pat
 
 def _documents(store: Store) -> dict[str, tuple[int, str]]:
     with store.session() as s:
-        return {r[0]: (r[1], r[2]) for r in s.execute(
-            select(Document.canonical_url, Document.id, Document.status))}
+        return {
+            r[0]: (r[1], r[2])
+            for r in s.execute(select(Document.canonical_url, Document.id, Document.status))
+        }
 
 
 def _wait_for_documents(store: Store, n: int, proc: subprocess.Popen[bytes]) -> int:

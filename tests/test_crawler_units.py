@@ -68,8 +68,12 @@ def test_simhash_separates_copies_from_other_texts() -> None:
 
 
 def test_extraction_drops_boilerplate_and_reads_json_ld() -> None:
-    ld = {"@type": "BlogPosting", "headline": "Real Title", "author": {"name": "A. Writer"},
-          "datePublished": "2024-03-01T10:00:00+01:00"}
+    ld = {
+        "@type": "BlogPosting",
+        "headline": "Real Title",
+        "author": {"name": "A. Writer"},
+        "datePublished": "2024-03-01T10:00:00+01:00",
+    }
     html = page("Shown title", [prose(5), prose(6)], ld=ld).encode()
     found = extract(html, "http://x.org/p", "text/html; charset=utf-8")
     assert found.status == "stored"
@@ -90,8 +94,11 @@ def test_extraction_skips() -> None:
     assert extract(page("Untitled", []).encode(), "http://x/e", "text/html").skip_reason == "empty"
     soft = page("Page not found", ["Sorry, the page you are looking for does not exist."])
     assert extract(soft.encode(), "http://x/m", "text/html").skip_reason == "soft_404"
-    french = page("Chronique", ["Le disque est une merveille et la production est remarquable " * 5],
-                  lang="fr").encode()
+    french = page(
+        "Chronique",
+        ["Le disque est une merveille et la production est remarquable " * 5],
+        lang="fr",
+    ).encode()
     assert extract(french, "http://x/f", "text/html", ("en",)).skip_reason == "language:fr"
     assert extract(french, "http://x/f", "text/html").status == "stored"
 

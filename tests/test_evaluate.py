@@ -6,12 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from nlp.evaluate import GoldExample, GoldFormatError, format_scores, load_gold, load_musicreconer, score
+from nlp.evaluate import (
+    GoldExample,
+    GoldFormatError,
+    format_scores,
+    load_gold,
+    load_musicreconer,
+    score,
+)
 
 
 def test_load_gold_reads_spans(tmp_path: Path) -> None:
     path = tmp_path / "g.jsonl"
-    path.write_text('{"text": "Low play", "spans": [{"start": 0, "end": 3, "label": "ARTIST"}]}\n\n')
+    path.write_text(
+        '{"text": "Low play", "spans": [{"start": 0, "end": 3, "label": "ARTIST"}]}\n\n'
+    )
     assert load_gold(path) == [GoldExample("Low play", [(0, 3, "ARTIST")])]
 
 

@@ -61,7 +61,10 @@ def test_repo_sources_file_is_valid() -> None:
             '[[source]]\nname = "a"\nstart_urls = ["https://y.org/"]',
             "used twice",
         ),
-        ('[crawler]\ncontact = "me"\n[[source]]\nname = "a"\nfeeds = ["https://x.org/f"]', "contact"),
+        (
+            '[crawler]\ncontact = "me"\n[[source]]\nname = "a"\nfeeds = ["https://x.org/f"]',
+            "contact",
+        ),
         ("this is not toml", "not valid TOML"),
     ],
 )

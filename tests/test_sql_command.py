@@ -43,8 +43,8 @@ def test_table_csv_and_json(store: Store) -> None:
         ["Heaven or Las Vegas", "dreamy"],
     ]
 
-    code, out, _ = _sql(store, "--json", "SELECT month, weight FROM descriptor_trends "
-                        "WHERE entity_id = 'tr:alison' AND term = 'hazy' ORDER BY month")  # fmt: skip
+    trend = "SELECT month, weight FROM descriptor_trends WHERE entity_id = 'tr:alison'"
+    code, out, _ = _sql(store, "--json", trend + " AND term = 'hazy' ORDER BY month")
     assert code == 0
     assert json.loads(out) == [
         {"month": "2024-01", "weight": 0.3},

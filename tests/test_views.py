@@ -69,8 +69,9 @@ def _catalogue() -> list[Any]:
     return [
         Artist(id="ar:cocteau", name="Cocteau Twins", norm_name="cocteau twins", aliases=[]),
         Artist(id="ar:slowdive", name="Slowdive", norm_name="slowdive", aliases=[]),
-        Artist(id="ar:mbv", name="My Bloody Valentine", norm_name="my bloody valentine",
-               aliases=[]),
+        Artist(
+            id="ar:mbv", name="My Bloody Valentine", norm_name="my bloody valentine", aliases=[]
+        ),
         Album(id="al:souvlaki", title="Souvlaki", norm_title="souvlaki", artist_id="ar:slowdive"),
     ]
 

@@ -119,15 +119,20 @@ class SiteSpider(scrapy.Spider):
         if refusal:
             self.counts.count("filtered", refusal)
             return None
-        entry = self.frontier.get(canonical)
-        if entry is not None and entry.status != "pending" and entry.done_at is not None:
-            if self.run.started_at - entry.done_at < timedelta(seconds=self.source.recrawl_after):
-                self.counts.count("filtered", "fresh")
-                return None
+        if self._fresh(canonical):
+            self.counts.count("filtered", "fresh")
+            return None
         if kind == "page" and self.max_pages is not None and self.pages_scheduled >= self.max_pages:
             self.counts.count("filtered", "max_pages")
             return None
         return self._request(url, kind, depth)
+
+    def _fresh(self, canonical: str) -> bool:
+        """Handled within `recrawl_after`: not due for a revisit yet."""
+        entry = self.frontier.get(canonical)
+        if entry is None or entry.status == "pending" or entry.done_at is None:
+            return False
+        return self.run.started_at - entry.done_at < timedelta(seconds=self.source.recrawl_after)
 
     def _refusal(self, url: str, kind: str, depth: int) -> str | None:
         if not scheme_allowed(url):
@@ -215,7 +220,7 @@ def meta_depth(response: Response) -> int:
 
 
 def _is_html(response: Response) -> bool:
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     return "html" in ctype or (not ctype and b"<html" in response.body[:1024].lower())
 
 
