@@ -80,11 +80,12 @@ def seed_corpus(store: Store, docs: dict[int, tuple[str, list[tuple[str, str, st
         session.flush()
         for doc_id, (text, names) in docs.items():
             session.add_all(_mentions(doc_id, text, names))
-        session.add(
-            DocumentSubject(
-                document_id=3, entity_kind="artist", entity_id="ar:glasswing", sentences=[]
+        if 3 in docs:
+            session.add(
+                DocumentSubject(
+                    document_id=3, entity_kind="artist", entity_id="ar:glasswing", sentences=[]
+                )
             )
-        )
 
 
 def _rows(store: Store) -> list[tuple[str, str, int, str, list[str]]]:

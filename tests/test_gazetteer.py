@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.gazetteer import CatalogEntry, Gazetteer, entries_from_csv
+from nlp.gazetteer import CatalogEntry, Gazetteer, default_cache_dir, entries_from_csv
 from storage.names import normalize_name
 
 ENTRIES = [
@@ -72,3 +72,67 @@ def test_entries_from_csv_bad_header(tmp_path: Path) -> None:
     path.write_text("name\nfoo\n", encoding="utf-8")
     with pytest.raises(ValueError, match="header lacks"):
         list(entries_from_csv(path))
+
+
+def _same_index(a: Gazetteer, b: Gazetteer) -> None:
+    for name in ("The Beatles", "help", "Takk", "sigur ros", "Guns N' Roses", "nothing"):
+        assert a.lookup_name(name) == b.lookup_name(name)
+    words = [normalize_name(w) for w in ["Guns", "N'", "Roses", "and", "Sigur", "Rós"]]
+    assert list(a.find_ngrams(words)) == list(b.find_ngrams(words))
+    assert [a.prior(i) for i in range(len(a))] == [b.prior(i) for i in range(len(b))]
+
+
+def test_cache_hit_gives_identical_lookups(tmp_path: Path) -> None:
+    built = Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.pickle"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    again = Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    assert files[0].stat().st_mtime_ns == stamp  # read, not rewritten
+    assert again is not built
+    _same_index(built, again)
+    _same_index(Gazetteer.from_entries(ENTRIES), again)
+
+
+def test_cache_key_follows_the_entries(tmp_path: Path) -> None:
+    Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    fewer = Gazetteer.from_entries_cached(ENTRIES[:2], cache_dir=tmp_path)
+    assert len(fewer) == 2
+    assert len(list(tmp_path.glob("*.pickle"))) == 2
+    # row order does not matter
+    Gazetteer.from_entries_cached(list(reversed(ENTRIES)), cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.pickle"))) == 2
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a pickle at all", b"\x80\x05\x95garbage"])
+def test_corrupt_cache_is_rebuilt_and_overwritten(tmp_path: Path, garbage: bytes) -> None:
+    Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("*.pickle")
+    path.write_bytes(garbage)
+    gaz = Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    _same_index(Gazetteer.from_entries(ENTRIES), gaz)
+    assert path.read_bytes() != garbage
+    _same_index(gaz, Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path))
+
+
+def test_cache_of_wrong_type_is_rebuilt(tmp_path: Path) -> None:
+    import pickle
+
+    Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("*.pickle")
+    path.write_bytes(pickle.dumps({"not": "a gazetteer"}))
+    assert len(Gazetteer.from_entries_cached(ENTRIES, cache_dir=tmp_path)) == len(ENTRIES)
+
+
+def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINERNOTES_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c" / "gazetteer"
+    Gazetteer.from_entries_cached(ENTRIES)
+    assert len(list((tmp_path / "c" / "gazetteer").glob("*.pickle"))) == 1
+
+
+def test_unwritable_cache_still_builds(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    gaz = Gazetteer.from_entries_cached(ENTRIES, cache_dir=blocker / "sub")
+    assert len(gaz) == len(ENTRIES)

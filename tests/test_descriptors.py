@@ -1,0 +1,78 @@
+"""Descriptor terms: candidates, name exclusion, salience schemes, top terms with evidence."""
+
+from __future__ import annotations
+
+from nlp.descriptors import (
+    EntityTerms,
+    SalienceConfig,
+    TermExtractor,
+    document_frequencies,
+    salience,
+    top_terms,
+)
+from nlp.vocabulary import builtin_terms, normalize_term
+
+
+def test_vocabulary_is_ours_and_large_enough() -> None:
+    terms = builtin_terms()
+    assert len(terms) > 300
+    assert terms[normalize_term("drum and bass")] == "drum and bass"
+    assert normalize_term("Post-Punk") == "post punk"
+
+
+def test_extractor_matches_vocab_phrases_and_excludes_names() -> None:
+    ex = TermExtractor()
+    terms = ex.terms(
+        "Glass Animals play dreamy post-punk with drum and bass grooves, like Radiohead.",
+        exclude=["Glass Animals", "Radiohead"],
+    )
+    assert "post-punk" in terms and "drum and bass" in terms and "dreamy" in terms
+    assert not any("radiohead" in t or "glass" in t or "animals" in t for t in terms)
+    assert "bass" not in terms  # consumed by the longer vocabulary phrase
+    assert "play" in terms and "the" not in terms
+
+
+def test_bigrams_do_not_cross_punctuation() -> None:
+    terms = TermExtractor({}).terms("warm tape, hiss heavy")
+    assert "warm tape" in terms and "hiss heavy" in terms and "tape hiss" not in terms
+
+
+def _bags() -> dict[str, EntityTerms]:
+    bags = {}
+    for name, sentences in {
+        "a": [["shoegaze", "guitar", "band"], ["shoegaze", "reverb", "band"]],
+        "b": [["doom metal", "guitar", "band"]],
+        "c": [["jazz", "band"]],
+    }.items():
+        bag = EntityTerms()
+        for i, terms in enumerate(sentences):
+            bag.add(i + 1, 1.0, "2024-01", terms)
+        bags[name] = bag
+    return bags
+
+
+def test_tfidf_salience_prefers_distinctive_terms() -> None:
+    bags = _bags()
+    df = document_frequencies(bags.values())
+    assert df["band"] == 3 and df["guitar"] == 2
+    w = salience(bags["a"].counts, df, 3, SalienceConfig(vocab_boost=1.0), TermExtractor())
+    assert w["shoegaze"] > w["band"] > w["guitar"]  # same count: rarer wins; more: more
+
+
+def test_whitman_salience_downweights_ubiquitous_terms() -> None:
+    bags = _bags()
+    df = document_frequencies(bags.values())
+    cfg = SalienceConfig(scheme="whitman", whitman_mu=-1.0, whitman_sigma=0.5, vocab_boost=1.0)
+    w = salience(bags["a"].counts, df, 3, cfg, TermExtractor())
+    assert w["guitar"] > w["band"]
+
+
+def test_top_terms_keep_counts_df_and_evidence() -> None:
+    bags = _bags()
+    df = document_frequencies(bags.values())
+    cfg = SalienceConfig()
+    w = salience(bags["a"].counts, df, 3, cfg, TermExtractor())
+    top = top_terms(bags["a"], w, df, 2, cfg, 3)
+    assert [t.term for t in top][0] == "shoegaze"
+    assert top[0].count == 2 and top[0].doc_freq == 1 and top[0].evidence_ids == [1, 2]
+    assert bags["a"].months["2024-01"]["shoegaze"] == 2

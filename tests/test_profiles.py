@@ -1,0 +1,149 @@
+"""The embed stage end to end on a tiny corpus, its incrementality, and its commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from linernotes.cli import main
+from nlp.profiles import CULTURAL, ProfileConfig, build_profiles
+from storage import Store
+from storage.models import Descriptor, DescriptorMonth, Document, Neighbor, SentenceEmbedding, Vector
+from tests.test_evidence import seed_corpus
+
+
+class FakeEncoder:
+    """Deterministic unit vectors per text, counting what it was asked to encode."""
+
+    name = "all-MiniLM-L6-v2"
+    version = "fake-v1"
+    dim = 384
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(sentences)
+        rows = []
+        for s in sentences:
+            seed = int(hashlib.sha1(s.encode()).hexdigest()[:8], 16)
+            v = np.random.default_rng(seed).normal(size=self.dim).astype(np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINERNOTES_CACHE", str(tmp_path / "cache"))
+
+
+CFG = ProfileConfig(use_word2vec=False)
+
+
+def _count(store: Store, model: type, **where: str) -> int:
+    with store.session() as session:
+        q = select(func.count()).select_from(model)
+        for col, value in where.items():
+            q = q.where(getattr(model, col) == value)
+        return int(session.execute(q).scalar_one())
+
+
+def test_build_profiles_writes_everything(store: Store) -> None:
+    seed_corpus(store)
+    enc = FakeEncoder()
+    summary = build_profiles(store, config=CFG, encoder=enc)
+    assert summary.entities_recomputed == 3 and "3 entities profiled" in summary.format()
+    with store.session() as session:
+        terms = session.execute(
+            select(Descriptor.term).where(Descriptor.entity_id == "ar:glasswing")
+        ).scalars().all()
+        assert "dream pop" in terms and "shoegaze" in terms
+        assert not any("ironhull" in t or "glasswing" in t for t in terms)
+        vec = session.execute(
+            select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
+        ).scalar_one()
+        assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist
+        versions = dict(
+            session.execute(
+                select(Vector.model, Vector.model_version).where(
+                    Vector.entity_id == "ar:ironhull"
+                )
+            ).all()
+        )
+        assert versions["minilm-mean"] == "all-MiniLM-L6-v2:fake-v1"
+        assert {"tfidf-hash", "comention-hash", CULTURAL} <= set(versions)
+        nbrs = session.execute(
+            select(Neighbor.neighbor_id).where(
+                Neighbor.entity_kind == "artist", Neighbor.entity_id == "ar:glasswing"
+            )
+        ).scalars().all()
+        assert nbrs == ["ar:ironhull"]
+    assert _count(store, DescriptorMonth, month="2024-03") > 0
+    # every distinct sentence embedded once, cached by hash
+    assert len(enc.encoded) == len(set(enc.encoded)) == _count(store, SentenceEmbedding)
+
+
+def test_second_run_recomputes_only_changed_entities(sqlite_store: Store) -> None:
+    seed_corpus(sqlite_store)
+    build_profiles(sqlite_store, config=CFG, encoder=FakeEncoder())
+    enc = FakeEncoder()
+    nothing = build_profiles(sqlite_store, config=CFG, encoder=enc)
+    assert nothing.entities_recomputed == 0 and enc.encoded == []
+    with sqlite_store.session() as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == 3)
+            .values(content_hash="new", text=Document.text + " Chiming guitars.")
+        )
+    again = build_profiles(sqlite_store, config=CFG, encoder=enc)
+    assert again.documents_rebuilt == 1 and again.entities_recomputed == 1
+    assert enc.encoded == ["Chiming guitars."]  # the other sentences came from the cache
+    assert again.sentences_cached > 0
+
+
+def test_commands(sqlite_store: Store, sqlite_url: str, tmp_path: Path) -> None:
+    seed_corpus(sqlite_store)
+    build_profiles(sqlite_store, config=CFG, encoder=FakeEncoder())
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, ["--db", sqlite_url, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = run("descriptors", "--artist", "glasswing", "-n", "5", "--evidence")
+    assert "artist Glasswing" in out and "- [" in out
+    data = json.loads(run("descriptors", "--track", "Slow Tide", "--json"))
+    assert data["id"] == "tr:slow-tide" and data["terms"][0]["count"] >= 1
+    sim = json.loads(run("similar", "--artist", "ar:ironhull", "-k", "1", "--json"))
+    assert sim["similar"][0]["id"] == "ar:glasswing"
+    assert run("export", "neighbors", "--kind", "artist", "-k", "1").splitlines() == [
+        "ar:glasswing\tar:ironhull",
+        "ar:ironhull\tar:glasswing",
+    ]
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("ar:glasswing\tar:ironhull\nar:nobody\tar:ironhull\n")
+    out = run("eval", "similarity", "--gold", str(gold), "--kind", "artist", "-k", "1")
+    assert "P@1\t0.5000" in out and "with vector\t1/2" in out
+    bad = runner.invoke(main, ["--db", sqlite_url, "similar", "--artist", "Nobody Here"])
+    assert bad.exit_code == 1 and "unknown artist" in bad.output
+    assert runner.invoke(main, ["--db", sqlite_url, "similar"]).exit_code != 0
+
+
+def test_vector_search_on_both_backends(store: Store) -> None:
+    """`similar` past the neighbour table's depth: pgvector HNSW on PostgreSQL, numpy on SQLite."""
+    from linernotes.commands.profiles import vector_search
+
+    seed_corpus(store)
+    build_profiles(store, config=CFG, encoder=FakeEncoder())
+    found = vector_search(store, "artist", "ar:ironhull", 5)
+    assert [n for n, _ in found] == ["ar:glasswing"]
+    assert -1.0 <= found[0][1] <= 1.0
+    assert vector_search(store, "artist", "ar:unknown", 5) == []
