@@ -29,6 +29,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 SOURCE_KEYS = {
     "name",
+    "schedule",
     "start_urls",
     "feeds",
     "sitemaps",

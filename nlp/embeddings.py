@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-ONNX_VERSION = "onnx-int8-v1"
+ONNX_VERSION = "onnx-int8-v2"
 
 
 class Encoder(Protocol):
@@ -89,7 +89,7 @@ def export_onnx(target: Path, *, quantize: bool = True) -> Path:
 
     target.mkdir(parents=True, exist_ok=True)
     fp32 = target / "minilm-l6-v2-fp32.onnx"
-    int8 = target / "minilm-l6-v2-int8.onnx"
+    int8 = target / "minilm-l6-v2-int8-v2.onnx"
     if not fp32.exists():
         bert = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager").eval()
 
@@ -139,7 +139,7 @@ def export_onnx(target: Path, *, quantize: bool = True) -> Path:
             str(fused),
             str(tmp),
             weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
             per_channel=True,
             extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT, for fused ops
         )
@@ -171,7 +171,7 @@ class OnnxEncoder:
     dim = DIM
 
     def __init__(
-        self, path: Path | None = None, *, threads: int | None = None, batch_size: int = 64
+        self, path: Path | None = None, *, threads: int | None = None, batch_size: int = 32
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer

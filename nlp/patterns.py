@@ -70,7 +70,7 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
 
 _LIST_CUE = re.compile(
     rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,80}}?"
-    rf"(?:such as|including|like|:)\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
+    rf"(?:such as|including|includes?|like|:|\s[-–—])\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
 )
 _LIST_ITEM = re.compile(CAP_RUN)
 _LIST_SPLIT = re.compile(r"\s*\([^)]*\)\s*|,\s*(?:and|or)\s+|,\s*|\s+(?:and|or)\s+")
@@ -120,6 +120,33 @@ def find_patterns(text: str) -> Iterator[PatternHit]:
         if title and _title_like(title):
             start = match.start("q") + match.group("q").index(title)
             yield PatternHit(start, start + len(title), "TRACK", 0.55, "quoted")
+
+
+_ANY_LIST = re.compile(
+    rf"{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+"
+)
+
+
+def coordinated_runs(text: str) -> Iterator[list[tuple[int, int]]]:
+    """Char spans of the items of each "A, B, C and D" list of capitalised runs.
+
+    Why: writers list works of one kind together ("the singles X, Y and Z"), so a list with a
+    known title in it is a list of titles; the caller decides the label from the known items.
+    """
+    for match in _ANY_LIST.finditer(text):
+        items: list[tuple[int, int]] = []
+        pos = 0
+        body = match.group(0)
+        for piece in _LIST_SPLIT.split(body):
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            offset = body.index(stripped, pos)
+            pos = offset + len(stripped)
+            start = match.start() + offset
+            items.append((start, _trim(text, start, start + len(stripped))))
+        if len(items) >= 2:
+            yield items
 
 
 def _list_hits(text: str) -> Iterator[PatternHit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from storage.models import Base
 
@@ -21,9 +22,13 @@ def run_migrations() -> None:
     _run(connection)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations copy and rename tables; without the legacy rename
+        # behaviour SQLite rewrites the views that reference them and fails.
+        connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
