@@ -11,7 +11,7 @@ SHARED ?= ../shared
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-browser test test-fast lint typecheck demo crawl extract embed run bench train-ner clean
+.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench train-ner clean
 
 setup: $(STAMP)
 
@@ -24,11 +24,15 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Headless Chromium for the profile-page browser test (Debian packages).
-setup-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	fi
+# System services the tests use (Debian packages): headless Chromium for the
+# profile-page browser test, redis-server for the distributed-crawl test.
+setup-services:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium chromium-driver"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+setup-browser: setup-services
 
 test: setup
 	$(VENV)/bin/pytest -q

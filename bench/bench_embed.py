@@ -32,17 +32,43 @@ def _sentences(n: int) -> tuple[list[str], str]:
                 break
         return out[:n], "sas_mirex biography sentences"
     rng = random.Random(7)
-    words = (
-        "the band released a dreamy shoegaze record with lush reverb guitars and warm analog "
-        "synths while critics praised its hypnotic grooves brooding lyrics and crushing riffs"
-    ).split()
+    words = [
+        "the",
+        "band",
+        "released",
+        "a",
+        "dreamy",
+        "shoegaze",
+        "record",
+        "with",
+        "lush",
+        "reverb",
+        "guitars",
+        "and",
+        "warm",
+        "analog",
+        "synths",
+        "while",
+        "critics",
+        "praised",
+        "its",
+        "hypnotic",
+        "grooves",
+        "brooding",
+        "lyrics",
+        "and",
+        "crushing",
+        "riffs",
+    ]
     return [
         " ".join(rng.choice(words) for _ in range(rng.randint(5, 45))).capitalize() + "."
         for _ in range(n)
     ], "generated sentences"
 
 
-def _row(metric: str, value: float, unit: str, baseline: float | None, notes: str) -> dict[str, Any]:
+def _row(
+    metric: str, value: float, unit: str, baseline: float | None, notes: str
+) -> dict[str, Any]:
     ratio = value / baseline if baseline else None
     return {
         "bench": "embed",
@@ -73,9 +99,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     base_rate = our_rate = 0.0
     for _ in range(1 if quick else 2):
         start = time.perf_counter()
-        reference = np.asarray(
-            model.encode(sentences, normalize_embeddings=True), dtype=np.float32
-        )
+        reference = np.asarray(model.encode(sentences, normalize_embeddings=True), dtype=np.float32)
         base_rate = max(base_rate, len(sentences) / (time.perf_counter() - start))
         start = time.perf_counter()
         vecs = ours.encode(sentences)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +129,7 @@ class RunContext:
         self.store, self.run_id, self.source_ids = store, run_id, source_ids
         self.sources, self.max_pages, self.max_bytes = sources, max_pages, max_bytes
         self.warc, self.owner = warc, owner
+        self.redis_url: str | None = None  # set: the frontier is shared (crawler/distributed.py)
         self.started_at = datetime.now(UTC)
         self.stats: dict[str, SourceStats] = {name: SourceStats() for name in sources}
         self.near = SimhashIndex()
@@ -314,9 +315,12 @@ def crawl_sources(
     max_pages: int | None = None,
     *,
     debug: bool = False,
+    redis_url: str | None = None,
 ) -> CrawlSummary:
     """Crawl the sources of `sources_file` (or the one named `source`) into `store`.
 
+    `redis_url` (or the file's `[crawler] redis_url`) makes this process one worker
+    of a frontier shared through Redis: workers of a source run side by side.
     Raises SourceConfigError for a bad file and CrawlLockedError when another
     live run holds one of the sources. Once per process (Scrapy's reactor).
     """
@@ -325,21 +329,52 @@ def crawl_sources(
     chosen = config.select(source)
     if _reactor_used:
         raise RuntimeError("crawl_sources can run once per process (Scrapy's reactor)")
+    cfg = replace(config.crawler, redis_url=redis_url or config.crawler.redis_url)
+    redis = _shared_frontier(cfg.redis_url)
     names = [s.name for s in chosen]
     source_ids = {s.name: docs.ensure_source(store, s.name, s.as_config()) for s in chosen}
-    warc_dir = Path(config.crawler.warc_dir) if config.crawler.warc_dir else default_warc_dir(store)
+    warc_dir = Path(cfg.warc_dir) if cfg.warc_dir else default_warc_dir(store)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     run_id = docs.start_run(store, names, str(warc_dir / f"crawl-{{run_id}}-{stamp}.warc.gz"))
-    owner = docs.lock_owner()
+    owner = _lock_owner(cfg.redis_url)
     try:
         docs.acquire_locks(store, names, run_id, owner)
     except docs.CrawlLockedError as exc:
         docs.finish_run(store, run_id, "failed", {"error": str(exc)})
         raise
     try:
-        return _run(store, config.crawler, chosen, source_ids, run_id, owner, max_pages, debug)
+        return _run(store, cfg, chosen, source_ids, run_id, owner, max_pages, debug)
     finally:
-        docs.release_locks(store, names, owner)
+        docs.release_locks(store, _releasable(redis, names), owner)
+
+
+def _shared_frontier(redis_url: str | None) -> Any:
+    """A checked Redis client when the frontier is shared, else None (nothing imported)."""
+    if not redis_url:
+        return None
+    from crawler.distributed import connect
+
+    return connect(redis_url)
+
+
+def _lock_owner(redis_url: str | None) -> str:
+    if not redis_url:
+        return docs.lock_owner()
+    from crawler.distributed import lock_owner
+
+    return lock_owner(redis_url)
+
+
+def _releasable(redis: Any, names: list[str]) -> list[str]:
+    """Sources whose lock this run may drop: with a shared frontier, only once no worker is left."""
+    if redis is None:
+        return names
+    from crawler.distributed import live_workers
+
+    try:
+        return [name for name in names if live_workers(redis, name) == 0]
+    except Exception:  # Redis gone: keep the lock, it goes stale (STALE_LOCK_AFTER)
+        return []
 
 
 def _run(
@@ -373,6 +408,7 @@ def _run(
         warc,
         owner,
     )
+    ctx.redis_url = cfg.redis_url
     status, error = "failed", None
     try:
         process = CrawlerProcess(build_settings(cfg, debug) | {"LOG_INSTALL_ROOT_HANDLER": False})

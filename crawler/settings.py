@@ -55,4 +55,8 @@ def build_settings(cfg: CrawlerConfig, debug: bool = False) -> dict[str, Any]:
         LN_BATCH_SIZE=cfg.batch_size,
         LOG_LEVEL="DEBUG" if debug else LOG_LEVEL,
     )
+    if cfg.redis_url:  # opt-in: the frontier is shared with other workers through Redis
+        from crawler.distributed import scrapy_settings
+
+        settings.update(scrapy_settings(cfg.redis_url, cfg.redis_max_idle, EXTENSIONS))
     return settings

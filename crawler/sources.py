@@ -6,7 +6,9 @@ followed but which are not stored, e.g. pagination), `recrawl_after` (how long
 a stored page stays fresh: seconds or "12h"/"7d"), `languages` (keep only
 pages in these languages), `delay` and `max_depth`. An optional `[crawler]`
 table sets run-wide politeness: `contact` (the URL put in the User-Agent),
-`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`.
+`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, and, to share one
+source's frontier between several crawler processes, `redis_url` with
+`redis_max_idle` (see crawler/distributed.py).
 
 Every mistake is reported as one `SourceConfigError` naming file, source and
 key, because a user editing the file needs to know exactly where to look.
@@ -43,7 +45,18 @@ SOURCE_KEYS = {
     "delay",
     "max_depth",
 }
-CRAWLER_KEYS = {"contact", "delay", "timeout", "max_bytes", "warc_dir", "user_agent", "batch_size"}
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+CRAWLER_KEYS = {
+    "contact",
+    "delay",
+    "timeout",
+    "max_bytes",
+    "warc_dir",
+    "user_agent",
+    "batch_size",
+    "redis_url",
+    "redis_max_idle",
+}
 
 
 class SourceConfigError(UserFacingError):
@@ -104,6 +117,10 @@ class CrawlerConfig:
     warc_dir: str | None = None
     user_agent: str | None = None
     batch_size: int = 25
+    # set: the frontier is shared through Redis (scrapy-redis), see crawler/distributed.py
+    redis_url: str | None = None
+    # a shared-frontier worker exits once the queue has stayed empty this many seconds
+    redis_max_idle: float = 5.0
 
     @property
     def user_agent_string(self) -> str:
@@ -260,6 +277,11 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
     for key in ("warc_dir", "user_agent"):
         if key in table and not isinstance(table[key], str):
             raise r.fail(key, "expected a string")
+    redis_url = table.get("redis_url")
+    if redis_url is not None and (
+        not isinstance(redis_url, str) or not redis_url.startswith(REDIS_SCHEMES)
+    ):
+        raise r.fail("redis_url", "expected a URL like 'redis://127.0.0.1:6379/0'")
     return CrawlerConfig(
         contact=contact,
         delay=r.number("delay", 1.0),
@@ -268,6 +290,8 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
         warc_dir=table.get("warc_dir"),
         user_agent=table.get("user_agent"),
         batch_size=r.number("batch_size", 25, int, 1),
+        redis_url=redis_url,
+        redis_max_idle=r.number("redis_max_idle", 5.0, float, 0.5),
     )
 
 

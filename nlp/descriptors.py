@@ -7,8 +7,8 @@ of the other entities the sentence mentions are excluded: "sounds like
 Radiohead" must not make "radiohead" a descriptor.
 
 Salience treats each entity's evidence as one document of the corpus of all
-entities, and is one of two schemes (measured on sas_mirex, see
-docs/profiles.md):
+entities, and is one of two schemes (both measured on sas_mirex, see
+nlp/profiles.py):
   tfidf    (1 + ln tf) * (ln((1 + N) / (1 + df)) + 1), with smoothing;
   whitman  Whitman & Lawrence (2002) "community metadata" salience: the term
            frequency times a Gaussian of ln(df / N), favouring mid-frequency
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nlp.vocabulary import builtin_terms, normalize_term
+from nlp.vocabulary import GENERIC, builtin_terms, normalize_term
 
 STOPWORDS = frozenset(
     """
@@ -116,7 +116,7 @@ class TermExtractor:
                 i += matched
                 continue
             tok = tokens[i].strip("'")
-            ok = len(tok) >= 3 and tok not in STOPWORDS and tok not in banned
+            ok = len(tok) >= 3 and tok not in STOPWORDS and tok not in GENERIC and tok not in banned
             ok = ok and not tok.isdigit() and not tok.endswith("'s")
             free.append(tok if ok else None)
             if ok:

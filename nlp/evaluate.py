@@ -88,7 +88,7 @@ def score(gold: list[GoldExample], predicted: list[list[tuple[int, int, str]]]) 
     for example, preds in zip(gold, predicted, strict=True):
         gold_set = set(example.spans)
         by_span = {(s, e): lab for s, e, lab in example.spans}
-        for s, e, lab in gold_set:
+        for *_, lab in gold_set:
             n_gold[lab] = n_gold.get(lab, 0) + 1
         for s, e, lab in set(preds):
             scored = WOA if woa_mode and lab in ("TRACK", "ALBUM") else lab
@@ -229,13 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gold", help="CONTRACT gold JSONL")
     parser.add_argument("--musicreconer", help="MusicRecoNER dataset directory")
     parser.add_argument("--catalog", required=True, help="catalogue CSV")
+    parser.add_argument(
+        "--stock-ner",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="vet unlinked NER artists with the stock NER (default: on)",
+    )
     parser.add_argument("--errors", type=int, default=0, help="print N examples with errors")
     args = parser.parse_args(argv)
     from nlp.gazetteer import load_csv
     from nlp.mentions import MentionExtractor
 
     t0 = time.perf_counter()
-    extractor = MentionExtractor(load_csv(args.catalog))
+    extractor = MentionExtractor(load_csv(args.catalog), stock_ner=args.stock_ner)
     print(f"catalogue loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     for name, gold in _gold_sets(args):
         t0 = time.perf_counter()
@@ -258,7 +264,8 @@ def _gold_sets(args: argparse.Namespace) -> list[tuple[str, list[GoldExample]]]:
 
 def _print_errors(extractor: object, gold: list[GoldExample], limit: int) -> None:
     shown = 0
-    for ex, mentions in zip(gold, extractor.annotate([g.text for g in gold])):  # type: ignore[attr-defined]
+    annotated = extractor.annotate([g.text for g in gold])  # type: ignore[attr-defined]
+    for ex, mentions in zip(gold, annotated, strict=True):
         pred = {(m.start, m.end, m.label) for m in mentions}
         gold_set = set(ex.spans)
         if pred == gold_set:

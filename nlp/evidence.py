@@ -111,6 +111,7 @@ class _Doc:
     published_at: datetime | None
     mentions: list[tuple[int, int, int, int, str, str]]  # start, end, s0, s1, label, entity_id
     subject: tuple[str, str, list[Any]] | None
+    unlinked: list[tuple[int, str]] = field(default_factory=list)  # start, norm_surface
 
 
 def _signature(doc_hash: str, mentions: Iterable[tuple[Any, ...]], subject: Any) -> str:
@@ -138,7 +139,7 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
     mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     query = select(
         Mention.document_id, Mention.start, Mention.end, Mention.label, Mention.entity_id
-    ).where(Mention.entity_id.is_not(None))
+    )
     for doc_id, start, end, label, eid in session.execute(query):
         mentions[doc_id].append((start, end, label, eid))
     subjects = {
@@ -177,6 +178,7 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
             select(Document.id, Document.text, Document.published_at).where(Document.id.in_(chunk))
         ).all()
         ments: dict[int, list[tuple[int, int, int, int, str, str]]] = defaultdict(list)
+        unlinked: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for m in session.execute(
             select(
                 Mention.document_id,
@@ -186,9 +188,13 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
                 Mention.sent_end,
                 Mention.label,
                 Mention.entity_id,
-            ).where(Mention.document_id.in_(chunk), Mention.entity_id.is_not(None))
+                Mention.norm_surface,
+            ).where(Mention.document_id.in_(chunk))
         ):
-            ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], str(m[6])))
+            if m[6] is not None:
+                ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], str(m[6])))
+            elif m[5] == "ARTIST" and m[7]:
+                unlinked[m[0]].append((m[1], str(m[7])))
         subs = {
             d: (k, e, s)
             for d, k, e, s in session.execute(
@@ -201,7 +207,14 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
             )
         }
         for doc_id, text, published in rows:
-            yield _Doc(doc_id, text or "", published, sorted(ments[doc_id]), subs.get(doc_id))
+            yield _Doc(
+                doc_id,
+                text or "",
+                published,
+                sorted(ments[doc_id]),
+                subs.get(doc_id),
+                sorted(unlinked[doc_id]),
+            )
 
 
 def document_evidence(doc: _Doc, owners: dict[EntityKey, str]) -> list[EvidenceRow]:
@@ -217,6 +230,9 @@ def document_evidence(doc: _Doc, owners: dict[EntityKey, str]) -> list[EvidenceR
                 owner = owners.get((kind, eid))
                 if owner:
                     found.append(f"artist:{owner}")
+        # Artists the catalogue does not know still tell who an entity is written about
+        # alongside: kept by normalised name.
+        found.extend(f"name:{norm}" for s, norm in doc.unlinked if s0 <= s < s1)
         return found
 
     def add(kind: str, eid: str, s0: int, s1: int, via: str) -> None:

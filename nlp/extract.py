@@ -60,7 +60,7 @@ def load_gazetteer(store: Store) -> Gazetteer:
 
     with store.session() as session:
         entries = [CatalogEntry(*name) for name in catalog_names(session)]
-    return Gazetteer.from_entries(entries)
+    return Gazetteer.from_entries_cached(entries)
 
 
 def make_extractor(store: Store, *, n_process: int = 1, batch_size: int = 64) -> MentionExtractor:

@@ -234,8 +234,7 @@ def fingerprint(entries: Iterable[CatalogEntry]) -> str:
         if source:
             digest.update(Path(source).read_bytes())
     rows = sorted(
-        "\x1f".join((e.kind, e.id, e.name, e.artist_id or "", e.artist_name or ""))
-        for e in entries
+        "\x1f".join((e.kind, e.id, e.name, e.artist_id or "", e.artist_name or "")) for e in entries
     )
     digest.update("\x1e".join(rows).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

@@ -20,9 +20,27 @@ KIND_OF_LABEL = {"ARTIST": "artist", "TRACK": "track", "ALBUM": "album"}
 
 # Frequent English words that are also artist or title names; with spaCy's stop words they decide
 # whether a name needs evidence beyond a dictionary hit.
-COMMON_WORDS = frozenset(
-    ["yes", "no", "low", "high", "hello", "home", "live", "air", "love", "time", "world", "life", "heart", "fire", "water", "light", "night", "day", "dream", "dreams", "rain", "sun", "moon", "star", "stars", "blue", "red", "black", "white", "gold", "green", "summer", "winter", "spring", "fall", "angel", "angels", "baby", "girl", "boy", "man", "woman", "people", "friends", "family", "money", "power", "free", "freedom", "hope", "peace", "war", "god", "heaven", "hell", "soul", "rock", "roll", "pop", "jazz", "blues", "house", "music", "song", "songs", "sound", "sounds", "dance", "party", "happy", "sad", "alone", "together", "forever", "tonight", "today", "tomorrow", "yesterday", "now", "again", "away", "back", "down", "up", "out", "over", "under", "open", "closed", "run", "stay", "go", "come", "hold", "help", "home", "intro", "outro", "interlude", "skit", "remix", "edit", "mix", "version", "demo", "bonus", "acoustic", "original", "instrumental", "radio", "single", "album", "record", "track", "tape", "side", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "new", "old", "young", "wild", "sweet", "crazy", "lost", "found", "real", "true", "good", "bad", "better", "best", "last", "first", "next", "more", "less", "stop", "start", "end", "beginning", "change", "changes", "always", "never", "everything", "nothing", "something", "anything", "yeah", "oh", "hey", "ok", "okay", "la", "da", "na", "wow", "thanks", "sorry", "please", "beautiful", "perfect", "broken", "alive", "dead", "gone", "home", "runaway", "america", "city", "country", "road", "roads", "street", "streets", "paradise", "ocean", "sea", "river", "heat", "ice", "snow", "storm", "thunder", "rainbow", "shadow", "shadows", "ghost", "ghosts", "memories", "memory", "story", "stories", "faith", "trust", "truth", "lies", "secrets", "secret", "silence", "noise", "echo", "echoes", "wonder", "wonderful", "grace", "glory", "honey", "sugar", "fever", "magic", "mystery", "reason", "reasons", "promise", "promises", "problem", "problems", "why", "what", "who", "how", "where", "when", "this", "that", "these", "those", "here", "there", "everybody", "somebody", "nobody", "you", "me", "we", "us", "them", "her", "him", "it", "they", "she", "he", "i", "my", "your", "our", "their", "mine", "yours", "hers"]
-)
+_COMMON_TEXT = """
+    yes no low high hello home live air love time world life heart fire water light night
+    day dream dreams rain sun moon star stars blue red black white gold green summer winter
+    spring fall angel angels baby girl boy man woman people friends family money power free
+    freedom hope peace war god heaven hell soul rock roll pop jazz blues house music song
+    songs sound sounds dance party happy sad alone together forever tonight today tomorrow
+    yesterday now again away back down up out over under open closed run stay go come hold
+    help intro outro interlude skit remix edit mix version demo bonus acoustic original
+    instrumental radio single album record track tape side one two three four five six seven
+    eight nine ten new old young wild sweet crazy lost found real true good bad better best
+    last first next more less stop start end beginning change changes always never
+    everything nothing something anything yeah oh hey ok okay la da na wow thanks sorry
+    please beautiful perfect broken alive dead gone runaway america city country road roads
+    street streets paradise ocean sea river heat ice snow storm thunder rainbow shadow
+    shadows ghost ghosts memories memory story stories faith trust truth lies secrets secret
+    silence noise echo echoes wonder wonderful grace glory honey sugar fever magic mystery
+    reason reasons promise promises problem problems why what who how where when this that
+    these those here there everybody somebody nobody you me we us them her him it they she
+    he i my your our their mine yours hers
+"""
+COMMON_WORDS = frozenset(_COMMON_TEXT.split())
 
 
 def is_common_name(name: str) -> bool:

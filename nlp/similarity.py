@@ -101,6 +101,7 @@ def knn_combined(
     k: int,
     *,
     block: int = 1024,
+    center_dense: bool = True,
 ) -> dict[str, list[tuple[str, float]]]:
     """k-NN by a weighted sum of cosines over several row-aligned matrices (dense or sparse).
 
@@ -118,6 +119,10 @@ def knn_combined(
             normed.append((weight, (inv @ mat).tocsr(), True))
         else:
             dense = np.asarray(mat, dtype=np.float32)
+            # Centring removes the direction every entity shares (sentence embeddings are
+            # anisotropic), which otherwise dominates the cosine.
+            if center_dense:
+                dense = dense - dense.mean(axis=0, keepdims=True)
             dense = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
             normed.append((weight, dense, False))
     n = len(ids)

@@ -14,8 +14,10 @@ from typing import Protocol
 _ANAPHORA = {
     "ARTIST": r"\b(?:she|he|they|her|his|their|hers|the band|the group|the duo|the trio|"
     r"the singer|the rapper|the artist|the musician|the songwriter|the producer|the quartet)\b",
-    "TRACK": r"\b(?:it|its|the song|the track|the single|the tune|the cut|this song|this track)\b",
-    "ALBUM": r"\b(?:it|its|the album|the record|the lp|the ep|the mixtape|this album|this record)\b",
+    "TRACK": r"\b(?:it|its|the song|the track|the single|the tune|the cut|"
+    r"this song|this track)\b",
+    "ALBUM": r"\b(?:it|its|the album|the record|the lp|the ep|the mixtape|"
+    r"this album|this record)\b",
 }
 _ANAPHORA_RE = {label: re.compile(rx, re.IGNORECASE) for label, rx in _ANAPHORA.items()}
 _PRIORITY = {"ALBUM": 0, "TRACK": 1, "ARTIST": 2}

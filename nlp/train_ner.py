@@ -51,6 +51,9 @@ CROSSNER_MAP = {
 }
 # base-model labels that may hide an unlabelled artist or title in silver text
 _UNSURE = {"PERSON", "ORG", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "NORP", "GPE", "LOC"}
+# ... except places: with `place_negatives` the base model's places stay places in silver text,
+# the only negative signal against the music NER's habit of calling cities and countries artists
+_PLACES = {"GPE", "LOC"}
 _LINK = re.compile(r"\[([^\]]+)\]\((http://www\.last\.fm/[^)\s]+)\)")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[\"“A-Z0-9])")
@@ -133,10 +136,7 @@ def replace_mentions(
     shift = 0
     for start, end, label in sorted(spans):
         out.append(text[pos:start])
-        if label in MUSIC:
-            repl = rng.choice(names[label])
-        else:
-            repl = text[start:end]
+        repl = rng.choice(names[label]) if label in MUSIC else text[start:end]
         new_start = start + shift
         out.append(repl)
         new_spans.append((new_start, new_start + len(repl), label))
@@ -235,7 +235,12 @@ def _drop_overlaps(spans: list[Span]) -> list[Span]:
 
 
 def make_example(
-    nlp: Any, text: str, spans: list[Span], artist_keys: set[str], silver: bool
+    nlp: Any,
+    text: str,
+    spans: list[Span],
+    artist_keys: set[str],
+    silver: bool,
+    place_negatives: bool = False,
 ) -> Any:
     """spaCy Example; silver texts mark base-model names without a silver label as missing."""
     from spacy.training import Example, offsets_to_biluo_tags
@@ -251,7 +256,7 @@ def make_example(
                 continue
             if ent.label_ in ("PERSON", "ORG") and normalize_name(ent.text) in artist_keys:
                 new = offsets_to_biluo_tags(doc, [(ent.start_char, ent.end_char, "ARTIST")])
-            elif ent.label_ in _UNSURE:
+            elif ent.label_ in _UNSURE and not (place_negatives and ent.label_ in _PLACES):
                 new = ["-" if i in idx else "O" for i in range(len(doc))]
             else:
                 new = offsets_to_biluo_tags(doc, [(ent.start_char, ent.end_char, ent.label_)])
@@ -260,7 +265,9 @@ def make_example(
     return Example.from_dict(doc, {"entities": tags})
 
 
-def build_examples(nlp: Any, shared: Path, copies: int, seed: int) -> list[Any]:
+def build_examples(
+    nlp: Any, shared: Path, copies: int, seed: int, place_negatives: bool = False
+) -> list[Any]:
     data = shared / "data"
     rng = random.Random(seed)
     names = catalogue_names(data / "catalog" / "catalog.csv")
@@ -275,10 +282,10 @@ def build_examples(nlp: Any, shared: Path, copies: int, seed: int) -> list[Any]:
             examples.append(make_example(nlp, new_text, new_spans, artist_keys, silver=False))
     n_gold = len(examples)
     for text, spans in sas_silver(data / "similarity" / "sas_mirex"):
-        examples.append(make_example(nlp, text, spans, artist_keys, silver=True))
+        examples.append(make_example(nlp, text, spans, artist_keys, True, place_negatives))
     n_sas = len(examples) - n_gold
     for text, spans in kexp_silver(data / "corpus" / "kexp_dj_comments.jsonl"):
-        examples.append(make_example(nlp, text, spans, artist_keys, silver=True))
+        examples.append(make_example(nlp, text, spans, artist_keys, True, place_negatives))
     n_kexp = len(examples) - n_gold - n_sas
     print(f"examples: crossner(+copies) {n_gold}, sas {n_sas}, kexp {n_kexp}", flush=True)
     return [ex for ex in examples if len(ex.reference) > 0]
@@ -294,13 +301,14 @@ def dev_f1(nlp: Any, dev_path: Path) -> float:
         preds.append([(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in MUSIC])
     scores = score(gold, preds)
     print(
-        "   "
-        + "  ".join(f"{k} {v['f1']:.3f}" for k, v in scores.items() if k in MUSIC + ("micro",))
+        "   " + "  ".join(f"{k} {v['f1']:.3f}" for k, v in scores.items() if k in (*MUSIC, "micro"))
     )
     return float(scores["micro"]["f1"])
 
 
-def train(shared: Path, out: Path, epochs: int, copies: int, seed: int) -> None:
+def train(
+    shared: Path, out: Path, epochs: int, copies: int, seed: int, place_negatives: bool = False
+) -> None:
     import spacy
     from spacy.util import fix_random_seed, minibatch
 
@@ -310,7 +318,7 @@ def train(shared: Path, out: Path, epochs: int, copies: int, seed: int) -> None:
         BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
     )
     ner: Any = nlp.get_pipe("ner")
-    examples = build_examples(nlp, shared, copies, seed)
+    examples = build_examples(nlp, shared, copies, seed, place_negatives)
     for label in MUSIC + EXTRA:
         ner.add_label(label)
     optimizer = nlp.resume_training()
@@ -356,8 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--place-negatives",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="label the base model's GPE/LOC names in silver text as places (not missing)",
+    )
     args = parser.parse_args(argv)
-    train(args.shared, args.out, args.epochs, args.copies, args.seed)
+    train(args.shared, args.out, args.epochs, args.copies, args.seed, args.place_negatives)
     return 0
 
 

@@ -92,10 +92,22 @@ crisp; muddy; clean; polished production; raw production; low end; sub-bass; hig
 stereo; mono; vinyl crackle; tape hiss; lyrics; lyricism; storytelling; wordplay; rhymes;
 flow; delivery; singing; crooning; rapping; screaming; growling; whispering; spoken; chant;
 chants; call and response; improvisation; jam; jams; solo; solos; guitar solo; extended solos;
-concept album; debut album; live album; ep; mixtape; single; singles; b-side; cover; covers;
-duet; collaboration; tour; touring; festival; debut; comeback; reunion; breakup; side project;
-supergroup; trio; quartet; duo; band; frontman; frontwoman; songwriter; songwriting
+concept album; live album; b-side; cover; covers; duet; collaboration; side project;
+supergroup; trio; quartet; duo; songwriting
 """
+
+
+# Words every piece of music writing uses: never descriptors of anyone in particular.
+GENERIC = frozenset(
+    """
+album albums record records song songs track tracks single singles release releases released
+releasing music musical musician musicians band bands group groups artist artists week weeks
+month months time times today yesterday tonight day days night thing things lot way people
+year years number label labels chart charts hit hits career member members debut tour tours
+touring show shows fan fans listen listening listener listeners play plays played playing
+version versions best favourite favorite new old first last great good big little part
+""".split()  # noqa: SIM905 - a word list reads better as text
+)
 
 
 def _parse(block: str) -> list[str]:
@@ -132,6 +144,15 @@ def extend_from_shared(terms: dict[str, str], shared: Path) -> int:
                 terms[key] = name
                 added += 1
     return added
+
+
+def prototype_terms() -> list[str]:
+    """Genre, mood and instrument terms that MiniLM soft-tags evidence sentences with."""
+    seen: dict[str, str] = {}
+    for block in (GENRES, MOODS, INSTRUMENTS):
+        for term in _parse(block):
+            seen.setdefault(normalize_term(term), term)
+    return list(seen.values())
 
 
 def vocabulary_size() -> int:

@@ -59,22 +59,57 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Serialise schema upgrades of one SQLite file across processes (a lock file beside it)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the latest Alembic revision (no-op when current)."""
+    """Bring the database to the latest Alembic revision (no-op when current).
+
+    Several workers may start on a new database at once: they queue on an
+    advisory lock (PostgreSQL) or a lock file (SQLite), and each re-checks
+    the revision once it holds the lock, so the schema is made exactly once.
+    """
     from alembic import command
     from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return
+    if _current_revision(engine) == head:
+        return
+    if engine.dialect.name == "sqlite":
+        with _sqlite_file_lock(engine):
+            if _current_revision(engine) != head:
+                with engine.begin() as conn:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+        return
     with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(745001)")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "head")  # a no-op when a worker before us upgraded
 
 
 @dataclass

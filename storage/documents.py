@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import StorageError, Store
@@ -92,7 +93,18 @@ def now() -> datetime:
 
 
 def ensure_source(store: Store, name: str, config: dict[str, Any]) -> int:
-    """The id of source `name`, created or its config refreshed."""
+    """The id of source `name`, created or its config refreshed.
+
+    Workers of a shared frontier start together: when another one creates the row
+    between our look and our insert, the unique name refuses ours and we use theirs.
+    """
+    try:
+        return _ensure_source(store, name, config)
+    except IntegrityError:
+        return _ensure_source(store, name, config)
+
+
+def _ensure_source(store: Store, name: str, config: dict[str, Any]) -> int:
     with store.session() as session:
         row = session.scalar(select(Source).where(Source.name == name))
         if row is None:

@@ -70,3 +70,16 @@ def test_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_url("mysql://u@h/db")
     with pytest.raises(StorageError, match="invalid database URL"):
         resolve_url("not a url")
+
+
+def test_concurrent_first_opens_create_the_schema_once(db_url: str) -> None:
+    """Workers starting together on a new database all succeed (no 'already exists')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def opener(_: int) -> str:
+        store = open_store(db_url)
+        store.close()
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(opener, range(4))) == ["ok"] * 4

@@ -66,7 +66,8 @@ def test_load_musicreconer_maps_bio_to_original_case(tmp_path: Path) -> None:
         "drake\tB-Artist\nnonstop\tB-WoA\ni\tO\nlike\tO\n\nmore\tO\nlike\tO\nlow\tB-Artist\n\n"
     )
     (tmp_path / "queries.csv").write_text(
-        "preprocessed,original\ndrake nonstop i like,Drake - Nonstop I like\nmore like low,More like Low!\n"
+        "preprocessed,original\ndrake nonstop i like,Drake - Nonstop I like\n"
+        "more like low,More like Low!\n"
     )
     examples = load_musicreconer(tmp_path)
     assert examples[0].text == "Drake - Nonstop I like"

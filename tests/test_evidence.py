@@ -56,16 +56,23 @@ def _mentions(doc_id: int, text: str, names: list[tuple[str, str, str]]) -> list
     return out
 
 
-def seed_corpus(store: Store, docs: dict[int, tuple[str, list[tuple[str, str, str]]]] = DOCS) -> None:
+def seed_corpus(
+    store: Store, docs: dict[int, tuple[str, list[tuple[str, str, str]]]] = DOCS
+) -> None:
     """A tiny catalogue and corpus, written as the crawler and extractor would."""
     with store.session() as session:
         for aid, name in (("ar:glasswing", "Glasswing"), ("ar:ironhull", "Ironhull")):
             session.add(Artist(id=aid, name=name, norm_name=name.lower(), aliases=[]))
         session.flush()
         session.add(
-            Track(id="tr:slow-tide", title="Slow Tide", norm_title="slow tide", artist_id="ar:ironhull")
+            Track(
+                id="tr:slow-tide",
+                title="Slow Tide",
+                norm_title="slow tide",
+                artist_id="ar:ironhull",
+            )
         )
-        for doc_id, (text, names) in docs.items():
+        for doc_id, (text, _names) in docs.items():
             session.add(
                 Document(
                     id=doc_id,
@@ -129,9 +136,7 @@ def test_evidence_is_incremental(sqlite_store: Store) -> None:
     again = refresh_evidence(sqlite_store)
     assert again.documents_rebuilt == 0 and not again.changed
     with sqlite_store.session() as session:
-        session.execute(
-            update(Document).where(Document.id == 2).values(content_hash="changed")
-        )
+        session.execute(update(Document).where(Document.id == 2).values(content_hash="changed"))
         session.execute(
             Mention.__table__.delete().where(  # type: ignore[attr-defined]
                 Mention.document_id == 2, Mention.label == "TRACK"

@@ -114,3 +114,43 @@ def test_interrupted_run_resumes_without_duplicates(sqlite_store: Store) -> None
     summary = extract_documents(sqlite_store, extractor=FakeExtractor(), chunk_size=2)  # type: ignore[arg-type]
     assert summary.documents == 3
     assert _mentions(sqlite_store) == 5
+
+
+def test_postgres_workers_split_the_work(pg_url: str) -> None:
+    """Two concurrent workers on PostgreSQL process every document exactly once."""
+    import threading
+    import time
+
+    from storage import open_store
+
+    store = open_store(pg_url)
+    with store.session() as s:
+        for n in range(12):
+            _doc(s, n, f"Robyn number {n}")
+    seen: list[str] = []
+
+    class Slow(FakeExtractor):
+        def extract(self, items):  # type: ignore[no-untyped-def]
+            for item in items:
+                seen.append(item[0])
+                time.sleep(0.1)
+                yield from super().extract([item])
+
+    summaries = []
+    workers = [
+        threading.Thread(
+            target=lambda: summaries.append(
+                extract_documents(open_store(pg_url), extractor=Slow(), chunk_size=1)  # type: ignore[arg-type]
+            )
+        )
+        for _ in range(2)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(seen) == sorted(f"Robyn number {n}" for n in range(12))
+    assert sum(s.documents for s in summaries) == 12
+    assert all(s.documents > 0 for s in summaries)
+    assert _mentions(store) == 12
+    store.close()

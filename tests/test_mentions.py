@@ -1,4 +1,7 @@
-"""MentionExtractor on texts written for the tests: patterns, ambiguity, discovery, subject, bad input."""
+"""MentionExtractor on texts written for the tests.
+
+Covers patterns, ambiguity, discovery, subject and bad input.
+"""
 
 from __future__ import annotations
 
@@ -166,3 +169,55 @@ def test_bad_input_does_not_crash_and_keeps_order(extractor: MentionExtractor) -
 def test_non_string_input_is_handled(extractor: MentionExtractor) -> None:
     out = list(extractor.annotate([None, b"Radiohead"]))  # type: ignore[list-item]
     assert len(out) == 2 and out[0] == []
+
+
+def test_list_of_titles_labels_its_unknown_items(extractor: MentionExtractor) -> None:
+    text = "Her best songs - Jóga, Bachelorette and Hunter - were written in Iceland."
+    ms = _one(extractor, text)
+    assert _find(ms, "Jóga", "TRACK").entity_id == "tr:bjork/joga"
+    assert _find(ms, "Bachelorette", "TRACK").entity_id is None
+    assert _find(ms, "Hunter", "TRACK").entity_id is None
+
+
+def test_title_next_to_its_artist_comes_from_the_catalogue(extractor: MentionExtractor) -> None:
+    ms = _one(extractor, "I heard Radiohead play Creep twice in one night.")
+    assert _find(ms, "Creep", "TRACK").entity_id == "tr:radiohead/creep"
+
+
+def test_stock_ner_side_channel_is_stashed(extractor: MentionExtractor) -> None:
+    from nlp.mentions import _BASE_KEY, MODEL_DIR
+
+    if not (MODEL_DIR / "ner").exists():
+        pytest.skip("music NER not shipped")
+    doc = extractor.nlp("Adele moved from London to Paris.")
+    stock = doc.user_data[_BASE_KEY]
+    assert stock.get((27, 32)) == "GPE"  # the stock NER's place, kept beside the music NER
+    assert "parser" not in extractor.nlp.pipe_names and doc.has_annotation("SENT_START")
+
+
+def test_unlinked_ner_artist_needs_stock_person_label() -> None:
+    from nlp.mentions import MusicMentionComponent
+
+    component = MusicMentionComponent(Gazetteer.from_entries(CATALOG))
+
+    class _Doc:
+        user_data = {"linernotes_stock_ents": {(0, 6): "GPE", (10, 20): "PERSON"}}
+
+    assert component._unsure_artist(_Doc(), "Dublin", (0, 6))
+    assert not component._unsure_artist(_Doc(), "Zed Zorblax", (10, 20))
+    assert not component._unsure_artist(_Doc(), "Radiohead", (0, 9))  # linked: always kept
+    _Doc.user_data = {}
+    assert not component._unsure_artist(_Doc(), "Dublin", (0, 6))  # no side channel: keep
+
+
+def test_coordinated_runs_split_list_items() -> None:
+    from nlp.patterns import coordinated_runs
+
+    text = "albums Midnight Blue, Out to Lunch! (1964), Unity and The Sidewinder."
+    (items,) = list(coordinated_runs(text))
+    assert [text[s:e] for s, e in items] == [
+        "Midnight Blue",
+        "Out to Lunch!",
+        "Unity",
+        "The Sidewinder",
+    ]

@@ -15,7 +15,14 @@ from sqlalchemy import func, select, update
 from linernotes.cli import main
 from nlp.profiles import CULTURAL, ProfileConfig, build_profiles
 from storage import Store
-from storage.models import Descriptor, DescriptorMonth, Document, Neighbor, SentenceEmbedding, Vector
+from storage.models import (
+    Descriptor,
+    DescriptorMonth,
+    Document,
+    Neighbor,
+    SentenceEmbedding,
+    Vector,
+)
 from tests.test_evidence import seed_corpus
 
 
@@ -61,9 +68,11 @@ def test_build_profiles_writes_everything(store: Store) -> None:
     summary = build_profiles(store, config=CFG, encoder=enc)
     assert summary.entities_recomputed == 3 and "3 entities profiled" in summary.format()
     with store.session() as session:
-        terms = session.execute(
-            select(Descriptor.term).where(Descriptor.entity_id == "ar:glasswing")
-        ).scalars().all()
+        terms = (
+            session.execute(select(Descriptor.term).where(Descriptor.entity_id == "ar:glasswing"))
+            .scalars()
+            .all()
+        )
         assert "dream pop" in terms and "shoegaze" in terms
         assert not any("ironhull" in t or "glasswing" in t for t in terms)
         vec = session.execute(
@@ -72,18 +81,20 @@ def test_build_profiles_writes_everything(store: Store) -> None:
         assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist
         versions = dict(
             session.execute(
-                select(Vector.model, Vector.model_version).where(
-                    Vector.entity_id == "ar:ironhull"
-                )
+                select(Vector.model, Vector.model_version).where(Vector.entity_id == "ar:ironhull")
             ).all()
         )
         assert versions["minilm-mean"] == "all-MiniLM-L6-v2:fake-v1"
         assert {"tfidf-hash", "comention-hash", CULTURAL} <= set(versions)
-        nbrs = session.execute(
-            select(Neighbor.neighbor_id).where(
-                Neighbor.entity_kind == "artist", Neighbor.entity_id == "ar:glasswing"
+        nbrs = (
+            session.execute(
+                select(Neighbor.neighbor_id).where(
+                    Neighbor.entity_kind == "artist", Neighbor.entity_id == "ar:glasswing"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         assert nbrs == ["ar:ironhull"]
     assert _count(store, DescriptorMonth, month="2024-03") > 0
     # every distinct sentence embedded once, cached by hash

@@ -57,7 +57,7 @@ def test_knn_and_knn_combined_agree_on_dense_and_find_the_twin() -> None:
     m = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.8, 0.2]], dtype=np.float32)
     plain = knn(ids, m, 2)
     assert plain["a"][0][0] == "b" and plain["c"][0][0] == "d"
-    combined = knn_combined(ids, [(1.0, sparse.csr_matrix(m)), (1.0, m)], 2)
+    combined = knn_combined(ids, [(1.0, sparse.csr_matrix(m)), (1.0, m)], 2, center_dense=False)
     assert [n for n, _ in combined["a"]] == [n for n, _ in plain["a"]]
     assert combined["a"][0][1] == pytest.approx(plain["a"][0][1], abs=1e-5)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from nlp.train_ner import _strip_markup, conll_spans, kexp_silver, read_conll, replace_mentions
 
 
@@ -59,3 +61,22 @@ def test_kexp_metadata_names_are_found(tmp_path: Path) -> None:
     )
     ((text, spans),) = list(kexp_silver(path))
     assert [(text[s:e], lab) for s, e, lab in spans] == [("Zed Band", "ARTIST"), ("Glow", "TRACK")]
+
+
+def test_silver_places_are_missing_or_negatives() -> None:
+    import spacy
+
+    from nlp.train_ner import BASE_MODEL, make_example
+
+    nlp = spacy.load(BASE_MODEL, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    text = "Zed Band played a long show in Paris last night."
+    spans = [(0, 8, "ARTIST")]
+    stock = {e.text: e.label_ for e in nlp(text).ents}
+    if stock.get("Paris") != "GPE":
+        pytest.skip("stock NER does not tag Paris as GPE here")
+    paris = text.split().index("Paris")
+    missing = make_example(nlp, text, spans, set(), silver=True)
+    placed = make_example(nlp, text, spans, set(), silver=True, place_negatives=True)
+    assert missing.reference[paris].ent_iob_ == ""  # no gradient either way
+    assert placed.reference[paris].ent_type_ == "GPE"
+    assert placed.reference[0].ent_type_ == "ARTIST" == missing.reference[0].ent_type_

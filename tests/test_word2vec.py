@@ -65,19 +65,17 @@ def test_retrains_only_when_corpus_grew(
     sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LINERNOTES_CACHE", str(tmp_path))
-    big = {
+    big: dict[int, tuple[str, list[tuple[str, str, str]]]] = {
         i: (" ".join(["Glasswing makes dreamy shoegaze with reverb guitars."] * 8), [])
         for i in (1, 2)
     }
-    seed_corpus(sqlite_store, big)  # type: ignore[arg-type]
+    seed_corpus(sqlite_store, big)
     cfg = Word2VecConfig(vector_size=8, min_count=1, workers=1, retrain_fraction=0.5)
     first = ensure_model(sqlite_store, cfg)
     assert first is not None and first.retrained
     second = ensure_model(sqlite_store, cfg)
     assert second is not None and not second.retrained and second.version == first.version
     with sqlite_store.session() as session:
-        session.execute(
-            update(Document).where(Document.id == 2).values(text=big[2][0] * 3)
-        )
+        session.execute(update(Document).where(Document.id == 2).values(text=big[2][0] * 3))
     third = ensure_model(sqlite_store, cfg)
     assert third is not None and third.retrained

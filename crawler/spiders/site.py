@@ -51,6 +51,8 @@ class SiteSpider(scrapy.Spider):
         self.frontier = run.frontier(self.source_id)
         self.validators = run.validators(self.source_id)
         self.counts = run.stats_for(source.name)
+        # a shared (Redis) frontier's dupefilter must see seeds too, or every worker refetches them
+        self.refetch_seeds = run.redis_url is None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -94,7 +96,7 @@ class SiteSpider(scrapy.Spider):
             errback=self.on_error,
             headers=headers,
             priority=SEED_PRIORITY if seed else -depth,
-            dont_filter=seed,
+            dont_filter=seed and self.refetch_seeds,
             meta={"ln_kind": kind, "ln_depth": depth, "ln_canonical": canonical, "ln_seed": seed},
         )
 

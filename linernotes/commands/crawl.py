@@ -24,12 +24,28 @@ from linernotes.context import app
 @click.option(
     "--max-pages", type=click.IntRange(min=1), default=None, help="Page cap per source this run."
 )
-def crawl_command(sources_file: Path, source: str | None, max_pages: int | None) -> None:
-    """Crawl the sources and store documents; prints a run summary."""
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Share the frontier with other workers through Redis (redis://host:6379/0); "
+    "overrides [crawler] redis_url.",
+)
+def crawl_command(
+    sources_file: Path, source: str | None, max_pages: int | None, redis_url: str | None
+) -> None:
+    """Crawl the sources and store documents; prints a run summary.
+
+    With --redis, start the same command on as many machines as you like: they share
+    each source's queue and never fetch a URL twice.
+    """
     from crawler.runner import crawl_sources
 
     ctx = app(click.get_current_context())
-    summary = crawl_sources(ctx.store(), sources_file, source, max_pages, debug=ctx.debug)
+    summary = crawl_sources(
+        ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
+    )
     click.echo(summary.format())
     if not summary.ok:
         raise SystemExit(1)

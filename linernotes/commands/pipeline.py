@@ -22,9 +22,20 @@ from linernotes.errors import UserFacingError
 @click.option("--source", default=None, help="Only this source (by name).")
 @click.option("--max-pages", type=int, default=None, help="Cap on pages per source this run.")
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    help="Share the crawl frontier through Redis (see `crawl --redis`).",
+)
 @pass_app
 def run_command(
-    app: AppContext, sources_file: Path, source: str | None, max_pages: int | None, processes: int
+    app: AppContext,
+    sources_file: Path,
+    source: str | None,
+    max_pages: int | None,
+    processes: int,
+    redis_url: str | None,
 ) -> None:
     """Crawl the sources, extract mentions from what changed, rebuild changed profiles."""
     from crawler.runner import crawl_sources
@@ -33,7 +44,9 @@ def run_command(
 
     store = app.store()
     progress = sys.stderr.isatty()
-    crawl = crawl_sources(store, sources_file, source=source, max_pages=max_pages)
+    crawl = crawl_sources(
+        store, sources_file, source, max_pages, debug=app.debug, redis_url=redis_url
+    )
     click.echo(crawl.format())
     click.echo(extract_documents(store, n_process=processes, progress=progress).format())
     click.echo(build_profiles(store, progress=progress).format())

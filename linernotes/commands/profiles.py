@@ -28,11 +28,13 @@ def resolve_entity(session: Session, kind: str, ref: str) -> tuple[str, str]:
     row = session.execute(select(model.id, label).where(model.id == ref)).first()
     if row is None:
         norm = model.norm_name if kind == "artist" else model.norm_title
-        candidates = session.execute(
-            select(model.id, label).where(
-                (func.lower(label) == ref.lower()) | (norm == " ".join(ref.lower().split()))
-            )
-        ).all()
+        candidates = list(
+            session.execute(
+                select(model.id, label).where(
+                    (func.lower(label) == ref.lower()) | (norm == " ".join(ref.lower().split()))
+                )
+            ).all()
+        )
         if not candidates:
             raise UserFacingError(f"unknown {kind}: {ref!r} (give a catalogue id or a name)")
         if len(candidates) > 1:
@@ -117,9 +119,7 @@ def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple
                 f"FROM vectors WHERE model = '{CULTURAL}' AND dim = {dim} AND entity_kind = :kind "
                 f"AND entity_id <> :id ORDER BY {expr} <=> CAST(:q AS halfvec({dim})) LIMIT :k"
             )
-            rows = session.execute(
-                sql, {"q": literal, "kind": kind, "id": entity_id, "k": k}
-            ).all()
+            rows = session.execute(sql, {"q": literal, "kind": kind, "id": entity_id, "k": k}).all()
             return [(str(r[0]), float(r[1])) for r in rows]
     ids, matrix = load_matrix(store, kind, CULTURAL)
     norms = np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
@@ -279,9 +279,7 @@ def export_neighbors_command(kind: str, k: int) -> None:
 
 
 @click.command("similarity")
-@click.option(
-    "--gold", "gold_file", required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
+@click.option("--gold", "gold_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(["artist", "track"]), required=True)
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 def eval_similarity_command(gold_file: Path, kind: str, k: int) -> None:
