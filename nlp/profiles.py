@@ -18,14 +18,18 @@ Vector kinds written per entity (model names in `vectors.model`):
   cultural        the weighted concatenation (tfidf-hash + minilm-vocab by default), for
                   `similar` and the pgvector HNSW index
 
-The neighbour table uses the exact sparse TF-IDF cosine (+ co-mentioned
+The neighbour table uses the exact sparse TF-IDF cosine (optionally + co-mentioned
 entities as features) plus the centred cosine of the other parts, weighted as
-in the combination. Measured end to end on sas_mirex (262 bios, exact-name
-mentions, P@10; raw-bio baselines: TF-IDF 0.155, 1-2 grams 0.166):
+in the combination. Measured on sas_mirex (262 bios; P@10; raw-bio baselines: TF-IDF
+0.155, 1-2 grams 0.166, MusicBrainz genres 0.147, mean MiniLM 0.142), first with
+exact-name mentions, then (*) with the team's extractor:
   tfidf-hash alone 0.153 | minilm-vocab alone 0.163 | minilm-mean alone 0.133
-  w2v-entity 0.097 | w2v-terms 0.118 | comention 0.084 | Whitman salience 0.172
-  tfidf + minilm-vocab 0.171 (default) | + minilm-mean .3 0.168 | + w2v-entity .5 0.163
+  w2v-entity 0.097 | w2v-terms 0.118 | comention 0.084
+  tfidf + minilm-vocab 0.171 | + minilm-mean .3 0.168 | + w2v-entity .5 0.163
   | + comention .5 0.157 | + w2v-terms .5 0.160
+  (*) generic words dropped 0.172 | vocab boost 3: tfidf 0.178, whitman 0.181 (default)
+  | + co-mentions as TF-IDF features 0.171 | + minilm-mean .3 0.168
+  | LSA, max-sim sentence matching, rank fusion, graph diffusion: +-0.01 at best
 Feature hashing the TF-IDF part to 1024 dims cost 0.03 (0.121), hence exact
 sparse cosines for the neighbour table.
 """

@@ -55,7 +55,9 @@ def test_tfidf_salience_prefers_distinctive_terms() -> None:
     bags = _bags()
     df = document_frequencies(bags.values())
     assert df["band"] == 3 and df["guitar"] == 2
-    w = salience(bags["a"].counts, df, 3, SalienceConfig(vocab_boost=1.0), TermExtractor())
+    w = salience(
+        bags["a"].counts, df, 3, SalienceConfig(scheme="tfidf", vocab_boost=1.0), TermExtractor()
+    )
     assert w["shoegaze"] > w["band"] > w["guitar"]  # same count: rarer wins; more: more
 
 

@@ -161,6 +161,8 @@ def test_document_evidence_dedupes_sentences() -> None:
         None,
         [(0, 8, 0, 28, "ARTIST", "ar:i"), (13, 21, 0, 28, "ARTIST", "ar:i")],
         None,
+        [(29, "some stranger"), (9, "a friend")],
     )
     rows = document_evidence(doc, {})
     assert len(rows) == 1 and rows[0].text == "Ironhull and Ironhull again."
+    assert rows[0].co_entities == ["name:a friend"]  # unlinked names in the same sentence only
