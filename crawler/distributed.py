@@ -38,8 +38,8 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from crawler.errors import CrawlerError
 from crawler.urls import canonicalize
-from linernotes.errors import UserFacingError
 
 KEY_PREFIX = "linernotes"
 STALE_WORKER_AFTER = 120.0  # seconds without a heartbeat: the worker is presumed dead
@@ -74,7 +74,7 @@ return left
 """
 
 
-class RedisUnavailableError(UserFacingError):
+class RedisUnavailableError(CrawlerError):
     """The Redis server of a shared frontier cannot be reached."""
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from linernotes.errors import UserFacingError
+from crawler.errors import CrawlerError
 
 DEFAULT_CONTACT = "https://github.com/linernotes/linernotes"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -59,7 +59,7 @@ CRAWLER_KEYS = {
 }
 
 
-class SourceConfigError(UserFacingError):
+class SourceConfigError(CrawlerError):
     """A sources file that cannot be used; the message names file, source and key."""
 
 
@@ -124,9 +124,9 @@ class CrawlerConfig:
 
     @property
     def user_agent_string(self) -> str:
-        from linernotes import __version__
+        from importlib.metadata import version
 
-        base = self.user_agent or f"linernotes/{__version__}"
+        base = self.user_agent or f"linernotes/{version('linernotes')}"
         return f"{base} (+{self.contact})"
 
 

@@ -23,9 +23,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is shown as is (imported lazily where heavy)."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    from crawler.errors import CrawlerError
+    from nlp.evaluate import GoldFormatError
     from storage import StorageError
 
-    return (UserFacingError, StorageError, OperationalError, ProgrammingError, OSError)
+    return (
+        UserFacingError,
+        StorageError,
+        CrawlerError,
+        GoldFormatError,
+        OperationalError,
+        ProgrammingError,
+        OSError,
+    )
 
 
 class LinernotesGroup(click.Group):
