@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from linernotes.cli import main
 from nlp.profiles import CULTURAL, ProfileConfig, build_profiles
+from nlp.vocabulary import GENRE_FAMILIES
 from storage import Store
 from storage.models import (
     Descriptor,
@@ -52,6 +53,7 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 CFG = ProfileConfig(use_word2vec=False)
+GENRE_FAMILIES_LIST = list(GENRE_FAMILIES)
 
 
 def _count(store: Store, model: type, **where: str) -> int:
@@ -85,7 +87,14 @@ def test_build_profiles_writes_everything(store: Store) -> None:
             ).all()
         )
         assert versions["minilm-mean"] == "all-MiniLM-L6-v2:fake-v1"
-        assert {"tfidf-hash", "comention-hash", CULTURAL} <= set(versions)
+        assert {"tfidf-hash", "comention-hash", "genre-family", CULTURAL} <= set(versions)
+        assert "era" not in versions  # no years in its evidence: no era vector
+        family = session.execute(
+            select(Vector.vector).where(
+                Vector.entity_id == "ar:ironhull", Vector.model == "genre-family"
+            )
+        ).scalar_one()
+        assert family[GENRE_FAMILIES_LIST.index("metal")] > 0  # "doom metal", "heavy"
         nbrs = (
             session.execute(
                 select(Neighbor.neighbor_id).where(

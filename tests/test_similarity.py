@@ -62,6 +62,16 @@ def test_knn_and_knn_combined_agree_on_dense_and_find_the_twin() -> None:
     assert combined["a"][0][1] == pytest.approx(plain["a"][0][1], abs=1e-5)
 
 
+def test_knn_combined_leaves_uncentred_count_parts_at_zero_for_empty_rows() -> None:
+    ids = ["a", "b", "c"]
+    counts = np.array([[2, 0], [1, 0], [0, 0]], dtype=np.float32)  # c: no data
+    plain = knn_combined(ids, [(1.0, counts)], 2, uncentred=[0])
+    assert dict(plain["c"]) == {"a": 0.0, "b": 0.0}
+    assert plain["a"][0] == ("b", pytest.approx(1.0))
+    centred = knn_combined(ids, [(1.0, counts)], 2)
+    assert dict(centred["c"])["a"] == pytest.approx(-1.0)  # centring gives "no data" a direction
+
+
 def test_metrics() -> None:
     assert precision_at_k(["a", "x", "b"], ["a", "b", "c"], 3) == pytest.approx(2 / 3)
     assert ndcg_at_k(["a", "b"], ["a", "b"], 2) == pytest.approx(1.0)
