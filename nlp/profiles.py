@@ -405,7 +405,24 @@ def build_profiles(
     encoder: Encoder | None = None,
     full: bool = False,
 ) -> ProfileSummary:
-    """Run the embed stage over whatever evidence changed since the last run."""
+    """Run the embed stage over whatever evidence changed since the last run.
+
+    The stage is corpus-wide (document frequencies, word2vec, neighbours), so
+    concurrent `embed` runs against one database take turns on a database lock;
+    the second finds nothing stale and does nothing twice.
+    """
+    with store.exclusive("embed"):
+        return _build_profiles(store, progress=progress, config=config, encoder=encoder, full=full)
+
+
+def _build_profiles(
+    store: Store,
+    *,
+    progress: bool,
+    config: ProfileConfig | None,
+    encoder: Encoder | None,
+    full: bool,
+) -> ProfileSummary:
     cfg = config or ProfileConfig()
     started = time.perf_counter()
     summary = ProfileSummary()

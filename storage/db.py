@@ -67,20 +67,27 @@ def _current_revision(engine: Engine) -> str | None:
 
 
 @contextmanager
-def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """Serialise schema upgrades of one SQLite file across processes (a lock file beside it)."""
+def _sqlite_file_lock(engine: Engine, name: str = "migrate") -> Iterator[None]:
+    """Serialise one kind of work on a SQLite file across processes (a lock file beside it)."""
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
     import fcntl
 
-    with open(f"{database}.migrate-lock", "a") as handle:
+    with open(f"{database}.{name}-lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_key(name: str) -> int:
+    """A stable 63-bit advisory-lock key for a name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big") >> 1
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -129,6 +136,27 @@ class Store:
         """A session in one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a database-wide lock called `name` while the block runs.
+
+        For corpus-wide work that must not run twice at once (e.g. `embed`):
+        a PostgreSQL session advisory lock, or a lock file beside a SQLite
+        database. A second holder waits until the first is done.
+        """
+        if self.dialect != "postgresql":
+            with _sqlite_file_lock(self.engine, name):
+                yield
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_lock_key(name)})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_lock_key(name)})")
+                conn.commit()
 
     def close(self) -> None:
         self.engine.dispose()

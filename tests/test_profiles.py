@@ -167,3 +167,28 @@ def test_vector_search_on_both_backends(store: Store) -> None:
     assert [n for n, _ in found] == ["ar:glasswing"]
     assert -1.0 <= found[0][1] <= 1.0
     assert vector_search(store, "artist", "ar:unknown", 5) == []
+
+
+def test_concurrent_embed_runs_never_do_the_work_twice(db_url: str) -> None:
+    """Two embed workers on one database: one profiles everything, the other finds it done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage import open_store
+
+    seeded = open_store(db_url)
+    seed_corpus(seeded)
+    seeded.close()
+    encoders = [FakeEncoder(), FakeEncoder()]
+
+    def worker(i: int) -> int:
+        store = open_store(db_url)
+        try:
+            return build_profiles(store, config=CFG, encoder=encoders[i]).entities_recomputed
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = sorted(pool.map(worker, range(2)))
+    assert done == [0, 3]
+    encoded = encoders[0].encoded + encoders[1].encoded
+    assert len(encoded) == len(set(encoded))
