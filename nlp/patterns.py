@@ -17,8 +17,10 @@ _OPEN = "\"\u201c\u2018'"
 _CLOSE = "\"\u201d\u2019'"
 # a capitalised word, incl. O'Connor, AC/DC, 2Pac, Sgt., "N.W.A"
 _CAP = r"(?:[A-Z0-9][\w'\u2019./&!?+-]*)"
-_JOIN = r"(?:of|the|a|an|in|on|and|to|for|at|by|with|from|de|la|le|&|n'|'n'|x)"
-CAP_RUN = rf"{_CAP}(?:[ ](?:{_JOIN}[ ])*{_CAP})*"
+# also the clitics of tokenised text ("Don 't Stop", "I 'm a Believer"), but not possessive 's
+_JOIN = r"(?:of|the|a|an|in|on|and|to|for|at|with|from|de|la|le|&|n'|'n'|x|'t|'m|'re|'ll|'ve|'d)"
+# "Stayin ' Alive": a dropped g before a tokenised apostrophe joins too
+CAP_RUN = rf"{_CAP}(?:(?:[ ]|(?<=in)[ ]'[ ])(?:{_JOIN}[ ])*{_CAP})*"
 QUOTED = r"[\"\u201c\u2018](?P<q>[^\"\u201c\u201d\u2018\u2019\n]{1,80}?)[\"\u201d\u2019]"
 _ARTIST_AFTER = rf"(?P<artist>{CAP_RUN})"
 
@@ -56,11 +58,20 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
     # from the album X / the LP X / the EP X (unquoted capitalised title)
     (
         re.compile(
-            rf"\b(?:[Tt]he|their|his|her|its|debut|new|studio|live|solo|[a-z]+th|first|second|third)"
-            rf"\s+(?:album|LP|EP|mixtape),?\s+(?P<t>{CAP_RUN})"
+            rf"\b(?:[Tt]he|their|his|her|its|debut|new|studio|live|solo|[a-z]+th|first|second|third"
+            rf"|[a-z]+|\d{{4}})\s+(?:album|LP|EP|mixtape|EPs),?\s+(?P<t>{CAP_RUN})"
         ),
         "ALBUM",
         "album_word",
+        0.96,
+    ),
+    # her debut X / 2000 debut X / on the CD X
+    (re.compile(rf"\b(?:debut|the CD),?\s+(?P<t>{CAP_RUN})"), "ALBUM", "debut", 0.85),
+    # released X / the release of X / released on X: in biographies, mostly an album
+    (
+        re.compile(rf"\b(?:released(?: on)?|release of)\s+(?P<t>{CAP_RUN})"),
+        "ALBUM",
+        "released",
         0.85,
     ),
     # the single X / the song X (unquoted)
@@ -71,18 +82,37 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
         ),
         "TRACK",
         "track_word",
-        0.85,
+        0.96,
+    ),
+    # 1983's Eye of the Storm
+    (re.compile(rf"\b(?:19|20)\d\d ?['\u2019]s (?P<t>{CAP_RUN})"), "ALBUM", "year_work", 0.9),
+    # their Graveyard Classics album
+    (
+        re.compile(rf"\b(?:their|his|her|its|the|a|an) (?P<t>{CAP_RUN}) (?:album|LP|EP)\b"),
+        "ALBUM",
+        "title_album_word",
+        0.9,
+    ),
+    # the number-one hit X / Top 10 hit X / hit singles X
+    (
+        re.compile(rf"\b(?:[a-z0-9-]+|Top \d+) hit(?: singles?)?,?\s+(?P<t>{CAP_RUN})"),
+        "TRACK",
+        "hit_word",
+        0.9,
     ),
 ]
 
 _LIST_CUE = re.compile(
-    rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b[^.;:]{{0,80}}?"
+    rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b"
+    rf"(?:(?!\bby\b|artists|bands|acts|musicians)[^.;:]){{0,80}}?"
     rf"(?:such as|including|includes?|like|:|\s[-\u2013\u2014])\s+"
     rf"(?P<list>{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+)"
 )
 _LIST_ITEM = re.compile(CAP_RUN)
 _LIST_SPLIT = re.compile(r"\s*\([^)]*\)\s*|,\s*(?:and|or)\s+|,\s*|\s+(?:and|or)\s+")
 _GENERIC_QUOTED = re.compile(QUOTED)
+# tokenised text spaces out single quotes: "' Paranoid ' and ' War Pigs '"
+_SPACED_SINGLE = re.compile(r"(?:(?<=\s)|^)' (?P<q>[^'\n]{1,80}?) '(?=[\s,.;:)]|$)")
 
 
 def _title_like(text: str) -> bool:
@@ -120,11 +150,14 @@ def find_patterns(text: str) -> Iterator[PatternHit]:
                 a_end = _trim(text, a_start, a_end)
                 yield PatternHit(a_start, a_end, "ARTIST", conf - 0.1, name + "_artist")
     yield from _list_hits(text)
-    for match in _GENERIC_QUOTED.finditer(text):
-        title = match.group("q").strip()
-        if title and _title_like(title):
-            start = match.start("q") + match.group("q").index(title)
-            yield PatternHit(start, start + len(title), "TRACK", 0.55, "quoted")
+    # a bare quoted title is weak evidence; a spaced-out single-quoted one is a song title in
+    # (tokenised) encyclopaedic text, where album titles go unquoted
+    for regex, conf in ((_GENERIC_QUOTED, 0.55), (_SPACED_SINGLE, 0.85)):
+        for match in regex.finditer(text):
+            title = match.group("q").strip()
+            if title and _title_like(title):
+                start = match.start("q") + match.group("q").index(title)
+                yield PatternHit(start, start + len(title), "TRACK", conf, "quoted")
 
 
 _ANY_LIST = re.compile(rf"{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+")
