@@ -397,6 +397,9 @@ def _comention_features(
     return out
 
 
+SENTENCE_CHUNK = 256  # evidence rows one worker claims at a time in the parallel phase
+
+
 def build_profiles(
     store: Store,
     *,
@@ -407,23 +410,101 @@ def build_profiles(
 ) -> ProfileSummary:
     """Run the embed stage over whatever evidence changed since the last run.
 
-    The stage is corpus-wide (document frequencies, word2vec, neighbours), so
-    concurrent `embed` runs against one database take turns on a database lock;
-    the second finds nothing stale and does nothing twice.
+    Three phases. Evidence is refreshed under a database lock. Sentence
+    embedding, the expensive part, is then split between every `embed`
+    worker running against the database (each claims chunks of evidence rows
+    FOR UPDATE SKIP LOCKED on PostgreSQL). The corpus-wide rest (document
+    frequencies, word2vec, vectors, neighbours) runs under the lock again: a
+    second worker finds it done and repeats nothing.
     """
+    cfg = config or ProfileConfig()
     with store.exclusive("embed"):
-        return _build_profiles(store, progress=progress, config=config, encoder=encoder, full=full)
+        first = refresh_evidence(store)
+    pre_embedded = 0
+    if cfg.use_minilm:
+        pre_embedded, encoder = embed_pending_sentences(store, encoder)
+    with store.exclusive("embed"):
+        summary = _build_profiles(store, progress=progress, config=cfg, encoder=encoder, full=full)
+    summary.documents_rebuilt += first.documents_rebuilt
+    summary.evidence_rows += first.rows_written
+    summary.sentences_embedded += pre_embedded
+    summary.sentences_cached = max(0, summary.sentences_cached - pre_embedded)
+    return summary
+
+
+def embed_pending_sentences(
+    store: Store, encoder: Encoder | None = None, chunk: int | None = None
+) -> tuple[int, Encoder | None]:
+    """Embed evidence sentences missing from the cache; safe in several workers at once.
+
+    Returns how many distinct sentences this worker encoded, and the encoder
+    (the default one is loaded only when something needs encoding). On PostgreSQL the
+    claimed evidence rows stay locked until their embeddings are committed, so
+    concurrent workers take different chunks.
+    """
+    size = chunk or SENTENCE_CHUNK
+    cached = (
+        select(SentenceEmbedding.sentence_hash)
+        .where(
+            SentenceEmbedding.model == MINILM_NAME,
+            SentenceEmbedding.sentence_hash == Evidence.sentence_hash,
+        )
+        .exists()
+    )
+    encoded = 0
+    while True:
+        with store.session() as session:
+            stmt = (
+                select(Evidence.sentence_hash, Evidence.text)
+                .where(~cached)
+                .order_by(Evidence.id)
+                .limit(size)
+            )
+            if store.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=Evidence)
+            claimed = dict(session.execute(stmt).tuples().all())
+            if not claimed:
+                return encoded, encoder
+            by_hash = _own_hashes(session, claimed)
+            if not by_hash:  # all taken by workers still encoding them: wait for their commit
+                time.sleep(0.05)
+                continue
+            encoder = encoder or default_encoder()
+            vecs = encoder.encode(list(by_hash.values()))
+            rows = [
+                {"sentence_hash": h, "model": MINILM_NAME, "vector": v}
+                for h, v in zip(by_hash, vecs, strict=True)
+            ]
+            upsert(session, SentenceEmbedding, rows, keys=["sentence_hash", "model"], update=[])
+            encoded += len(rows)
+
+
+def _own_hashes(session: Session, claimed: dict[str, str]) -> dict[str, str]:
+    """The claimed sentences no other worker is encoding right now.
+
+    Row locks keep workers off the same evidence rows, but one sentence can
+    back several rows (an artist and its track, syndicated copies): a
+    transaction-scoped advisory lock per sentence hash makes it one worker's.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return claimed
+    own = {}
+    for h, sentence in claimed.items():
+        key = int(h[:15], 16)
+        if session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+            own[h] = sentence
+    return own
 
 
 def _build_profiles(
     store: Store,
     *,
     progress: bool,
-    config: ProfileConfig | None,
+    config: ProfileConfig,
     encoder: Encoder | None,
     full: bool,
 ) -> ProfileSummary:
-    cfg = config or ProfileConfig()
+    cfg = config
     started = time.perf_counter()
     summary = ProfileSummary()
     ev_stats = refresh_evidence(store)

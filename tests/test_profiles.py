@@ -192,3 +192,40 @@ def test_concurrent_embed_runs_never_do_the_work_twice(db_url: str) -> None:
     assert done == [0, 3]
     encoded = encoders[0].encoded + encoders[1].encoded
     assert len(encoded) == len(set(encoded))
+
+
+def test_postgres_workers_split_sentence_embedding(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL two embed workers share the sentence embedding, none encoded twice."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nlp.profiles
+    from storage import open_store
+
+    monkeypatch.setattr(nlp.profiles, "SENTENCE_CHUNK", 1)
+    seeded = open_store(pg_url)
+    seed_corpus(seeded)
+    seeded.close()
+
+    class SlowEncoder(FakeEncoder):
+        def encode(self, sentences: Sequence[str]) -> np.ndarray:
+            time.sleep(0.2)
+            return super().encode(sentences)
+
+    encoders = [SlowEncoder(), SlowEncoder()]
+
+    def worker(i: int) -> int:
+        store = open_store(pg_url)
+        try:
+            return build_profiles(store, config=CFG, encoder=encoders[i]).entities_recomputed
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert sorted(pool.map(worker, range(2))) == [0, 3]
+    encoded = [s for e in encoders for s in e.encoded]
+    assert len(encoded) == len(set(encoded))  # no sentence (or prototype) encoded twice
+    assert "Later, Glasswing toured with Ironhull." in encoded  # shared by two entities
+    assert all(e.encoded for e in encoders)  # both workers did part of the work
