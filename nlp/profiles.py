@@ -418,6 +418,7 @@ def build_profiles(
     second worker finds it done and repeats nothing.
     """
     cfg = config or ProfileConfig()
+    started = time.perf_counter()
     with store.exclusive("embed"):
         first = refresh_evidence(store)
     pre_embedded = 0
@@ -429,6 +430,7 @@ def build_profiles(
     summary.evidence_rows += first.rows_written
     summary.sentences_embedded += pre_embedded
     summary.sentences_cached = max(0, summary.sentences_cached - pre_embedded)
+    summary.seconds = time.perf_counter() - started
     return summary
 
 
