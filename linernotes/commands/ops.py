@@ -128,16 +128,29 @@ def _when(value: Any) -> str:
     return str(value)[:16]
 
 
+def _counts(value: Any, prefix: str = "") -> list[str]:
+    """Non-zero counts of a nested stats dict as `a.b=n` pairs (zeros are noise)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _counts(v, f"{prefix}{k}.")]
+    if isinstance(value, list) or value in (0, None, "", {}):
+        return []
+    return [f"{prefix.rstrip('.')}={value}"]
+
+
 def _stats_line(stats: Any) -> str:
+    """One line per run: per-source counts first, then the run-wide ones."""
     if not isinstance(stats, dict):
         return str(stats or "")
     parts = []
+    for name, counts in (stats.get("sources") or {}).items():
+        parts.append(f"{name}: {' '.join(_counts(counts)) or 'nothing'}")
     for key, value in stats.items():
+        if key == "sources":
+            continue
         if isinstance(value, dict):
-            inner = ", ".join(f"{k}={v}" for k, v in value.items())
-            parts.append(f"{key}: {inner or 'none'}")
-        elif not isinstance(value, list):
-            parts.append(f"{key}={value}")
+            parts.append(f"{key}: {' '.join(_counts(value)) or 'none'}")
+        else:
+            parts.extend(_counts(value, f"{key}."))
     return "  ".join(parts)
 
 
