@@ -454,6 +454,7 @@ class MusicMentionComponent:
     ) -> list[_Cand]:
         gaz = self.gazetteer
         text = doc.text  # Doc.text rebuilds the string on every access: read it once
+        stock: dict[tuple[int, int], str] = doc.user_data.get(_BASE_KEY) or {}
         out: list[_Cand] = []
         misfits = [  # NER artists whose exact span the catalogue does not know
             (e.start_char, e.end_char)
@@ -473,7 +474,9 @@ class MusicMentionComponent:
             surface = text[s_char:e_char]
             if not _is_capitalised(surface) or linking.is_common_name(surface):
                 continue
-            ner_label = ner_spans.get((span.start_char, span.end_char))
+            # either NER's label will do: the music NER's, or the stock NER's side channel
+            key = (span.start_char, span.end_char)
+            ner_label = ner_spans.get(key) or stock.get(key)
             if (
                 "artist" in kinds
                 and end - start >= 2
@@ -515,6 +518,8 @@ class MusicMentionComponent:
             surface = span.text
             if not _is_capitalised(surface) or linking.is_common_name(surface):
                 continue
+            if any(gaz.kind(i) == "artist" for i in hits):
+                continue  # self-titled ("Robyn" by Robyn): the artist reading; cues catch the album
             kinds = {gaz.kind(i) for i in hits if gaz.artist_of(i) in artists}
             for kind in sorted(kinds - {"artist"}):
                 out.append(

@@ -366,3 +366,18 @@ def test_list_after_a_song_verb_is_a_list_of_songs() -> None:
 
     text = "Soundgarden performed Rusty Nail, Outshone and Loud Lava."
     assert _list_cue(text, text.index("Rusty")) == "TRACK"
+
+
+def test_single_word_catalogue_artist_in_plain_text() -> None:
+    """A one-word artist the music NER misses is still found when the stock NER names it,
+    and a self-titled album does not steal the artist reading."""
+    catalog = [
+        _artist("ar:robyn", "Robyn"),
+        _work("album", "al:robyn/robyn", "Robyn", "ar:robyn", "Robyn"),
+        _work("track", "tr:robyn/konichiwa-bitches", "Konichiwa Bitches", "ar:robyn", "Robyn"),
+    ]
+    ex = MentionExtractor(Gazetteer.from_entries(catalog), batch_size=2)
+    (found,) = ex.annotate(["Last night Robyn played a sold-out show in Stockholm."])
+    robyn = _find(found, "Robyn", "ARTIST")
+    assert robyn.entity_id == "ar:robyn"
+    assert not [m for m in found if m.label == "ALBUM"]
