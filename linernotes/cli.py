@@ -49,6 +49,10 @@ class LinernotesGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader went away (`linernotes export neighbors | head`): not an error
+            _silence_stdout()
+            sys.exit(0)
         except Exception as exc:
             obj = ctx.find_object(AppContext)
             if (obj is not None and obj.debug) or not isinstance(exc, _user_errors()):
@@ -63,6 +67,14 @@ class LinernotesGroup(click.Group):
             obj = ctx.find_object(AppContext)
             if obj is not None:
                 obj.close()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _one_line(exc: BaseException) -> str:

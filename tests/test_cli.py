@@ -113,3 +113,28 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [c for c in _all_commands(main) if f"`{c}" not in readme]
     assert missing == []
+
+
+def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """`linernotes ... | head -1`: the reader leaving early gives no error line."""
+    query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) "
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "linernotes",
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "sql",
+            "--csv",
+            query + "SELECT i FROM n",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == b"i"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "error" not in err.lower()
