@@ -70,6 +70,14 @@ def make_extractor(store: Store, *, n_process: int = 1, batch_size: int = 64) ->
     return MentionExtractor(load_gazetteer(store), n_process=n_process, batch_size=batch_size)
 
 
+# A stored, non-duplicate document whose current text has not been extracted yet.
+_PENDING = (
+    Document.status == "stored",
+    Document.duplicate_of.is_(None),
+    or_(Document.extracted_hash.is_(None), Document.extracted_hash != Document.content_hash),
+)
+
+
 def pending_documents(
     session: Session, after_id: int, limit: int, *, lock: bool = False
 ) -> list[Document]:
@@ -79,17 +87,7 @@ def pending_documents(
     concurrent workers each take different documents.
     """
     stmt = (
-        select(Document)
-        .where(
-            Document.status == "stored",
-            Document.duplicate_of.is_(None),
-            Document.id > after_id,
-            or_(
-                Document.extracted_hash.is_(None), Document.extracted_hash != Document.content_hash
-            ),
-        )
-        .order_by(Document.id)
-        .limit(limit)
+        select(Document).where(*_PENDING, Document.id > after_id).order_by(Document.id).limit(limit)
     )
     if lock:
         stmt = stmt.with_for_update(skip_locked=True, of=Document)
@@ -99,14 +97,7 @@ def pending_documents(
 def count_pending(store: Store) -> int:
     """How many documents the next extract run will process."""
     with store.session() as session:
-        stmt = select(func.count()).where(
-            Document.status == "stored",
-            Document.duplicate_of.is_(None),
-            or_(
-                Document.extracted_hash.is_(None), Document.extracted_hash != Document.content_hash
-            ),
-        )
-        return session.scalar(stmt) or 0
+        return session.scalar(select(func.count()).where(*_PENDING)) or 0
 
 
 def mention_rows(document_id: int, found: DocumentMentions) -> list[dict[str, Any]]:

@@ -55,6 +55,8 @@ def _json(value: Any) -> Any:
 
 def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
     """Everything `linernotes status` shows, as plain data (also printed by `--json`)."""
+    from nlp.extract import count_pending
+
     sources = _all(
         store,
         "SELECT s.name AS name, COUNT(d.id) AS documents, MAX(d.fetched_at) AS last_fetched "
@@ -112,11 +114,7 @@ def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
             "SELECT COUNT(*) FROM entity_state WHERE evidence_hash IS NOT NULL "
             "AND (profiled_hash IS NULL OR profiled_hash <> evidence_hash)",
         ),
-        "unextracted_documents": _scalar(
-            store,
-            "SELECT COUNT(*) FROM documents WHERE status = 'stored' AND text IS NOT NULL "
-            "AND (extracted_hash IS NULL OR extracted_hash <> content_hash)",
-        ),
+        "unextracted_documents": count_pending(store),  # the extract stage's own definition
     }
 
 
