@@ -44,11 +44,32 @@ def resolve_url(url: str | None) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    _enable_wal(cur)
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _enable_wal(cur: Any) -> None:
+    """Switch a new database file to WAL once (the mode sticks to the file).
+
+    Switching needs a moment alone with the file and SQLite answers "database
+    is locked" at once, without waiting, when several processes open a brand
+    new database together: so check first, and retry briefly.
+    """
+    import sqlite3
+    import time
+
+    for attempt in range(50):
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.02 * (attempt + 1))
+    cur.execute("PRAGMA journal_mode=WAL")  # one last time: let the real error through
 
 
 def make_engine(url: str) -> Engine:
