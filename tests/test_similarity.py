@@ -16,6 +16,7 @@ from nlp.similarity import (
     ndcg_at_k,
     precision_at_k,
     read_neighbor_tsv,
+    strict_precision_at_k,
 )
 
 
@@ -74,10 +75,19 @@ def test_knn_combined_leaves_uncentred_count_parts_at_zero_for_empty_rows() -> N
 
 def test_metrics() -> None:
     assert precision_at_k(["a", "x", "b"], ["a", "b", "c"], 3) == pytest.approx(2 / 3)
+    # A gold list shorter than k: finding all of it is a perfect score; strict divides by k.
+    assert precision_at_k(["x", "a", "y", "b"], ["a", "b"], 4) == pytest.approx(1.0)
+    assert strict_precision_at_k(["x", "a", "y", "b"], ["a", "b"], 4) == pytest.approx(0.5)
+    assert precision_at_k(["a"], [], 3) == 0.0
     assert ndcg_at_k(["a", "b"], ["a", "b"], 2) == pytest.approx(1.0)
     assert ndcg_at_k(["x", "a"], ["a"], 2) < 1.0
     gold = read_neighbor_tsv("e1\ta b\ne2\tc\n\nbad line\n")
     scores = evaluate({"e1": ["a", "z"]}, gold, 2)
     assert scores.evaluated == 1 and scores.gold_entities == 2
     assert scores.p_at_k == pytest.approx((0.5 + 0.0) / 2)
-    assert "P@2" in scores.format()
+    assert scores.strict_p_at_k == pytest.approx((0.5 + 0.0) / 2)
+    short = evaluate({"e1": ["x", "a"], "e2": ["c", "z"]}, gold, 2)
+    assert short.p_at_k == pytest.approx((0.5 + 1.0) / 2)
+    assert short.strict_p_at_k == pytest.approx((0.5 + 0.5) / 2)
+    text = short.format()
+    assert "P@2\t0.7500" in text and "strict precision (hits / 2)\t0.5000" in text
