@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -65,6 +66,28 @@ def test_simhash_separates_copies_from_other_texts() -> None:
     assert index.near(simhash(a + " First published elsewhere.")) == 1
     index.discard(1)
     assert index.near(simhash(a)) is None
+
+
+def _simhash_reference(text: str) -> int:
+    """The textbook bit-by-bit SimHash over blake2b word 3-shingles."""
+    words = re.findall(r"\w+", text.casefold())
+    feats = words if len(words) < 3 else [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    votes = [0] * 64
+    for f in feats:
+        h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            votes[bit] += 1 if h >> bit & 1 else -1
+    value = sum(1 << bit for bit in range(64) if votes[bit] > 0)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def test_simhash_values_stay_those_stored_by_earlier_crawls() -> None:
+    # Near-duplicate lookups compare against hashes already in the database.
+    for text in ["", "solo", "two words", prose(3, 150), prose(4, 7) + " Ünïcode élan"]:
+        assert simhash(text) == _simhash_reference(text)
+    assert simhash("The quick brown fox jumps over the lazy dog, again and again.") == (
+        5165679524016436432
+    )
 
 
 def test_extraction_drops_boilerplate_and_reads_json_ld() -> None:
