@@ -5,7 +5,9 @@ sends a redirect's target back through the whole chain), so a page that
 redirects to 10.0.0.1 or 169.254.169.254 is refused before any connection is
 made. Private addresses are allowed only for the source's own hosts and only
 when it sets `allow_private_addresses` (a test server, an intranet blog);
-any other host must resolve to public addresses only.
+any other host must resolve to public addresses only. The answer is checked
+again when the connection is made (crawler/resolver.py), since a name can
+answer differently the second time.
 
 `PoliteRobotsMiddleware` keeps Scrapy's robots.txt handling but reads the
 status the way search engines do: 4xx (403 included) means no rules, so

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
 from crawler.sources import Source, load_sources
@@ -198,7 +199,11 @@ class RunContext:
         }
 
     def failure_item(self, spider: SiteSpider, request: Any, failure: Any) -> dict[str, Any]:
+        from crawler.resolver import refused_address
+
         kind = error_kind(failure)
+        if kind == "dns" and refused_address(urlsplit(request.url).hostname or ""):
+            kind = "private_address"  # the resolver refused the answer (crawler/resolver.py)
         spider.counts.count("errors", kind)
         meta = request.meta
         handled = [
@@ -287,7 +292,7 @@ def error_kind(failure: Any) -> str:
         return "timeout"
     if isinstance(exc, defer.CancelledError):
         return "too_large"
-    if isinstance(exc, error.DNSLookupError):
+    if isinstance(exc, error.DNSLookupError) or type(exc).__name__ == "CannotResolveHostError":
         return "dns"
     if isinstance(exc, error.ConnectionRefusedError | error.ConnectError):
         return "connection"
@@ -411,7 +416,12 @@ def _run(
     ctx.redis_url = cfg.redis_url
     status, error = "failed", None
     try:
-        process = CrawlerProcess(build_settings(cfg, debug) | {"LOG_INSTALL_ROOT_HANDLER": False})
+        trusted = sorted({h for s in chosen if s.allow_private_addresses for h in s.hosts})
+        settings = build_settings(cfg, debug) | {
+            "LOG_INSTALL_ROOT_HANDLER": False,
+            "LN_PRIVATE_HOSTS": trusted,
+        }
+        process = CrawlerProcess(settings)
         if not debug:
             logging.getLogger("scrapy").setLevel(logging.ERROR)
         for src in chosen:

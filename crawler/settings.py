@@ -27,6 +27,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 DEPTH_LIMIT = 0  # depth is enforced per source by the spider (max_depth)
 DNS_TIMEOUT = 10
+# Checks every DNS answer against private address ranges (see crawler/resolver.py).
+TWISTED_DNS_RESOLVER = "crawler.resolver.SafeResolver"
 HTTPERROR_ALLOW_ALL = False
 LOG_LEVEL = "WARNING"
 
