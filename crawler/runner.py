@@ -292,11 +292,17 @@ def error_kind(failure: Any) -> str:
         return "timeout"
     if isinstance(exc, defer.CancelledError):
         return "too_large"
-    if isinstance(exc, error.DNSLookupError) or type(exc).__name__ == "CannotResolveHostError":
-        return "dns"
-    if isinstance(exc, error.ConnectionRefusedError | error.ConnectError):
-        return "connection"
     name = type(exc).__name__
+    # Scrapy >= 2.19 wraps Twisted's errors in its own (scrapy.exceptions), matched by name.
+    if isinstance(exc, error.DNSLookupError) or name == "CannotResolveHostError":
+        return "dns"
+    if isinstance(exc, error.ConnectionRefusedError | error.ConnectError) or name in {
+        "DownloadConnectionRefusedError",
+        "DownloadFailedError",
+    }:
+        return "connection"
+    if name == "ResponseDataLossError":
+        return "data_loss"
     return "timeout" if "Timeout" in name else name.lower()
 
 

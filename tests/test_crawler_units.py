@@ -139,3 +139,24 @@ def test_pitchfork_metadata_matches_json_ld() -> None:
     assert found.published_at == datetime.fromisoformat(ld["datePublished"])
     assert found.text is not None and "Aldous Harding" in found.text
     assert found.metadata["jsonld"]["@type"] == "Review"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("CannotResolveHostError", "dns"),
+        ("DownloadConnectionRefusedError", "connection"),
+        ("DownloadTimeoutError", "timeout"),
+        ("ResponseDataLossError", "data_loss"),
+    ],
+)
+def test_scrapy_download_errors_get_stable_kinds(name: str, kind: str) -> None:
+    import scrapy.exceptions
+    from twisted.python.failure import Failure
+
+    from crawler.runner import error_kind
+
+    exc_type = getattr(scrapy.exceptions, name, None)
+    if exc_type is None:
+        pytest.skip(f"this Scrapy has no {name}")
+    assert error_kind(Failure(exc_type("boom"))) == kind
