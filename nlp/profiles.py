@@ -505,6 +505,23 @@ def _own_hashes(session: Session, claimed: dict[str, str]) -> dict[str, str]:
     return own
 
 
+@dataclass
+class _Corpus:
+    """What one run computes from: all evidence, and which entities need recomputing."""
+
+    evidence: dict[EntityKey, list[_Ev]]
+    todo: set[EntityKey]
+    removed: set[EntityKey]
+    hashes: dict[EntityKey, str | None]
+    names: dict[str, list[str]]
+    track_artist: dict[str, str]
+    co_df: Counter[str] = field(default_factory=Counter)  # entities: how many co-mention each
+
+    def __post_init__(self) -> None:
+        for evs in self.evidence.values():
+            self.co_df.update({c for ev in evs for c in ev.co})
+
+
 def _build_profiles(
     store: Store,
     *,
@@ -513,9 +530,66 @@ def _build_profiles(
     encoder: Encoder | None,
     full: bool,
 ) -> ProfileSummary:
+    """Evidence, then descriptors, then vectors, then neighbours (see the module docstring)."""
     cfg = config
     started = time.perf_counter()
     summary = ProfileSummary()
+    _refresh_evidence(store, summary, progress)
+    model = _word2vec(store, cfg, summary)
+    signature = cfg.signature(summary.word2vec)
+    corpus = _load_corpus(store, signature, full)
+    summary.entities_recomputed = len(corpus.todo)
+    summary.entities_removed = len(corpus.removed)
+
+    extractor = _term_extractor(cfg)
+    bags = _term_bags(corpus, extractor)
+    df = document_frequencies(bags.values())
+    n_entities = len(bags)
+    weights = {
+        key: salience(bags[key].counts, df, n_entities, cfg.salience, extractor)
+        for key in corpus.evidence
+    }
+    _write_descriptors(
+        store, corpus.todo, corpus.removed, bags, weights, df, n_entities, cfg, extractor
+    )
+    vector_terms = _vector_terms(corpus, weights, cfg)
+
+    parts, versions = _entity_parts(
+        store, corpus, cfg, weights, vector_terms, model, encoder, summary
+    )
+    w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
+    dims = cfg.dims(w2v_dim)
+    _write_vectors(
+        store,
+        parts,
+        corpus.evidence,
+        corpus.track_artist,
+        cfg,
+        versions,
+        dims,
+        corpus.hashes,
+        corpus.removed,
+    )
+    kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
+    for kind in sorted(kinds):
+        kind_weights = {e: w for (k, e), w in vector_terms.items() if k == kind}
+        summary.neighbors_written += write_neighbors(
+            store, kind, cfg.neighbors_k, cfg.combination, kind_weights
+        )
+    if store.dialect == "postgresql" and corpus.todo:
+        ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
+    with store.session() as session:
+        upsert(
+            session,
+            KeyValue,
+            [{"key": STATE_KEY, "value": {"signature": signature, "entities": n_entities}}],
+            keys=["key"],
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _refresh_evidence(store: Store, summary: ProfileSummary, progress: bool) -> None:
     ev_stats = refresh_evidence(store)
     summary.documents_seen = ev_stats.documents_seen
     summary.documents_rebuilt = ev_stats.documents_rebuilt
@@ -523,17 +597,22 @@ def _build_profiles(
     if progress:
         log.info("evidence: %d documents rebuilt", ev_stats.documents_rebuilt)
 
+
+def _word2vec(store: Store, cfg: ProfileConfig, summary: ProfileSummary) -> Any:
+    """The current word2vec model (retrained when the corpus grew enough), or None."""
     model = None
     if cfg.use_word2vec:
         try:
             model = ensure_model(store, cfg.word2vec)
         except ImportError:  # pragma: no cover - gensim is a dependency
             model = None
-    w2v_version = model.version if model else "none"
-    summary.word2vec = w2v_version
+    summary.word2vec = model.version if model else "none"
     summary.word2vec_retrained = bool(model and model.retrained)
-    signature = cfg.signature(w2v_version)
+    return model
 
+
+def _load_corpus(store: Store, signature: str, full: bool) -> _Corpus:
+    """All evidence; everything is a target when the configuration's signature changed."""
     with store.session() as session:
         state_row = session.get(KeyValue, STATE_KEY)
         full = full or state_row is None or state_row.value.get("signature") != signature
@@ -544,11 +623,11 @@ def _build_profiles(
         }
         names = _names(session, keys)
         track_artist = _track_artists(session, (e for k, e in evidence if k == "track"))
-    summary.entities_recomputed = len(todo)
-    summary.entities_removed = len(removed)
+    return _Corpus(evidence, todo, removed, hashes, names, track_artist)
 
+
+def _term_extractor(cfg: ProfileConfig) -> TermExtractor:
     extractor = TermExtractor()
-    families = FamilyMatcher()
     if cfg.shared_vocabulary:
         from pathlib import Path
 
@@ -556,8 +635,17 @@ def _build_profiles(
 
         extend_from_shared(extractor.vocab, Path(__file__).resolve().parents[2] / "shared")
         extractor.vocab_keys = set(extractor.vocab)
+    return extractor
+
+
+def _term_bags(corpus: _Corpus, extractor: TermExtractor) -> dict[EntityKey, EntityTerms]:
+    """Every entity's descriptor terms, its own and co-mentioned entities' names left out.
+
+    All entities, not only the targets: document frequencies must stay exact.
+    """
+    names = corpus.names
     bags: dict[EntityKey, EntityTerms] = {}
-    for key, evs in evidence.items():
+    for key, evs in corpus.evidence.items():
         bag = EntityTerms()
         for ev in evs:
             exclude = [
@@ -566,51 +654,73 @@ def _build_profiles(
             ]
             bag.add(ev.id, ev.weight, ev.month, extractor.terms(ev.text, exclude))
         bags[key] = bag
-    df = document_frequencies(bags.values())
-    n_entities = len(bags)
-    co_df: Counter[str] = Counter()
-    for evs in evidence.values():
-        co_df.update({c for ev in evs for c in ev.co})
+    return bags
 
-    weights = {
-        key: salience(bags[key].counts, df, n_entities, cfg.salience, extractor) for key in evidence
-    }
-    _write_descriptors(store, todo, removed, bags, weights, df, n_entities, cfg, extractor)
-    # The TF-IDF part of the vectors also carries the entities each one is written about
-    # alongside (as `@kind:id` features): names are kept out of descriptors, not out of similarity.
-    vector_terms = {
+
+def _vector_terms(
+    corpus: _Corpus, weights: Mapping[EntityKey, dict[str, float]], cfg: ProfileConfig
+) -> dict[EntityKey, dict[str, float]]:
+    """The TF-IDF part of the vectors: salience weights plus `@kind:id` co-mention features.
+
+    Names are kept out of descriptors, not out of similarity (weight
+    `comention_in_terms`, 0 by default: measured no gain).
+    """
+    n_entities = len(corpus.evidence)
+    return {
         key: {
             **weights[key],
             **{
                 f"@{c}": cfg.comention_in_terms * v
                 for c, v in _comention_features(
-                    key, evidence[key], co_df, n_entities, 0.0, track_artist, ("artist:", "name:")
+                    key,
+                    evs,
+                    corpus.co_df,
+                    n_entities,
+                    0.0,
+                    corpus.track_artist,
+                    ("artist:", "name:"),
                 ).items()
             },
         }
-        for key in evidence
+        for key, evs in corpus.evidence.items()
     }
 
+
+def _entity_parts(
+    store: Store,
+    corpus: _Corpus,
+    cfg: ProfileConfig,
+    weights: Mapping[EntityKey, dict[str, float]],
+    vector_terms: Mapping[EntityKey, dict[str, float]],
+    model: Any,
+    encoder: Encoder | None,
+    summary: ProfileSummary,
+) -> tuple[dict[EntityKey, dict[str, np.ndarray]], dict[str, str]]:
+    """Every vector kind of every target entity, and the model version of each kind."""
+    evidence = corpus.evidence
+    n_entities = len(evidence)
+    families = FamilyMatcher()
     sent_vecs: dict[str, np.ndarray] = {}
     protos = np.zeros((0, MINILM_DIM), dtype=np.float32)
-    if cfg.use_minilm and todo:
+    minilm_version = "none"
+    if cfg.use_minilm and corpus.todo:
         enc = encoder or default_encoder()
         sent_vecs = _embed_sentences(
-            store, (ev for key in todo for ev in evidence[key]), enc, summary
+            store, (ev for key in corpus.todo for ev in evidence[key]), enc, summary
         )
         protos = _prototypes(store, enc, summary)
         minilm_version = f"{MINILM_NAME}:{enc.version}"
-    else:
-        minilm_version = "none"
 
     parts: dict[EntityKey, dict[str, np.ndarray]] = {}
-    for key in todo:
+    for key in corpus.todo:
         evs = evidence[key]
         p: dict[str, np.ndarray] = {}
         tf = vector_terms[key]
         norm = math.sqrt(sum(v * v for v in tf.values())) or 1.0
         p["tfidf-hash"] = hash_features({t: v / norm for t, v in tf.items()}, TFIDF_DIM)
-        feats = _comention_features(key, evs, co_df, n_entities, cfg.comention_self, track_artist)
+        feats = _comention_features(
+            key, evs, corpus.co_df, n_entities, cfg.comention_self, corpus.track_artist
+        )
         if feats:
             p["comention-hash"] = hash_features(feats, COMENTION_DIM)
         texts, ev_weights = [ev.text for ev in evs], [ev.weight for ev in evs]
@@ -630,6 +740,7 @@ def _build_profiles(
                 p["w2v-terms"] = dv
         parts[key] = {k: v for k, v in p.items() if float(np.linalg.norm(v)) > 0}
 
+    w2v_version = summary.word2vec
     versions = {
         "tfidf-hash": f"{cfg.salience.version}:{cfg.salience.scheme}",
         "comention-hash": "comention-v1",
@@ -640,27 +751,7 @@ def _build_profiles(
         "w2v-entity": w2v_version,
         "w2v-terms": w2v_version,
     }
-    w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
-    dims = cfg.dims(w2v_dim)
-    _write_vectors(store, parts, evidence, track_artist, cfg, versions, dims, hashes, removed)
-
-    kinds = {k for k, _ in todo} | {k for k, _ in removed}
-    for kind in sorted(kinds):
-        kind_weights = {e: w for (k, e), w in vector_terms.items() if k == kind}
-        summary.neighbors_written += write_neighbors(
-            store, kind, cfg.neighbors_k, cfg.combination, kind_weights
-        )
-    if store.dialect == "postgresql" and todo:
-        ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
-    with store.session() as session:
-        upsert(
-            session,
-            KeyValue,
-            [{"key": STATE_KEY, "value": {"signature": signature, "entities": n_entities}}],
-            keys=["key"],
-        )
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return parts, versions
 
 
 def _chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[list[EntityKey]]:
