@@ -20,6 +20,8 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 def strip_diacritics(text: str) -> str:
     """Fold accents ("Björk" -> "Bjork") so either spelling matches."""
+    if text.isascii():  # most names: nothing to fold, and NFKD is the costly part
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
