@@ -177,12 +177,20 @@ def ndcg_at_k(predicted: Sequence[str], gold: Sequence[str], k: int) -> float:
 
 
 def read_neighbor_tsv(text: str) -> dict[str, list[str]]:
-    """`entity_id<TAB>id1 id2 ...` lines (the SAS / export format)."""
+    """`entity_id<TAB>id1 id2 ...` lines (the SAS / export format); blank lines are skipped.
+
+    A line without a tab, with an empty id, or repeating an id raises ValueError
+    naming the line: a silently dropped gold row would change every score.
+    """
     out: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        if not line.strip() or "\t" not in line:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
             continue
-        head, rest = line.split("\t", 1)
+        head, tab, rest = line.partition("\t")
+        if not tab or not head.strip():
+            raise ValueError(f"line {number}: expected 'entity_id<TAB>ids separated by spaces'")
+        if head.strip() in out:
+            raise ValueError(f"line {number}: {head.strip()!r} is listed twice")
         out[head.strip()] = rest.split()
     return out
 

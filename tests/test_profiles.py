@@ -152,6 +152,11 @@ def test_commands(sqlite_store: Store, sqlite_url: str, tmp_path: Path) -> None:
     gold.write_text("ar:glasswing\tar:ironhull\nar:nobody\tar:ironhull\n")
     out = run("eval", "similarity", "--gold", str(gold), "--kind", "artist", "-k", "1")
     assert "P@1\t0.5000" in out and "with vector\t1/2" in out
+    gold.write_text("ar:glasswing\tar:ironhull\nar:ironhull ar:glasswing\n")
+    broken = runner.invoke(
+        main, ["--db", sqlite_url, "eval", "similarity", "--gold", str(gold), "--kind", "artist"]
+    )
+    assert broken.exit_code == 1 and f"{gold}: line 2: expected" in broken.output
     bad = runner.invoke(main, ["--db", sqlite_url, "similar", "--artist", "Nobody Here"])
     assert bad.exit_code == 1 and "unknown artist" in bad.output
     assert runner.invoke(main, ["--db", sqlite_url, "similar"]).exit_code != 0

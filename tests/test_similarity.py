@@ -81,7 +81,10 @@ def test_metrics() -> None:
     assert precision_at_k(["a"], [], 3) == 0.0
     assert ndcg_at_k(["a", "b"], ["a", "b"], 2) == pytest.approx(1.0)
     assert ndcg_at_k(["x", "a"], ["a"], 2) < 1.0
-    gold = read_neighbor_tsv("e1\ta b\ne2\tc\n\nbad line\n")
+    gold = read_neighbor_tsv("e1\ta b\ne2\tc\n\n")
+    for bad, where in (("e1\ta\nbad line\n", "line 2"), ("e1\ta\ne1\tb\n", "line 2")):
+        with pytest.raises(ValueError, match=where):
+            read_neighbor_tsv(bad)
     scores = evaluate({"e1": ["a", "z"]}, gold, 2)
     assert scores.evaluated == 1 and scores.gold_entities == 2
     assert scores.p_at_k == pytest.approx((0.5 + 0.0) / 2)

@@ -288,7 +288,10 @@ def eval_similarity_command(gold_file: Path, kind: str, k: int) -> None:
 
     if not gold_file.is_file():
         raise UserFacingError(f"gold file not found: {gold_file}")
-    gold = read_neighbor_tsv(gold_file.read_text(encoding="utf-8"))
+    try:
+        gold = read_neighbor_tsv(gold_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserFacingError(f"{gold_file}: {exc}") from None
     if not gold:
         raise UserFacingError(f"no `id<TAB>ids` lines in {gold_file}")
     store = app(click.get_current_context()).store()
