@@ -420,17 +420,23 @@ def build_profiles(
     Three phases. Evidence is refreshed under a database lock. Sentence
     embedding, the expensive part, is then split between every `embed`
     worker running against the database (each claims chunks of evidence rows
-    FOR UPDATE SKIP LOCKED on PostgreSQL). The corpus-wide rest (document
-    frequencies, word2vec, vectors, neighbours) runs under the lock again: a
-    second worker finds it done and repeats nothing.
+    FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite one worker embeds while
+    the others wait). The corpus-wide rest (document frequencies, word2vec,
+    vectors, neighbours) runs under the lock again: a second worker finds it
+    done and repeats nothing.
     """
     cfg = config or ProfileConfig()
     started = time.perf_counter()
     with store.exclusive("embed"):
         first = refresh_evidence(store)
     pre_embedded = 0
-    if cfg.use_minilm:
+    if cfg.use_minilm and store.dialect == "postgresql":
         pre_embedded, encoder = embed_pending_sentences(store, encoder)
+    elif cfg.use_minilm:
+        # SQLite has no row locks to split the sentences by: two workers reading the
+        # pending set before either commits would both encode it. One embeds, others wait.
+        with store.exclusive("embed"):
+            pre_embedded, encoder = embed_pending_sentences(store, encoder)
     with store.exclusive("embed"):
         summary = _build_profiles(store, progress=progress, config=cfg, encoder=encoder, full=full)
     summary.documents_rebuilt += first.documents_rebuilt
