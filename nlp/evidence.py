@@ -134,6 +134,9 @@ def _owners(session: Session) -> dict[EntityKey, str]:
     return owners
 
 
+GONE = "gone"  # evidence signature of a document that is no longer stored
+
+
 def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
     """Documents whose mention/subject signature differs from the one evidence was built from."""
     mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
@@ -168,6 +171,14 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
         sig = _signature(f"{chash}:{xhash}", mentions.get(doc_id, ()), subjects.get(doc_id))
         if built.get(doc_id) != sig:
             changed[doc_id] = sig
+    # Evidence built from a document that is no longer stored (now a duplicate, a soft 404,
+    # gone): rebuilt from nothing, so its rows go.
+    stored = select(Document.id).where(Document.status == "stored")
+    for (doc_id,) in session.execute(
+        select(EvidenceDocument.document_id).where(EvidenceDocument.document_id.not_in(stored))
+    ):
+        if built.get(doc_id) != GONE:
+            changed[doc_id] = GONE
     return changed, seen
 
 
@@ -296,7 +307,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
                 touched.add((kind, eid))
             session.execute(delete(Evidence).where(Evidence.document_id.in_(chunk)))
         new_rows: list[dict[str, Any]] = []
-        for doc in _load_docs(session, ids):
+        for doc in _load_docs(session, [d for d in ids if changed_docs[d] != GONE]):
             for row in document_evidence(doc, owners):
                 new_rows.append(row.as_row())
                 touched.add((row.entity_kind, row.entity_id))

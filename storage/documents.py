@@ -22,12 +22,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import StorageError, Store
-from storage.models import CrawlFrontier, CrawlLock, CrawlRun, Document, Source
+from storage.models import (
+    CrawlFrontier,
+    CrawlLock,
+    CrawlRun,
+    Document,
+    DocumentSubject,
+    Mention,
+    Source,
+)
 from storage.upsert import upsert
 
 STALE_LOCK_AFTER = timedelta(minutes=15)
@@ -416,6 +424,66 @@ def _exact_original(session: Session, rec: DocumentRecord, own_id: int | None) -
     return session.scalar(query.order_by(Document.id).limit(1))
 
 
+def _demote(
+    session: Session, existing: Document | None, near: NearIndex | None, original: int | None
+) -> None:
+    """A stored document stops being one: forget what was extracted from its old text.
+
+    Its mentions and subject would otherwise keep feeding evidence next to the
+    original's (the same text counted twice), and copies that pointed at it
+    now point at `original` (or stand alone when there is none).
+    """
+    if existing is None or existing.status != "stored":
+        return
+    session.execute(delete(Mention).where(Mention.document_id == existing.id))
+    session.execute(delete(DocumentSubject).where(DocumentSubject.document_id == existing.id))
+    existing.extracted_hash, existing.extracted_at = None, None
+    session.execute(
+        update(Document).where(Document.duplicate_of == existing.id).values(duplicate_of=original)
+    )
+    if near is not None:
+        near.discard(existing.id)
+
+
+def _published_earlier(session: Session, rec: DocumentRecord, original: int) -> bool:
+    """True when `rec` is dated strictly before the stored original it copies."""
+    if rec.published_at is None:
+        return False
+    theirs = session.scalar(select(Document.published_at).where(Document.id == original))
+    if theirs is None:
+        return False
+    mine = rec.published_at
+    if (mine.tzinfo is None) != (theirs.tzinfo is None):  # SQLite returns naive datetimes
+        mine, theirs = mine.replace(tzinfo=None), theirs.replace(tzinfo=None)
+    return mine < theirs
+
+
+def _take_over(
+    session: Session,
+    rec: DocumentRecord,
+    values: dict[str, Any],
+    existing: Document | None,
+    original: int,
+    kind: str,
+    near: NearIndex | None,
+) -> SaveOutcome:
+    """`rec` was published before the text it copies: it becomes the original.
+
+    Why: a syndicated copy fetched first must not own the article; the
+    earliest publication does (its date drives trends, its URL the evidence).
+    The old original becomes the duplicate, and its copies follow.
+    """
+    row = _write(session, existing, values)
+    old = session.get(Document, original)
+    if old is not None:
+        _demote(session, old, near, row.id)
+        old.status, old.skip_reason, old.text, old.duplicate_of = "skipped", kind, None, row.id
+        session.flush()
+    if near is not None and rec.simhash is not None and rec.check_near:
+        near.add(row.id, rec.simhash)
+    return SaveOutcome(rec.canonical_url, "stored" if existing is None else "updated", row.id)
+
+
 def _save_one(
     session: Session,
     rec: DocumentRecord,
@@ -430,6 +498,7 @@ def _save_one(
         return SaveOutcome(rec.canonical_url, "not_modified", own_id)
     values = _values(rec, run_id)
     if rec.status != "stored":
+        _demote(session, existing, near, None)
         _write(session, existing, values | {"text": None})
         return SaveOutcome(rec.canonical_url, "skipped", own_id)
     unchanged = existing is not None and existing.content_hash == rec.content_hash
@@ -444,7 +513,10 @@ def _save_one(
     kind = "duplicate"
     if original is None and near is not None and rec.simhash is not None and rec.check_near:
         original, kind = near.near(rec.simhash, own_id), "near_duplicate"
+    if original is not None and _published_earlier(session, rec, original):
+        return _take_over(session, rec, values, existing, original, kind, near)
     if original is not None:
+        _demote(session, existing, near, original)
         row = _write(
             session,
             existing,

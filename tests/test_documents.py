@@ -141,3 +141,33 @@ def _dead_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_an_earlier_publication_takes_over_as_original(store: Store) -> None:
+    index = SimhashIndex()
+    may, march = datetime(2024, 5, 2, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    syndicated = ARTICLE + " This review first appeared elsewhere."
+    first = docs.save_documents(
+        store,
+        [
+            record("https://copy.org/1", syndicated, published_at=may),
+            record("https://copy.org/2", syndicated, published_at=may),
+        ],
+        None,
+        near=index,
+    )
+    assert [o.outcome for o in first] == ["stored", "duplicate"]
+    (source,) = docs.save_documents(
+        store, [record("https://source.org/review", published_at=march)], None, near=index
+    )
+    assert source.outcome == "stored"
+    with store.session() as s:
+        rows = {d.canonical_url: d for d in s.scalars(select(Document))}
+    assert rows["https://source.org/review"].status == "stored"
+    for url in ("https://copy.org/1", "https://copy.org/2"):
+        assert rows[url].duplicate_of == source.doc_id and rows[url].text is None
+    # a later copy of the same text now links straight to the source
+    (late,) = docs.save_documents(
+        store, [record("https://copy.org/3", syndicated, published_at=may)], None, near=index
+    )
+    assert late.outcome == "near_duplicate" and late.original == source.doc_id

@@ -166,3 +166,24 @@ def test_document_evidence_dedupes_sentences() -> None:
     rows = document_evidence(doc, {})
     assert len(rows) == 1 and rows[0].text == "Ironhull and Ironhull again."
     assert rows[0].co_entities == ["name:a friend"]  # unlinked names in the same sentence only
+
+
+def test_a_document_that_stops_being_stored_leaves_no_mentions_or_evidence(store: Store) -> None:
+    # Doc 1 is re-fetched and now carries doc 2's text (a syndicated copy): it becomes a
+    # duplicate, and nothing derived from its old text may linger to be counted twice.
+    from storage import documents as docs
+
+    seed_corpus(store)
+    refresh_evidence(store)
+    copy = docs.DocumentRecord(
+        "https://blog.example/1", "https://blog.example/1", None, NOW, text=DOCS[2][0]
+    )
+    copy.content_hash, copy.check_near = "h2", False
+    [outcome] = docs.save_documents(store, [copy], None)
+    assert outcome.outcome == "duplicate" and outcome.original == 2
+    stats = refresh_evidence(store)
+    assert ("artist", "ar:glasswing") in stats.changed
+    with store.session() as session:
+        assert not session.scalars(select(Mention).where(Mention.document_id == 1)).all()
+        assert not session.scalars(select(Evidence).where(Evidence.document_id == 1)).all()
+    assert {r[2] for r in _rows(store)} == {2, 3}
