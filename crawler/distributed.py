@@ -54,7 +54,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[1])
 local others = redis.call('ZCARD', KEYS[1])
 if others == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return others
@@ -68,9 +68,20 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local left = redis.call('ZCARD', KEYS[1])
 if left == 0 and ARGV[3] == '1' and redis.call('ZCARD', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 end
 return left
+"""
+
+# Atomically: may one more page be scheduled under the crawl-wide max_pages? A page
+# another worker already scheduled is allowed (the shared dupefilter drops it); ARGV[2]
+# < 0 records without limit (seeds).
+_TAKE_PAGE = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+local limit = tonumber(ARGV[2])
+if limit >= 0 and redis.call('SCARD', KEYS[1]) >= limit then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
 """
 
 
@@ -85,11 +96,34 @@ class SharedKeys:
     requests: str
     dupefilter: str
     workers: str
+    pages: str  # canonical URLs of the pages scheduled in this crawl (for max_pages)
 
     @classmethod
     def of(cls, source: str) -> SharedKeys:
         base = f"{KEY_PREFIX}:{source}"
-        return cls(f"{base}:requests", f"{base}:dupefilter", f"{base}:workers")
+        return cls(f"{base}:requests", f"{base}:dupefilter", f"{base}:workers", f"{base}:pages")
+
+    def lifecycle(self) -> list[str]:
+        """The keys the join and leave scripts take, in their order."""
+        return [self.workers, self.requests, self.dupefilter, self.pages]
+
+
+class SharedPageBudget:
+    """A source's `max_pages` counted across every worker of a shared crawl.
+
+    Why: each worker schedules the links of the pages it parses, so a budget
+    per worker lets n workers fetch n times `max_pages`.
+    """
+
+    def __init__(self, client: Any, source: str, limit: int) -> None:
+        self.client = client
+        self.key = SharedKeys.of(source).pages
+        self.limit = limit
+
+    def take(self, canonical: str, *, force: bool = False) -> bool:
+        """Schedule `canonical` if the crawl-wide budget allows (always, with force)."""
+        limit = -1 if force else self.limit
+        return bool(self.client.eval(_TAKE_PAGE, 1, self.key, canonical, limit))
 
 
 def display_url(redis_url: str) -> str:
@@ -246,7 +280,7 @@ class SharedCrawl:
 
     def opened(self, spider: Any) -> None:
         self.keys = SharedKeys.of(spider.source.name)
-        keys = [self.keys.workers, self.keys.requests, self.keys.dupefilter]
+        keys = self.keys.lifecycle()
         now = time.time()
         others = self.server.eval(
             _JOIN, len(keys), *keys, self.worker, now - STALE_WORKER_AFTER, now
@@ -276,7 +310,7 @@ class SharedCrawl:
     def closed(self, spider: Any, reason: str) -> None:
         if self.keys is None:
             return
-        keys = [self.keys.workers, self.keys.requests, self.keys.dupefilter]
+        keys = self.keys.lifecycle()
         stale = time.time() - STALE_WORKER_AFTER
         finished = "1" if reason == "finished" else "0"
         self.server.eval(_LEAVE, len(keys), *keys, self.worker, stale, finished)

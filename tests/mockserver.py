@@ -99,11 +99,18 @@ class MockSite:
     """The test blog on 127.0.0.1:<free port>, in a daemon thread."""
 
     def __init__(
-        self, static_root: Path | None = None, big_pages: int = 40, big_delay: float = 0.0
+        self,
+        static_root: Path | None = None,
+        big_pages: int = 40,
+        big_delay: float = 0.0,
+        big_chain: bool = False,
     ) -> None:
         self.static_root = static_root
         self.big_pages = big_pages
         self.big_delay = big_delay
+        # chained: the index links only to p-0, and p-i to p-(2i+1) and p-(2i+2) (a
+        # binary tree), so links are found on every page, by whichever worker fetched it
+        self.big_chain = big_chain
         self.version = 1
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -270,7 +277,7 @@ class MockSite:
         self._html(req, page("Pet Sounds, Again", [text]))
 
     def _big_index(self, req: BaseHTTPRequestHandler) -> None:
-        links = [f"/big/p-{i}.html" for i in range(self.big_pages)]
+        links = [f"/big/p-{i}.html" for i in range(1 if self.big_chain else self.big_pages)]
         self._html(
             req, page("Big archive", ["Everything we ever wrote."], links=links, chrome=False)
         )
@@ -279,7 +286,12 @@ class MockSite:
         number = int(urlsplit(req.path).path[len("/big/p-") : -len(".html")])
         if self.big_delay:
             time.sleep(self.big_delay)
-        self._html(req, page(f"Big post {number}", [prose(1000 + number)], chrome=False))
+        links = [f"/big/p-{n}.html" for n in (2 * number + 1, 2 * number + 2) if n < self.big_pages]
+        body = [prose(1000 + number)]
+        self._html(
+            req,
+            page(f"Big post {number}", body, links=links if self.big_chain else [], chrome=False),
+        )
 
     def _rss(self, req: BaseHTTPRequestHandler) -> None:
         items = [f"/{p['slug']}.html" for p in self.posts[:2]] + ["/2024/03/only-in-rss.html"]

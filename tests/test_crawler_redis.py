@@ -240,3 +240,38 @@ def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
         ((code, _, stderr),) = _workers(db, sources, f"redis://127.0.0.1:{_free_port()}/0", 1)
         assert code == 1 and "cannot reach Redis" in stderr and "Traceback" not in stderr
         assert sum(site.hits.values()) == 0
+
+
+def test_max_pages_is_one_budget_for_all_workers(redis_url: str) -> None:
+    """Two workers' budgets on one Redis: together they schedule at most the limit."""
+    import redis
+
+    from crawler.distributed import SharedKeys, SharedPageBudget
+
+    client = redis.Redis.from_url(redis_url)
+    first, second = (SharedPageBudget(client, "budget", 3) for _ in range(2))
+    assert first.take("http://x/seed", force=True) and first.take("http://x/a")
+    assert second.take("http://x/b")
+    assert not second.take("http://x/c") and not first.take("http://x/d")  # 3 scheduled
+    assert first.take("http://x/b")  # already scheduled by the other: the dupefilter drops it
+    assert second.take("http://x/e", force=True)  # seeds are always fetched
+    assert client.scard(SharedKeys.of("budget").pages) == 4
+    client.delete(SharedKeys.of("budget").pages)
+
+
+def test_max_pages_holds_for_a_shared_crawl(redis_url: str, tmp_path: Path) -> None:
+    """Links on every page (a chained archive): the crawl stops at max_pages, keys cleaned."""
+    import redis
+
+    limit = 12
+    with MockSite(big_pages=PAGES, big_delay=0.05, big_chain=True) as site:
+        sources = _sources(site, tmp_path / "big.toml")
+        sources.write_text(sources.read_text() + f"max_pages = {limit}\n")
+        db = f"sqlite:///{tmp_path / 'shared.db'}"
+        open_store(db).close()
+        for code, _stdout, stderr in _workers(db, sources, redis_url, 2):
+            assert code == 0, stderr
+        fetched = {p for p in site.hits if p.startswith("/big/")}
+        assert 2 < len(fetched) <= limit, sorted(fetched)  # index and p-0 are seeds
+        assert all(n == 1 for p, n in site.hits.items() if p.startswith("/big/p-"))
+    assert redis.Redis.from_url(redis_url).keys("linernotes:big:*") == []

@@ -47,6 +47,13 @@ class SiteSpider(scrapy.Spider):
             self.download_delay = source.delay
         self.max_pages = run.max_pages or source.max_pages
         self.pages_scheduled = 0
+        self.shared_budget = None  # max_pages across workers of a shared (Redis) frontier
+        if run.redis_url is not None and self.max_pages is not None:
+            from crawler.distributed import SharedPageBudget, connect
+
+            self.shared_budget = SharedPageBudget(
+                connect(run.redis_url), source.name, self.max_pages
+            )
         self.seen: set[str] = set()
         self.frontier = run.frontier(self.source_id)
         self.validators = run.validators(self.source_id)
@@ -82,6 +89,8 @@ class SiteSpider(scrapy.Spider):
         self.seen.add(canonical)
         if kind == "page":
             self.pages_scheduled += 1
+            if seed and self.shared_budget is not None:
+                self.shared_budget.take(canonical, force=True)
         headers = {}
         known = self.validators.get(canonical)
         if known is not None and kind == "page":
@@ -124,10 +133,18 @@ class SiteSpider(scrapy.Spider):
         if self._fresh(canonical):
             self.counts.count("filtered", "fresh")
             return None
-        if kind == "page" and self.max_pages is not None and self.pages_scheduled >= self.max_pages:
+        if kind == "page" and not self._page_allowed(canonical):
             self.counts.count("filtered", "max_pages")
             return None
         return self._request(url, kind, depth)
+
+    def _page_allowed(self, canonical: str) -> bool:
+        """Under max_pages: this run's own count, or the whole shared crawl's."""
+        if self.max_pages is None:
+            return True
+        if self.shared_budget is not None:
+            return self.shared_budget.take(canonical)
+        return self.pages_scheduled < self.max_pages
 
     def _fresh(self, canonical: str) -> bool:
         """Handled within `recrawl_after`: not due for a revisit yet."""
