@@ -452,10 +452,12 @@ def _published_earlier(session: Session, rec: DocumentRecord, original: int) -> 
     theirs = session.scalar(select(Document.published_at).where(Document.id == original))
     if theirs is None:
         return False
-    mine = rec.published_at
-    if (mine.tzinfo is None) != (theirs.tzinfo is None):  # SQLite returns naive datetimes
-        mine, theirs = mine.replace(tzinfo=None), theirs.replace(tzinfo=None)
-    return mine < theirs
+    return _naive_utc(rec.published_at) < _naive_utc(theirs)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """Comparable either way: SQLite gives naive datetimes (UTC), PostgreSQL aware ones."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _take_over(

@@ -171,3 +171,15 @@ def test_an_earlier_publication_takes_over_as_original(store: Store) -> None:
         store, [record("https://copy.org/3", syndicated, published_at=may)], None, near=index
     )
     assert late.outcome == "near_duplicate" and late.original == source.doc_id
+
+
+def test_publication_dates_compare_across_time_zones(store: Store) -> None:
+    from datetime import timedelta, timezone
+
+    utc_midnight = datetime(2024, 3, 1, tzinfo=UTC)
+    an_hour_before = datetime(2024, 3, 1, 1, tzinfo=timezone(timedelta(hours=2)))
+    docs.save_documents(store, [record("https://copy.org/1", published_at=utc_midnight)], None)
+    (source,) = docs.save_documents(
+        store, [record("https://source.org/1", published_at=an_hour_before)], None
+    )
+    assert source.outcome == "stored"  # 23:00 UTC the day before: it takes over
