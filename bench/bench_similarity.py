@@ -94,37 +94,31 @@ def _raw_tfidf_neighbors(ids: list[str]) -> dict[str, list[str]]:
         re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", (DATA / "biographies" / f"{i}.txt").read_text())
         for i in ids
     ]
-    matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(texts)
-    return _top_k(ids, (matrix @ matrix.T).toarray())
+    return _neighbors(
+        ids, TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(texts)
+    )
 
 
-def _top_k(ids: list[str], sims: Any) -> dict[str, list[str]]:
-    import numpy as np
+def _neighbors(ids: list[str], matrix: Any, *, centred: bool = True) -> dict[str, list[str]]:
+    """Top-K ids by cosine, through the same k-NN as the neighbour table."""
+    from nlp.similarity import knn_combined
 
-    sims = np.array(sims, dtype=np.float64)
-    np.fill_diagonal(sims, -np.inf)
-    order = np.argsort(-sims, axis=1, kind="stable")[:, :K]
-    return {ids[row]: [ids[j] for j in order[row]] for row in range(len(ids))}
+    found = knn_combined(ids, [(1.0, matrix)], K, center_dense=centred)
+    return {e: [n for n, _ in nbrs] for e, nbrs in found.items()}
 
 
 def _kind_neighbors(store: Any, kind: str) -> dict[str, list[str]]:
     from nlp.profiles import UNCENTRED, load_matrix
-    from nlp.similarity import knn_combined
 
     ids, matrix = load_matrix(store, "artist", kind)
-    if not ids:
-        return {}
-    uncentred = [0] if kind in UNCENTRED else []
-    found = knn_combined(ids, [(1.0, matrix)], K, uncentred=uncentred)
-    return {e: [n for n, _ in nbrs] for e, nbrs in found.items()}
+    return _neighbors(ids, matrix, centred=kind not in UNCENTRED) if ids else {}
 
 
 def _descriptor_neighbors(store: Any) -> dict[str, list[str]]:
     """TF-IDF descriptors alone (the stored top terms per artist), exact sparse cosine."""
     from sqlalchemy import select
 
-    from nlp.profiles import _sparse_terms
-    from nlp.similarity import knn_combined
+    from nlp.profiles import sparse_terms
     from storage.models import Descriptor
 
     weights: dict[str, dict[str, float]] = {}
@@ -136,8 +130,7 @@ def _descriptor_neighbors(store: Any) -> dict[str, list[str]]:
         ):
             weights.setdefault(str(eid), {})[str(term)] = float(weight)
     ids = sorted(weights)
-    found = knn_combined(ids, [(1.0, _sparse_terms(ids, weights))], K)
-    return {e: [n for n, _ in nbrs] for e, nbrs in found.items()}
+    return _neighbors(ids, sparse_terms(ids, weights))
 
 
 def _row(metric: str, value: float, baseline: float | None, notes: str) -> dict[str, Any]:

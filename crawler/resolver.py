@@ -23,6 +23,7 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from crawler.sources import fold_host
 from crawler.urls import is_public_ip
 
 
@@ -39,7 +40,7 @@ class SafeResolver(CachingThreadedResolver):
         self, reactor: Any, cache_size: int, timeout: float, trusted_hosts: Iterable[str] = ()
     ) -> None:
         super().__init__(reactor, cache_size, timeout)
-        self.trusted = frozenset(_fold(h) for h in trusted_hosts)
+        self.trusted = frozenset(fold_host(h) for h in trusted_hosts)
         # Twisted's endpoints report any failed lookup as "no results": what was refused
         # is kept here so the run summary can say why (see refused_address).
         self.refused: dict[str, str] = {}
@@ -62,9 +63,9 @@ class SafeResolver(CachingThreadedResolver):
 
     def check(self, address: str, name: str) -> str:
         """The address, if the connection may go there; else PrivateAddressRefused."""
-        if _fold(name) in self.trusted or is_public_ip(address):
+        if fold_host(name) in self.trusted or is_public_ip(address):
             return address
-        self.refused[_fold(name)] = address
+        self.refused[fold_host(name)] = address
         raise PrivateAddressRefused(f"{name} resolved to non-public address {address}")
 
 
@@ -73,9 +74,4 @@ def refused_address(host: str) -> str | None:
     from twisted.internet import reactor
 
     resolver = getattr(reactor, "resolver", None)
-    return resolver.refused.get(_fold(host)) if isinstance(resolver, SafeResolver) else None
-
-
-def _fold(host: str) -> str:
-    host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    return resolver.refused.get(fold_host(host)) if isinstance(resolver, SafeResolver) else None

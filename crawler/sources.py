@@ -149,7 +149,12 @@ class SourcesFile:
 
 def site_key(url: str) -> str:
     """Host of a URL without a leading 'www.', lower-cased: one site, either spelling."""
-    host = (urlsplit(url).hostname or "").lower()
+    return fold_host(urlsplit(url).hostname or "")
+
+
+def fold_host(host: str) -> str:
+    """A host name as `site_key` spells it (lower case, no 'www.', no trailing dot)."""
+    host = host.lower().rstrip(".")
     return host[4:] if host.startswith("www.") else host
 
 

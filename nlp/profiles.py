@@ -934,7 +934,7 @@ def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[st
     return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
 
 
-def _sparse_terms(ids: list[str], term_weights: Mapping[str, dict[str, float]]) -> Any:
+def sparse_terms(ids: list[str], term_weights: Mapping[str, dict[str, float]]) -> Any:
     from scipy import sparse
 
     vocab: dict[str, int] = {}
@@ -974,7 +974,7 @@ def write_neighbors(
             if weight <= 0:
                 continue
             if model == "tfidf-hash":
-                parts.append((weight, _sparse_terms(ids, term_weights)))
+                parts.append((weight, sparse_terms(ids, term_weights)))
                 continue
             sub_ids, sub = load_matrix(store, kind, model)
             if not sub_ids:
