@@ -58,16 +58,6 @@ class SafetyMiddleware:
             raise RefusedRequest(reason, f"refused private/loopback address {request.url}")
 
 
-class _DisallowAll:
-    """The robots parser of a paused host."""
-
-    def allowed(self, url: Any, user_agent: Any) -> bool:
-        return False
-
-    def crawl_delay(self, user_agent: Any) -> float | None:
-        return None
-
-
 class PoliteRobotsMiddleware(RobotsTxtMiddleware):
     """robots.txt with 4xx = allow everything and 5xx = pause the host for this run."""
 

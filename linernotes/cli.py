@@ -16,7 +16,7 @@ import click
 from linernotes import __version__
 from linernotes.commands import register
 from linernotes.context import AppContext
-from linernotes.errors import UserFacingError
+from linernotes.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserFacingError
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -48,7 +48,7 @@ class LinernotesGroup(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # the reader went away (`linernotes export neighbors | head`): not an error
             _silence_stdout()
@@ -60,9 +60,9 @@ class LinernotesGroup(click.Group):
                     raise
                 click.echo(f"error: {type(exc).__name__}: {_one_line(exc)}", err=True)
                 click.echo("(run with --debug for the traceback)", err=True)
-                sys.exit(1)
+                sys.exit(EXIT_FAILED)
             click.echo(f"error: {_one_line(exc)}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
         finally:
             obj = ctx.find_object(AppContext)
             if obj is not None:

@@ -1,16 +1,18 @@
-"""The one exception type the CLI turns into a single stderr line and exit code 1.
+"""How every command fails: one exception type, one error path, three exit codes.
 
 Stages raise their own exceptions (StorageError, SourceConfigError, ...);
-anything deriving from `UserFacingError` or listed in `cli.USER_ERRORS` is
-reported without a traceback unless `--debug` is given.
+anything deriving from `UserFacingError` or listed in `cli._user_errors()` is
+reported by `cli.LinernotesGroup` as one `error: ...` line on stderr, without a
+traceback unless `--debug` is given. Commands raise; they never print an error
+and exit themselves.
 """
 
 from __future__ import annotations
 
+EXIT_FAILED = 1  # the command ran and failed: one `error:` line says why
+EXIT_USAGE = 2  # bad arguments (click.UsageError / BadParameter): click's own convention
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
 
 class UserFacingError(Exception):
     """An error whose message is complete and readable on its own."""
-
-
-class NotAvailableError(UserFacingError):
-    """A command whose stage has not been built (or whose optional dependency is missing)."""

@@ -26,15 +26,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+# The project's top-level loggers: every module logs under one of them (`__name__`).
+PACKAGES = ("linernotes", "crawler", "nlp", "storage")
+
+
 def configure_logging(log_format: str = "text", debug: bool = False) -> None:
-    """Send linernotes logs to stderr in the chosen format (idempotent)."""
-    root = logging.getLogger("linernotes")
-    root.handlers.clear()
+    """Send the project's logs to stderr in the chosen format (idempotent).
+
+    Why every package and not the root logger: Scrapy, onnxruntime and friends log
+    through the root, and their chatter must not take our format or level; but a
+    `nlp.*` or `crawler.*` line left to the root would be dropped below WARNING and
+    printed bare (Python's last-resort handler) above it.
+    """
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
-    root.propagate = False
+    for name in PACKAGES:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+        logger.propagate = False

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from nlp.embeddings import sentence_hash
 from storage import Store
+from storage.chunks import chunked
 from storage.models import (
     Album,
     Document,
@@ -183,8 +184,7 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
 
 
 def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
+    for chunk in chunked(ids):
         rows = session.execute(
             select(Document.id, Document.text, Document.published_at).where(Document.id.in_(chunk))
         ).all()
@@ -297,8 +297,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
             return stats
         ids = sorted(changed_docs)
         touched: set[EntityKey] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in chunked(ids):
             for kind, eid in session.execute(
                 select(Evidence.entity_kind, Evidence.entity_id)
                 .where(Evidence.document_id.in_(chunk))
@@ -330,8 +329,7 @@ def _update_entity_hashes(session: Session, touched: set[EntityKey]) -> set[Enti
     current: dict[EntityKey, list[tuple[Any, ...]]] = defaultdict(list)
     old: dict[EntityKey, str | None] = {}
     h: str | None
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
+    for chunk in chunked(keys, 400):
         cond = tuple_(Evidence.entity_kind, Evidence.entity_id).in_(chunk)
         for kind, eid, doc, s0, h in session.execute(
             select(

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from nlp.embeddings import cache_dir
 from storage import Store
+from storage.chunks import chunked
 from storage.models import Document, KeyValue, Mention
 from storage.upsert import upsert
 
@@ -86,8 +87,7 @@ def _corpus(store: Store) -> Iterator[list[str]]:
         ids = [
             d for (d,) in session.execute(select(Document.id).where(Document.status == "stored"))
         ]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in chunked(ids):
             texts = dict(
                 session.execute(
                     select(Document.id, Document.text).where(Document.id.in_(chunk))

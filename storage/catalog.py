@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.chunks import chunked
 from storage.db import StorageError, Store
 from storage.models import Album, Artist, Track
 from storage.names import normalize_name, slugify
@@ -289,8 +290,7 @@ def merge_rows(rows: list[CatalogRow], session: Session) -> _Merged:
 def _merge_existing_aliases(session: Session, artists: dict[str, dict[str, Any]]) -> None:
     """Keep aliases already stored, so a later file without aliases loses none."""
     ids = list(artists)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for chunk in chunked(ids, 5000):
         stmt = select(Artist.id, Artist.aliases, Artist.name).where(Artist.id.in_(chunk))
         for artist_id, aliases, name in session.execute(stmt):
             rec = artists[artist_id]

@@ -18,6 +18,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from storage.chunks import chunked
+
 CHUNK_ROWS = 5000  # rows per execute: bounds the memory of one round trip
 
 
@@ -67,6 +69,6 @@ def upsert(
         )
     else:
         stmt = base.on_conflict_do_nothing(index_elements=list(keys))
-    for start in range(0, len(batch), CHUNK_ROWS):
-        session.execute(stmt, batch[start : start + CHUNK_ROWS])
+    for chunk in chunked(batch, CHUNK_ROWS):
+        session.execute(stmt, list(chunk))
     return len(batch)

@@ -29,10 +29,6 @@ class View:
     def create_sql(self) -> str:
         return f"CREATE VIEW {self.name} AS\n{self.select}"
 
-    @property
-    def drop_sql(self) -> str:
-        return f"DROP VIEW IF EXISTS {self.name}"
-
 
 # A name for any (entity_kind, entity_id) pair: artist name, track or album title.
 _NAME_JOINS = """LEFT JOIN artists na ON {kind} = 'artist' AND na.id = {eid}

@@ -1,4 +1,4 @@
-"""Log format switch and the TTY-only progress bar."""
+"""Log format switch and level, for every package of the project."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from linernotes import progress as progress_module
 from linernotes.cli import main
 from linernotes.logs import configure_logging
-from linernotes.progress import progress
 
 
 @pytest.fixture(autouse=True)
@@ -55,20 +53,24 @@ def test_text_log_format_is_not_json() -> None:
     assert stream.getvalue() == "WARNING linernotes.test: plain\n"
 
 
-class _FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+@pytest.mark.parametrize("package", ["linernotes", "nlp", "crawler", "storage"])
+def test_every_package_follows_debug_and_json(package: str) -> None:
+    @main.command("_emit_logs", hidden=True)
+    def _emit() -> None:
+        log = logging.getLogger(f"{package}.some_module")
+        log.debug("detail %d", 1)
+        log.warning("careful")
 
-
-def test_progress_is_silent_without_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = io.StringIO()
-    monkeypatch.setattr(progress_module.sys, "stderr", stream)
-    assert list(progress(range(5), total=5, desc="docs")) == [0, 1, 2, 3, 4]
-    assert stream.getvalue() == ""
-
-
-def test_progress_draws_on_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = _FakeTTY()
-    monkeypatch.setattr(progress_module.sys, "stderr", stream)
-    assert list(progress(iter(range(3)), total=3, desc="docs")) == [0, 1, 2]
-    assert "docs:" in stream.getvalue() and "/3" in stream.getvalue()
+    try:
+        quiet = CliRunner().invoke(main, ["--log-format", "json", "_emit_logs"])
+        loud = CliRunner().invoke(main, ["--debug", "--log-format", "json", "_emit_logs"])
+    finally:
+        main.commands.pop("_emit_logs", None)
+    assert quiet.exit_code == 0 and loud.exit_code == 0, quiet.output + loud.output
+    assert [json.loads(line)["message"] for line in quiet.stderr.splitlines()] == ["careful"]
+    lines = [json.loads(line) for line in loud.stderr.splitlines()]
+    assert [(r["level"], r["message"]) for r in lines] == [
+        ("debug", "detail 1"),
+        ("warning", "careful"),
+    ]
+    assert {r["logger"] for r in lines} == {f"{package}.some_module"}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import scrapy
 from scrapy.http import Response
@@ -23,10 +23,45 @@ from crawler.sources import Source, site_key
 from crawler.urls import canonicalize, scheme_allowed, trap_reason
 
 if TYPE_CHECKING:
-    from crawler.runner import RunContext
+    from storage.frontier import FrontierEntry
+    from storage.validators import Validators
+
+
+class Counts(Protocol):
+    """A source's counters in this run."""
+
+    def count(self, category: str, key: str, n: int = 1) -> None: ...
+
+
+class SpiderRun(Protocol):
+    """What a spider needs from its run (crawler.runner.RunContext provides it).
+
+    Why a protocol: the runner builds spiders, so the spider must not import the
+    runner back (that circle is what this breaks).
+    """
+
+    source_ids: dict[str, int]
+    max_pages: int | None
+    max_bytes: int
+    redis_url: str | None
+    started_at: datetime
+
+    def frontier(self, source_id: int) -> dict[str, FrontierEntry]: ...
+
+    def validators(self, source_id: int) -> dict[str, Validators]: ...
+
+    def stats_for(self, name: str) -> Counts: ...
+
+    def on_response(self, response: Any, request: Any, spider: Any = None, **_: Any) -> None: ...
+
+    def page_item(
+        self, spider: Any, response: Any, store_it: bool, requests: list[Any]
+    ) -> dict[str, Any]: ...
+
+    def failure_item(self, spider: Any, request: Any, failure: Any) -> dict[str, Any]: ...
+
 
 SEED_PRIORITY = 10
-FEED_TYPES = ("rss", "atom", "xml", "rdf")
 
 
 class SiteSpider(scrapy.Spider):
@@ -35,7 +70,7 @@ class SiteSpider(scrapy.Spider):
     name = "site"
     handle_httpstatus_list = [304]
 
-    def __init__(self, source: Source, run: RunContext, **kwargs: Any) -> None:
+    def __init__(self, source: Source, run: SpiderRun, **kwargs: Any) -> None:
         super().__init__(name=f"site:{source.name}", **kwargs)
         self.source = source
         self.run = run

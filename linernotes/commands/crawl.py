@@ -9,29 +9,13 @@ from pathlib import Path
 
 import click
 
+from linernotes.commands.options import crawl_options
 from linernotes.context import app
+from linernotes.errors import UserFacingError
 
 
 @click.command("crawl")
-@click.option(
-    "--sources",
-    "sources_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Sources file (TOML, see CONTRACT.md).",
-)
-@click.option("--source", "source", default=None, help="Crawl only the source with this name.")
-@click.option(
-    "--max-pages", type=click.IntRange(min=1), default=None, help="Page cap per source this run."
-)
-@click.option(
-    "--redis",
-    "redis_url",
-    default=None,
-    metavar="URL",
-    help="Share the frontier with other workers through Redis (redis://host:6379/0); "
-    "overrides [crawler] redis_url.",
-)
+@crawl_options
 def crawl_command(
     sources_file: Path, source: str | None, max_pages: int | None, redis_url: str | None
 ) -> None:
@@ -48,7 +32,7 @@ def crawl_command(
     )
     click.echo(summary.format())
     if not summary.ok:
-        raise SystemExit(1)
+        raise UserFacingError("the crawl reported errors (see the summary above)")
 
 
 @click.command("reextract")

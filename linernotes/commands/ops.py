@@ -369,7 +369,7 @@ def report_command(artist: str | None, track: str | None, album: str | None, out
 
     chosen = [(k, v) for k, v in (("artist", artist), ("track", track), ("album", album)) if v]
     if len(chosen) != 1:
-        raise UserFacingError("give exactly one of --artist, --track, --album")
+        raise click.UsageError("give exactly one of --artist, --track, --album")
     kind, ref = chosen[0]
     store = app(click.get_current_context()).store()
     entity_id = resolve_entity(store, kind, ref)

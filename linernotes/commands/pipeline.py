@@ -7,27 +7,14 @@ from pathlib import Path
 
 import click
 
+from linernotes.commands.options import crawl_options
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
 
 
 @click.command("run")
-@click.option(
-    "--sources",
-    "sources_file",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Sources file (TOML, see CONTRACT).",
-)
-@click.option("--source", default=None, help="Only this source (by name).")
-@click.option("--max-pages", type=int, default=None, help="Cap on pages per source this run.")
+@crawl_options
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
-@click.option(
-    "--redis",
-    "redis_url",
-    default=None,
-    help="Share the crawl frontier through Redis (see `crawl --redis`).",
-)
 @pass_app
 def run_command(
     app: AppContext,

@@ -8,6 +8,7 @@ The heavy parts (numpy, the models) are imported inside the commands, so
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from linernotes.context import app
 from linernotes.errors import UserFacingError
 from storage import Store
+from storage.chunks import chunked
 from storage.models import Artist, Descriptor, DescriptorMonth, Evidence, Neighbor, Track
 
 
@@ -58,8 +60,7 @@ def _names(session: Session, kind: str, ids: list[str]) -> dict[str, str]:
     model: Any = Artist if kind == "artist" else Track
     label = model.name if kind == "artist" else model.title
     out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunked(ids):
         out.update(
             {
                 str(i): str(n)
@@ -135,7 +136,7 @@ def embed_command(full: bool) -> None:
     from nlp.profiles import build_profiles
 
     store = app(click.get_current_context()).store()
-    click.echo(build_profiles(store, progress=True, full=full).format())
+    click.echo(build_profiles(store, progress=sys.stderr.isatty(), full=full).format())
 
 
 @click.command("similar")
