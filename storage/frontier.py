@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.db import Store
 from storage.models import CrawlFrontier
-from storage.runs import now
+from storage.runs import now, source_rows
 from storage.upsert import upsert
 
 Link = tuple[str, str, str, int]  # url, canonical_url, kind, depth: discovered
@@ -35,17 +34,10 @@ class FrontierEntry:
 
 def load_frontier(store: Store, source_id: int) -> dict[str, FrontierEntry]:
     """Every URL this source ever discovered, by canonical URL."""
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                CrawlFrontier.url,
-                CrawlFrontier.canonical_url,
-                CrawlFrontier.kind,
-                CrawlFrontier.depth,
-                CrawlFrontier.status,
-                CrawlFrontier.done_at,
-            ).where(CrawlFrontier.source_id == source_id)
-        ).all()
+    f = CrawlFrontier
+    rows = source_rows(
+        store, f.source_id, source_id, f.url, f.canonical_url, f.kind, f.depth, f.status, f.done_at
+    )
     out = {}
     for r in rows:
         done = r[5].replace(tzinfo=UTC) if r[5] is not None and r[5].tzinfo is None else r[5]

@@ -45,6 +45,12 @@ def _ensure_source(store: Store, name: str, config: dict[str, Any]) -> int:
         return row.id
 
 
+def source_rows(store: Store, source_column: Any, source_id: int, *columns: Any) -> list[Any]:
+    """`columns` of every row of one source in the table of `source_column`."""
+    with store.session() as session:
+        return list(session.execute(select(*columns).where(source_column == source_id)).all())
+
+
 def start_run(store: Store, sources: Sequence[str], warc_template: str | None = None) -> int:
     """Record a new run; `warc_template` may contain '{run_id}' (the archive is per run)."""
     with store.session() as session:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from storage.db import Store
 from storage.models import Document
+from storage.runs import source_rows
 
 
 @dataclass(frozen=True)
@@ -25,13 +24,8 @@ class Validators:
 
 def load_validators(store: Store, source_id: int) -> dict[str, Validators]:
     """The validators of every document of a source, by canonical URL."""
-    with store.session() as session:
-        rows = session.execute(
-            select(
-                Document.canonical_url,
-                Document.etag,
-                Document.last_modified,
-                Document.content_hash,
-            ).where(Document.source_id == source_id)
-        ).all()
+    d = Document
+    rows = source_rows(
+        store, d.source_id, source_id, d.canonical_url, d.etag, d.last_modified, d.content_hash
+    )
     return {r[0]: Validators(r[1], r[2], r[3]) for r in rows}

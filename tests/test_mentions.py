@@ -112,6 +112,7 @@ def test_artist_and_track_with_the_same_name(extractor: MentionExtractor) -> Non
     assert ("ARTIST", "ar:bad-company") in labelled
 
 
+@pytest.mark.slow
 def test_unlinked_mentions_are_kept_and_counted() -> None:
     ext = MentionExtractor(Gazetteer.from_entries(CATALOG))
     ms = next(ext.annotate(['Last week "Moonwalk Vapors" by Zorblax Quintet came out.']))
@@ -368,6 +369,7 @@ def test_list_after_a_song_verb_is_a_list_of_songs() -> None:
     assert _list_cue(text, text.index("Rusty")) == "TRACK"
 
 
+@pytest.mark.slow
 def test_single_word_catalogue_artist_in_plain_text() -> None:
     """A one-word artist the music NER misses is still found when the stock NER names it,
     and a self-titled album does not steal the artist reading."""

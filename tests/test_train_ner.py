@@ -63,6 +63,7 @@ def test_kexp_metadata_names_are_found(tmp_path: Path) -> None:
     assert [(text[s:e], lab) for s, e, lab in spans] == [("Zed Band", "ARTIST"), ("Glow", "TRACK")]
 
 
+@pytest.mark.slow
 def test_silver_places_are_missing_or_negatives() -> None:
     import spacy
 
