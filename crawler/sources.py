@@ -99,6 +99,11 @@ class Source:
         """The sites links may stay within: hosts of every seed, 'www.' folded."""
         return frozenset(site_key(u) for u in self.seeds)
 
+    @property
+    def origins(self) -> frozenset[tuple[str, int]]:
+        """(host, port) of every seed: what `allow_private_addresses` exempts, and nothing more."""
+        return frozenset(site_origin(u) for u in self.seeds)
+
     def as_config(self) -> dict[str, Any]:
         """The source as plain JSON (kept in the `sources` table as last seen)."""
         return {
@@ -161,6 +166,13 @@ def site_key(url: str) -> str:
     return fold_host(urlsplit(url).hostname or "")
 
 
+def site_origin(url: str) -> tuple[str, int]:
+    """(site_key, port) of a URL, the port defaulting by scheme; ValueError for a bad port."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return fold_host(parts.hostname or ""), port
+
+
 def fold_host(host: str) -> str:
     """A host name as `site_key` spells it (lower case, no 'www.', no trailing dot)."""
     host = host.lower().rstrip(".")
@@ -204,6 +216,10 @@ class _Reader:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise self.fail(key, f"{url!r} is not an http(s) URL")
+            try:
+                parts.port  # noqa: B018 - urllib checks the port when it is read
+            except ValueError:
+                raise self.fail(key, f"{url!r} has a bad port") from None
         return tuple(value)
 
     def patterns(self, key: str) -> tuple[str, ...]:
