@@ -331,7 +331,7 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
     )
 
 
-def _read_utf8(path: Path) -> str:
+def read_sources_text(path: Path) -> str:
     """The file's text; TOML is UTF-8, so another encoding is named with its line."""
     try:
         data = path.read_bytes()
@@ -353,7 +353,7 @@ def _read_utf8(path: Path) -> str:
 def load_sources(path: Path) -> SourcesFile:
     """Read and validate a sources file."""
     try:
-        raw = tomllib.loads(_read_utf8(path))
+        raw = tomllib.loads(read_sources_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise SourceConfigError(f"{path}: not valid TOML: {exc}") from None
     for key in raw:

@@ -201,9 +201,11 @@ def status_command(runs: int, as_json: bool) -> None:
 
 def load_schedules(path: Path, default_cron: str) -> dict[str, str]:
     """Source name -> cron expression, from the sources file (`schedule` key per source)."""
+    from crawler.sources import read_sources_text  # names the file and line of a bad byte
+
     try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        config = tomllib.loads(read_sources_text(path))
+    except tomllib.TOMLDecodeError as exc:
         raise UserFacingError(f"cannot read sources file {path}: {exc}") from None
     found: dict[str, str] = {}
     for index, source in enumerate(config.get("source", []), start=1):
