@@ -146,6 +146,7 @@ def upgrade_schema(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
     if _current_revision(engine) == head:
+        _ensure_reader(engine)
         return
     if engine.dialect.name == "sqlite":
         with _sqlite_file_lock(engine):
@@ -158,6 +159,24 @@ def upgrade_schema(engine: Engine) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(745001)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")  # a no-op when a worker before us upgraded
+        _ensure_reader(engine, conn)
+
+
+def _ensure_reader(engine: Engine, conn: Any = None) -> None:
+    """PostgreSQL: the `linernotes sql` reader role, when an earlier upgrade could not make it."""
+    if engine.dialect.name != "postgresql":
+        return
+    from storage.readonly import ensure_reader, reader_missing
+
+    if conn is not None:
+        ensure_reader(conn)
+        return
+    with engine.connect() as check:
+        if not reader_missing(check):
+            return
+    with engine.begin() as own:
+        own.exec_driver_sql("SELECT pg_advisory_xact_lock(745001)")
+        ensure_reader(own)
 
 
 @dataclass

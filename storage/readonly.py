@@ -77,6 +77,67 @@ def explain_error(exc: Exception) -> str:
     return f"SQL error: {message}"
 
 
+# --- the reader role (PostgreSQL) -------------------------------------------
+
+# The same statement as migration 0003_readonly_role (which keeps its own frozen
+# copy): idempotent, so it can repair a database first upgraded by a role that
+# could not create roles, once a role that can opens it.
+READER_SETUP = r"""
+DO $setup$
+DECLARE
+    schema_name text := current_schema();
+    is_super boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'linernotes_reader') THEN
+        BEGIN
+            CREATE ROLE linernotes_reader NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- another database of this cluster created it meanwhile
+        END;
+    END IF;
+    IF NOT is_super THEN
+        EXECUTE 'GRANT linernotes_reader TO ' || quote_ident(current_user);
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO linernotes_reader', schema_name);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO linernotes_reader', schema_name);
+    EXECUTE format(
+        'ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT ON TABLES TO linernotes_reader',
+        schema_name);
+    EXECUTE format(
+        'CREATE OR REPLACE FUNCTION %I.linernotes_readonly_rows(statement text) '
+        'RETURNS SETOF record LANGUAGE plpgsql SECURITY DEFINER '
+        'AS $fn$ BEGIN RETURN QUERY EXECUTE statement; END $fn$',
+        schema_name);
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO linernotes_reader', schema_name);
+    EXECUTE format(
+        'ALTER FUNCTION %I.linernotes_readonly_rows(text) OWNER TO linernotes_reader',
+        schema_name);
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM linernotes_reader', schema_name);
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'linernotes: cannot set up role linernotes_reader (%); '
+        'linernotes sql will refuse to run until a superuser upgrades this database', SQLERRM;
+END
+$setup$;
+"""
+
+
+_NEEDS_SETUP = """
+SELECT to_regprocedure('linernotes_readonly_rows(text)') IS NULL
+   AND (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user)
+"""
+
+
+def reader_missing(conn: Any) -> bool:
+    """True when the reader function is missing and this role could create it."""
+    return bool(conn.exec_driver_sql(_NEEDS_SETUP).scalar())
+
+
+def ensure_reader(conn: Any) -> None:
+    """Create the reader role and function when missing and this role may."""
+    if reader_missing(conn):
+        conn.exec_driver_sql(READER_SETUP.replace("%", "%%"))  # psycopg reads % as a placeholder
+
+
 # --- SQLite -----------------------------------------------------------------
 
 _SQLITE_ALLOWED = {
@@ -177,11 +238,14 @@ def _become_reader(conn: Any) -> None:
     """Switch this transaction to the reader role, or refuse with what to do."""
     import psycopg
 
-    fix = "a superuser must upgrade this database (any linernotes command does) to create it"
+    fix = "run any linernotes command once with a superuser (or CREATEROLE) URL to create it"
     try:
         conn.execute(f"SET LOCAL ROLE {READER_ROLE}")
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or ["?"])[0]
+        if "permission denied" in first:
+            user = conn.info.user
+            fix = f'a superuser can allow it: GRANT {READER_ROLE} TO "{user}"'
         message = f"linernotes sql cannot run as role {READER_ROLE} ({first}); {fix}"
         raise ReadOnlyError(message) from None
     owner = conn.execute(

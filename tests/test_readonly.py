@@ -90,6 +90,11 @@ def test_postgres_refuses_clearly_without_the_reader_setup(pg_url: str) -> None:
         assert READER_FUNCTION in message and "superuser" in message
     finally:
         store.close()
+    repaired = open_store(pg_url)  # a role that may create it repairs it on open
+    try:
+        assert run_readonly(repaired, "SELECT COUNT(*) FROM artists") == (["count"], [(0,)])
+    finally:
+        repaired.close()
 
 
 def test_sqlite_refuses_attach_vacuum_and_writing_pragmas(
@@ -133,3 +138,29 @@ def test_sqlite_opens_existing_files_only(tmp_path: Path) -> None:
     folder.mkdir()
     store = open_store(f"sqlite:///{folder}", upgrade=False)
     assert str(folder) in _refused(store, "SELECT 1")
+
+
+def test_postgres_owner_without_role_rights_upgrades_and_gets_a_clear_refusal(
+    pg_server_url: str,
+) -> None:
+    """A plain (non-superuser, no CREATEROLE) owner: the migration warns instead of failing."""
+    import os
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    role = f"ln_plain_{os.getpid()}"
+    admin = make_url(pg_server_url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"CREATE DATABASE {role} OWNER {role}")
+    owned = admin.set(database=role)
+    with psycopg.connect(owned.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")  # needs a superuser
+    url = owned.set(drivername="postgresql+psycopg", username=role)
+    store = open_store(url.render_as_string(hide_password=False))
+    try:
+        message = _refused(store, "SELECT COUNT(*) FROM artists")
+        assert f'GRANT linernotes_reader TO "{role}"' in message or "superuser" in message
+    finally:
+        store.close()
