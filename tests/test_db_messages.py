@@ -51,3 +51,12 @@ def test_postgres_errors_hide_the_password() -> None:
         open_store("postgresql://u:secret@127.0.0.1:1/db?connect_timeout=2")
     assert "secret" not in str(caught.value)
     assert str(caught.value).startswith("cannot use the database postgresql+psycopg://u:***@")
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_bad_port_before_opening_anything(tmp_path: Path, port: str) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    result = CliRunner().invoke(main, ["--db", db, "serve", "--port", port])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -352,7 +352,7 @@ def schedule_command(sources_file: Path, default_cron: str, once: bool) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve_command(host: str, port: int) -> None:
     """Browse profiles: search, descriptors, trends, neighbours and evidence."""
     from linernotes.web import serve
