@@ -3,11 +3,11 @@
 `SafetyMiddleware` runs first for every request, redirects included (Scrapy
 sends a redirect's target back through the whole chain), so a page that
 redirects to 10.0.0.1 or 169.254.169.254 is refused before any connection is
-made. Private addresses are allowed only for the source's own hosts and only
-when it sets `allow_private_addresses` (a test server, an intranet blog);
-any other host must resolve to public addresses only. The answer is checked
-again when the connection is made (crawler/resolver.py), since a name can
-answer differently the second time.
+made. Private addresses are allowed only for the source's own hosts, on the
+ports of its seed URLs, and only when it sets `allow_private_addresses` (a
+test server, an intranet blog); any other host must resolve to public
+addresses only. The answer is checked again when the connection is made
+(crawler/resolver.py), since a name can answer differently the second time.
 
 `PoliteRobotsMiddleware` keeps Scrapy's robots.txt handling but reads the
 status the way search engines do: 4xx (403 included) means no rules, so
@@ -24,7 +24,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.sources import site_key
+from crawler.sources import site_origin
 from crawler.urls import private_address_reason, scheme_allowed
 
 
@@ -50,12 +50,20 @@ class SafetyMiddleware:
         if not scheme_allowed(request.url):
             raise RefusedRequest("bad_scheme", f"refused non-http(s) URL {request.url}")
         source = getattr(self.crawler.spider, "source", None)
-        trusted = source is not None and source.allow_private_addresses
-        if trusted and site_key(request.url) in source.hosts:  # type: ignore[union-attr]
+        if source is not None and source.allow_private_addresses and _own_origin(source, request):
             return
         reason = private_address_reason(request.url)
         if reason:
             raise RefusedRequest(reason, f"refused private/loopback address {request.url}")
+
+
+def _own_origin(source: Any, request: Request) -> bool:
+    """The request goes to one of the source's own (host, port) pairs: another port of a
+    trusted host (a redirect to a local admin service) is not exempt."""
+    try:
+        return site_origin(request.url) in source.origins
+    except ValueError:
+        return False
 
 
 class PoliteRobotsMiddleware(RobotsTxtMiddleware):

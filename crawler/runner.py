@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
+from crawler.shutdown import StopState, stop_on_signals
 from crawler.sources import Source, load_sources
 from crawler.urls import canonicalize
 from storage import Store
@@ -346,17 +347,19 @@ def crawl_sources(
     source_ids = {s.name: docs.ensure_source(store, s.name, s.as_config()) for s in chosen}
     warc_dir = Path(cfg.warc_dir) if cfg.warc_dir else default_warc_dir(store)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    run_id = docs.start_run(store, names, str(warc_dir / f"crawl-{{run_id}}-{stamp}.warc.gz"))
-    owner = _lock_owner(cfg.redis_url)
-    try:
-        docs.acquire_locks(store, names, run_id, owner)
-    except docs.CrawlLockedError as exc:
-        docs.finish_run(store, run_id, "failed", {"error": str(exc)})
-        raise
-    try:
-        return _run(store, cfg, chosen, source_ids, run_id, owner, max_pages, debug)
-    finally:
-        docs.release_locks(store, _releasable(redis, names), owner)
+    with stop_on_signals() as stopped:
+        run_id = docs.start_run(store, names, str(warc_dir / f"crawl-{{run_id}}-{stamp}.warc.gz"))
+        owner = _lock_owner(cfg.redis_url)
+        try:
+            docs.acquire_locks(store, names, run_id, owner)
+        except docs.CrawlLockedError as exc:
+            docs.finish_run(store, run_id, "failed", {"error": str(exc)})
+            raise
+        try:
+            job = _Job(cfg, chosen, source_ids, run_id, owner, max_pages, debug)
+            return _run(store, job, stopped)
+        finally:
+            docs.release_locks(store, _releasable(redis, names), owner)
 
 
 def _shared_frontier(redis_url: str | None) -> Any:
@@ -388,16 +391,20 @@ def _releasable(redis: Any, names: list[str]) -> list[str]:
         return []
 
 
-def _run(
-    store: Store,
-    cfg: Any,
-    chosen: tuple[Source, ...],
-    source_ids: dict[str, int],
-    run_id: int,
-    owner: str,
-    max_pages: int | None,
-    debug: bool,
-) -> CrawlSummary:
+@dataclass(frozen=True)
+class _Job:
+    """What `_run` needs besides the store: the run's settings, sources and identity."""
+
+    cfg: Any
+    chosen: tuple[Source, ...]
+    source_ids: dict[str, int]
+    run_id: int
+    owner: str
+    max_pages: int | None
+    debug: bool
+
+
+def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
     global _reactor_used
     import logging
 
@@ -407,17 +414,19 @@ def _run(
     from crawler.spiders.site import SiteSpider
     from crawler.warc import WarcArchive
 
+    cfg, chosen, run_id, debug = job.cfg, job.chosen, job.run_id, job.debug
+
     warc_path = docs.run_warc_path(store, run_id)
     warc = WarcArchive(Path(warc_path)) if warc_path else None
     ctx = RunContext(
         store,
         run_id,
-        source_ids,
+        job.source_ids,
         {s.name: s for s in chosen},
-        max_pages,
+        job.max_pages,
         cfg.max_bytes,
         warc,
-        owner,
+        job.owner,
     )
     ctx.redis_url = cfg.redis_url
     status, error = "failed", None
@@ -433,8 +442,13 @@ def _run(
         for src in chosen:
             process.crawl(SiteSpider, source=src, run=ctx)
         _reactor_used = True
-        process.start()
-        status = "finished"
+        stopped.process = process
+        if not stopped.signalled:
+            process.start(install_signal_handlers=False)
+        if stopped.signalled:
+            status, error = "interrupted", "stopped by a signal"
+        else:
+            status = "finished"
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted"
     except Exception as exc:

@@ -16,6 +16,7 @@ key, because a user editing the file needs to know exactly where to look.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +29,14 @@ from crawler.errors import CrawlerError
 DEFAULT_CONTACT = "https://github.com/linernotes/linernotes"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Upper bounds: past these a value is a typo (or `inf`), not a choice, and some
+# would stall a crawl (a delay of days) or overflow the libraries they reach.
+HOUR = 3600.0
+MAX_RECRAWL_AFTER = 10 * 365 * 86400.0
+MAX_PAGES = 10**9
+MAX_DEPTH = 1000
+MAX_BYTES = 2**40
+MAX_BATCH = 100_000
 
 SOURCE_KEYS = {
     "name",
@@ -89,6 +98,11 @@ class Source:
     def hosts(self) -> frozenset[str]:
         """The sites links may stay within: hosts of every seed, 'www.' folded."""
         return frozenset(site_key(u) for u in self.seeds)
+
+    @property
+    def origins(self) -> frozenset[tuple[str, int]]:
+        """(host, port) of every seed: what `allow_private_addresses` exempts, and nothing more."""
+        return frozenset(site_origin(u) for u in self.seeds)
 
     def as_config(self) -> dict[str, Any]:
         """The source as plain JSON (kept in the `sources` table as last seen)."""
@@ -152,25 +166,35 @@ def site_key(url: str) -> str:
     return fold_host(urlsplit(url).hostname or "")
 
 
+def site_origin(url: str) -> tuple[str, int]:
+    """(site_key, port) of a URL, the port defaulting by scheme; ValueError for a bad port."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return fold_host(parts.hostname or ""), port
+
+
 def fold_host(host: str) -> str:
     """A host name as `site_key` spells it (lower case, no 'www.', no trailing dot)."""
     host = host.lower().rstrip(".")
     return host[4:] if host.startswith("www.") else host
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or '30m'/'12h'/'7d'/'2w'."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return float(value)
-    if isinstance(value, str):
+def parse_duration(value: Any, maximum: float = MAX_RECRAWL_AFTER) -> float:
+    """Seconds from a number or '30m'/'12h'/'7d'/'2w', finite and at most `maximum`."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value) if math.isfinite(value) else None
+    elif isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ValueError(f"expected seconds or a duration like '12h' or '7d', got {value!r}")
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds is None:
+        raise ValueError(f"expected seconds or a duration like '12h' or '7d', got {value!r}")
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    if seconds > maximum:
+        raise ValueError(f"must be at most {maximum:g} seconds, got {value!r}")
+    return seconds
 
 
 class _Reader:
@@ -192,6 +216,10 @@ class _Reader:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise self.fail(key, f"{url!r} is not an http(s) URL")
+            try:
+                parts.port  # noqa: B018 - urllib checks the port when it is read
+            except ValueError:
+                raise self.fail(key, f"{url!r} has a bad port") from None
         return tuple(value)
 
     def patterns(self, key: str) -> tuple[str, ...]:
@@ -207,16 +235,19 @@ class _Reader:
                 raise self.fail(key, f"bad regular expression {pattern!r}: {exc}") from None
         return tuple(value)
 
-    def number(self, key: str, default: Any, kind: type = float, minimum: float = 0) -> Any:
+    def number(self, key: str, default: Any, kind: type, minimum: float, maximum: float) -> Any:
+        """A finite number in [minimum, maximum] (TOML allows inf and nan; they hang a crawl)."""
         value = self.table.get(key, default)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"expected a finite number, got {value!r}")
         if kind is int and not isinstance(value, int):
             raise self.fail(key, f"expected a whole number, got {value!r}")
-        if value < minimum:
-            raise self.fail(key, f"must be at least {minimum}, got {value!r}")
+        if not minimum <= value <= maximum:
+            raise self.fail(key, f"must be between {minimum:g} and {maximum:g}, got {value!r}")
         return kind(value)
 
     def flag(self, key: str, default: bool) -> bool:
@@ -260,12 +291,12 @@ def _source(path: Path, index: int, table: Any) -> Source:
         allow=r.patterns("allow"),
         deny=r.patterns("deny"),
         follow=r.patterns("follow"),
-        max_pages=r.number("max_pages", None, int, 1),
+        max_pages=r.number("max_pages", None, int, 1, MAX_PAGES),
         allow_private_addresses=r.flag("allow_private_addresses", False),
         recrawl_after=recrawl,
         languages=tuple(x.lower() for x in languages),
-        delay=r.number("delay", None),
-        max_depth=r.number("max_depth", 8, int, 0),
+        delay=r.number("delay", None, float, 0, HOUR),
+        max_depth=r.number("max_depth", 8, int, 0, MAX_DEPTH),
     )
 
 
@@ -289,23 +320,40 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
         raise r.fail("redis_url", "expected a URL like 'redis://127.0.0.1:6379/0'")
     return CrawlerConfig(
         contact=contact,
-        delay=r.number("delay", 1.0),
-        timeout=r.number("timeout", 20.0, float, 1),
-        max_bytes=r.number("max_bytes", 5 * 1024 * 1024, int, 1024),
+        delay=r.number("delay", 1.0, float, 0, HOUR),
+        timeout=r.number("timeout", 20.0, float, 1, HOUR),
+        max_bytes=r.number("max_bytes", 5 * 1024 * 1024, int, 1024, MAX_BYTES),
         warc_dir=table.get("warc_dir"),
         user_agent=table.get("user_agent"),
-        batch_size=r.number("batch_size", 25, int, 1),
+        batch_size=r.number("batch_size", 25, int, 1, MAX_BATCH),
         redis_url=redis_url,
-        redis_max_idle=r.number("redis_max_idle", 5.0, float, 0.5),
+        redis_max_idle=r.number("redis_max_idle", 5.0, float, 0.5, 24 * HOUR),
     )
+
+
+def read_sources_text(path: Path) -> str:
+    """The file's text; TOML is UTF-8, so another encoding is named with its line."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceConfigError(f"{path}: sources file not found") from None
+    except IsADirectoryError:
+        raise SourceConfigError(f"{path}: is a directory, not a sources file") from None
+    except OSError as exc:
+        raise SourceConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceConfigError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
 
 
 def load_sources(path: Path) -> SourcesFile:
     """Read and validate a sources file."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceConfigError(f"{path}: sources file not found") from None
+        raw = tomllib.loads(read_sources_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise SourceConfigError(f"{path}: not valid TOML: {exc}") from None
     for key in raw:

@@ -98,14 +98,42 @@ def scheme_allowed(url: str) -> bool:
 
 def is_public_ip(address: str) -> bool:
     """True for a globally routable address; private, loopback, link-local,
-    multicast, reserved and unspecified addresses are not.
+    site-local, multicast, reserved and unspecified addresses are not.
+
+    IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo's client,
+    NAT64's well-known prefix) reach that IPv4 host, so it is the embedded
+    address that is judged: `2002:7f00:1::1` is loopback, `2002:a9fe:a9fe::1`
+    the cloud metadata service.
     """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return _public(embedded)
+    return _public(ip)
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client behind the relay
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return bool(
         ip.is_global
         and not (ip.is_private or ip.is_loopback or ip.is_link_local)

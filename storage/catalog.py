@@ -156,7 +156,7 @@ def read_csv(text: str, path: Path) -> Iterator[CatalogRow | BadRow]:
             f"{path}: line 1: the header lacks {', '.join(absent)} "
             f"(expected {','.join(REQUIRED_COLUMNS)}[,artist_aliases])"
         )
-    line = 1
+    line = reader.line_num
     try:
         for row in reader:
             line = reader.line_num
@@ -165,7 +165,8 @@ def read_csv(text: str, path: Path) -> Iterator[CatalogRow | BadRow]:
             except BadRow as bad:
                 yield bad
     except csv.Error as exc:
-        raise CatalogError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from None
+        # the bad record starts after the last good one (csv's line_num may not count it yet)
+        raise CatalogError(f"{path}: line {line + 1}: malformed CSV: {exc}") from None
 
 
 def _credit(obj: dict[str, Any], line: int) -> tuple[str, str]:
@@ -310,6 +311,8 @@ def detect_format(path: Path) -> str:
 
 def read_catalog(path: Path, fmt: str | None = None) -> Iterator[CatalogRow | BadRow]:
     """Rows of a catalogue file in either format."""
+    if path.is_dir():
+        raise CatalogError(f"{path}: is a directory, not a catalogue file")
     if not path.is_file():
         raise CatalogError(f"{path}: no such file")
     text = _decode(path.read_bytes(), path)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///linernotes.db"
@@ -31,15 +31,35 @@ class StorageError(Exception):
 def resolve_url(url: str | None) -> str:
     """The database URL: the argument, else $LINERNOTES_DB, else ./linernotes.db."""
     chosen = url or os.environ.get("LINERNOTES_DB") or DEFAULT_URL
+    if "\x00" in chosen:
+        raise StorageError("invalid database URL: it contains a NUL character")
     try:
         parsed = make_url(chosen)
-    except ArgumentError as exc:
-        raise StorageError(f"invalid database URL {chosen!r}: {exc}") from None
+        port = parsed.port
+    except (ArgumentError, ValueError) as exc:
+        reason = "the port is not a number" if "int()" in str(exc) else _first_line(exc)
+        raise StorageError(f"invalid database URL {chosen!r}: {reason}") from None
+    if port is not None and not 0 < port < 65536:
+        raise StorageError(f"invalid database URL {chosen!r}: port {port} is not 1-65535")
+    if any("\x00" in part for part in _url_parts(parsed)):
+        raise StorageError("invalid database URL: it contains a NUL character (%00)")
     if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise StorageError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
     return parsed.render_as_string(hide_password=False)
+
+
+def _url_parts(parsed: Any) -> list[str]:
+    """Every text part of a URL, decoded (`%00` becomes a NUL only here)."""
+    parts = [parsed.username, parsed.password, parsed.host, parsed.database]
+    for key, value in parsed.query.items():
+        parts += [key, *(value if isinstance(value, tuple) else [value])]
+    return [str(p) for p in parts if p is not None]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -126,6 +146,7 @@ def upgrade_schema(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
     if _current_revision(engine) == head:
+        _ensure_reader(engine)
         return
     if engine.dialect.name == "sqlite":
         with _sqlite_file_lock(engine):
@@ -138,6 +159,24 @@ def upgrade_schema(engine: Engine) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(745001)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")  # a no-op when a worker before us upgraded
+        _ensure_reader(engine, conn)
+
+
+def _ensure_reader(engine: Engine, conn: Any = None) -> None:
+    """PostgreSQL: the `linernotes sql` reader role, when an earlier upgrade could not make it."""
+    if engine.dialect.name != "postgresql":
+        return
+    from storage.readonly import ensure_reader, reader_missing
+
+    if conn is not None:
+        ensure_reader(conn)
+        return
+    with engine.connect() as check:
+        if not reader_missing(check):
+            return
+    with engine.begin() as own:
+        own.exec_driver_sql("SELECT pg_advisory_xact_lock(745001)")
+        ensure_reader(own)
 
 
 @dataclass
@@ -188,5 +227,25 @@ def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
     resolved = resolve_url(url)
     engine = make_engine(resolved)
     if upgrade:
-        upgrade_schema(engine)
+        try:
+            upgrade_schema(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise StorageError(_open_error(engine, exc)) from None
     return Store(resolved, engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def _open_error(engine: Engine, exc: DBAPIError) -> str:
+    """One line saying which database could not be opened, and why."""
+    reason = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
+    if engine.dialect.name != "sqlite":
+        shown = engine.url.render_as_string(hide_password=True)
+        return f"cannot use the database {shown}: {reason}"
+    path = Path(engine.url.database or "")
+    if path.is_dir():
+        return f"cannot open the SQLite database {path}: it is a directory"
+    if "not a database" in reason:
+        return f"cannot open the SQLite database {path}: the file is not a SQLite database"
+    if not path.parent.is_dir():
+        return f"cannot open the SQLite database {path}: folder {path.parent} does not exist"
+    return f"cannot open the SQLite database {path}: {reason}"

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from linernotes.cli import main
+from storage import open_store
 from tests.conftest import FIXTURES
 
 CONTRACT_COMMANDS = [
@@ -118,6 +119,7 @@ def test_every_command_is_documented_in_the_readme() -> None:
 def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     """`linernotes ... | head -1`: the reader leaving early gives no error line."""
     query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) "
+    open_store(f"sqlite:///{tmp_path / 'x.db'}").close()  # `sql` opens existing files only
     proc = subprocess.Popen(
         [
             sys.executable,

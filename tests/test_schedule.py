@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from crawler.sources import SourceConfigError
 from linernotes.cli import main
 from linernotes.commands import ops
 from storage import Store
@@ -96,3 +97,10 @@ def test_bad_cron_is_one_readable_line(sqlite_store: Store, tmp_path: Path) -> N
                                        str(path), "--once"])  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr.startswith("error: source x: bad cron expression 'every day'")
+
+
+def test_schedule_names_a_latin1_sources_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(b'[[source]]\nname = "caf\xe9"\nfeeds = ["https://x.org/f"]\n')
+    with pytest.raises(SourceConfigError, match=r"s\.toml: line 2: not UTF-8"):
+        ops.load_schedules(path, ops.DEFAULT_CRON)

@@ -91,3 +91,45 @@ def test_durations() -> None:
     assert parse_duration("1.5h") == 5400
     with pytest.raises(ValueError):
         parse_duration("soon")
+
+
+SOURCE = '[[source]]\nname = "a"\nstart_urls = ["https://x.org/"]\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("[crawler]\ndelay = inf\n" + SOURCE, "[crawler]: key 'delay'"),
+        ("[crawler]\ndelay = nan\n" + SOURCE, "[crawler]: key 'delay'"),
+        ("[crawler]\ntimeout = nan\n" + SOURCE, "[crawler]: key 'timeout'"),
+        ("[crawler]\ntimeout = -inf\n" + SOURCE, "[crawler]: key 'timeout'"),
+        ("[crawler]\ndelay = 1e9\n" + SOURCE, "[crawler]: key 'delay'"),
+        ("[crawler]\nmax_bytes = 100000000000000000000\n" + SOURCE, "key 'max_bytes'"),
+        ("[crawler]\nbatch_size = 0\n" + SOURCE, "[crawler]: key 'batch_size'"),
+        ("[crawler]\nredis_max_idle = inf\n" + SOURCE, "[crawler]: key 'redis_max_idle'"),
+        (SOURCE + "delay = inf\n", "source 'a': key 'delay'"),
+        (SOURCE + "delay = -nan\n", "source 'a': key 'delay'"),
+        (SOURCE + "max_pages = 10000000000\n", "source 'a': key 'max_pages'"),
+        (SOURCE + "max_depth = 100000\n", "source 'a': key 'max_depth'"),
+        (SOURCE + "recrawl_after = inf\n", "source 'a': key 'recrawl_after'"),
+        (SOURCE + "recrawl_after = nan\n", "source 'a': key 'recrawl_after'"),
+        (SOURCE + "recrawl_after = '99999999w'\n", "source 'a': key 'recrawl_after'"),
+    ],
+)
+def test_numbers_must_be_finite_and_in_range(tmp_path: Path, body: str, key: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(SourceConfigError) as info:
+        load_sources(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and key in message
+    assert len(message.splitlines()) == 1
+
+
+def test_latin1_file_and_directory_are_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes((SOURCE + "# caf\u00e9 notes\n").encode("latin-1"))
+    with pytest.raises(SourceConfigError) as info:
+        load_sources(path)
+    assert str(info.value) == f"{path}: line 4: not UTF-8 (byte 0xe9); save the file as UTF-8"
+    with pytest.raises(SourceConfigError, match="is a directory"):
+        load_sources(tmp_path)

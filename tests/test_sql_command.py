@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -87,3 +88,43 @@ def test_bad_sql_is_one_readable_line(sqlite_store: Store) -> None:
     code, _, err = _sql(sqlite_store, "DELETE FROM artists")
     assert code == 1
     assert "read-only" in err
+
+
+def test_sql_never_creates_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{missing}", "sql", "SELECT 1"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: no database at {missing} (linernotes sql opens existing files only)"
+    )
+    assert not missing.exists()
+
+
+def test_terminal_output_escapes_control_characters(sqlite_store: Store) -> None:
+    code, out, _ = _sql(sqlite_store, "SELECT 'a' || char(27) || '[2J' || char(7) || 'b' AS x")
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "a\\x1b[2J\\x07b" in out
+    code, out, _ = _sql(sqlite_store, "SELECT 'evil' || char(8238) || 'txt' AS x")
+    assert "\u202e" not in out and "evil\\u202etxt" in out
+
+
+def test_csv_neutralises_formula_cells(sqlite_store: Store) -> None:
+    code, out, _ = _sql(
+        sqlite_store,
+        "--csv",
+        "SELECT '=HYPERLINK(\"http://x\")' AS a, '+1' AS b, '-2+3' AS c, '@SUM(A1)' AS d, "
+        "char(9) || '=1' AS e, char(13) || '=1' AS f, 'plain' AS g, -1.5 AS h, 3 AS i",
+    )
+    assert code == 0
+    assert list(csv.reader(io.StringIO(out)))[1] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\t=1",
+        "'\r=1",
+        "plain",
+        "-1.5",
+        "3",
+    ]

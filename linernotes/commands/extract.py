@@ -16,7 +16,13 @@ from linernotes.errors import UserFacingError
 
 @click.command("extract")
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
-@click.option("--chunk-size", default=200, show_default=True, help="Documents per commit.")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Documents per commit.",
+)
 @pass_app
 def extract_command(app: AppContext, processes: int, chunk_size: int) -> None:
     """Find mentions in documents not processed yet (new or changed)."""
@@ -28,18 +34,52 @@ def extract_command(app: AppContext, processes: int, chunk_size: int) -> None:
     click.echo(summary.format())
 
 
-def read_jsonl(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a bad line is a UserFacingError."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserFacingError(f"{name}: line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise UserFacingError(f"{name}: line {number}: expected an object with a 'text' string")
-        yield number, obj
+# One annotate line is one document: spaCy's time and memory grow with its length
+# (a 1 MB line took 104 s and 3.9 GB), so longer texts are refused, naming the line.
+MAX_TEXT_CHARS = 100_000
+# A line may escape every character as \uXXXX; past this it is refused unread.
+MAX_LINE_BYTES = 6 * MAX_TEXT_CHARS + 4096
+
+
+def read_jsonl(stream: IO[bytes], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a bad line is a UserFacingError.
+
+    Lines are read as bytes with a bounded `readline`, so neither a huge line
+    nor bytes that are not UTF-8 get further than one readable error line.
+    """
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        where = f"{name}: line {number}"
+        if len(raw) > MAX_LINE_BYTES:
+            raise UserFacingError(f"{where}: longer than {MAX_LINE_BYTES} bytes; split the text")
+        obj = _parse_line(raw, where)
+        if obj is not None:
+            yield number, obj
+
+
+def _parse_line(raw: bytes, where: str) -> dict[str, Any] | None:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start]
+        raise UserFacingError(f"{where}: not UTF-8 (byte 0x{bad:02x} at {exc.start})") from None
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserFacingError(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise UserFacingError(f"{where}: JSON nested too deeply") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise UserFacingError(f"{where}: expected an object with a 'text' string")
+    if len(obj["text"]) > MAX_TEXT_CHARS:
+        raise UserFacingError(
+            f"{where}: text of {len(obj['text'])} characters is over the limit of "
+            f"{MAX_TEXT_CHARS}; split it into several lines"
+        )
+    return obj
 
 
 def span_json(mention: Any) -> dict[str, Any]:
@@ -59,7 +99,9 @@ def span_json(mention: Any) -> dict[str, Any]:
     default=None,
     help="JSONL file with a 'text' field per line (default: stdin).",
 )
-@click.option("--batch", default=64, show_default=True, help="Lines per batch.")
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=64, show_default=True, help="Lines per batch."
+)
 @pass_app
 def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> None:
     """Write each input JSONL object back with the mentions found in its text as `spans`."""
@@ -67,7 +109,7 @@ def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> No
 
     extractor = make_extractor(app.store())
     name = str(input_path) if input_path else "<stdin>"
-    stream = input_path.open(encoding="utf-8") if input_path else sys.stdin
+    stream = input_path.open("rb") if input_path else sys.stdin.buffer
     pending: list[dict[str, Any]] = []
 
     def flush() -> None:

@@ -201,9 +201,11 @@ def status_command(runs: int, as_json: bool) -> None:
 
 def load_schedules(path: Path, default_cron: str) -> dict[str, str]:
     """Source name -> cron expression, from the sources file (`schedule` key per source)."""
+    from crawler.sources import read_sources_text  # names the file and line of a bad byte
+
     try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        config = tomllib.loads(read_sources_text(path))
+    except tomllib.TOMLDecodeError as exc:
         raise UserFacingError(f"cannot read sources file {path}: {exc}") from None
     found: dict[str, str] = {}
     for index, source in enumerate(config.get("source", []), start=1):
@@ -350,7 +352,7 @@ def schedule_command(sources_file: Path, default_cron: str, once: bool) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve_command(host: str, port: int) -> None:
     """Browse profiles: search, descriptors, trends, neighbours and evidence."""
     from linernotes.web import serve

@@ -1,102 +1,39 @@
 """`linernotes sql`: read-only SQL over the database, as a table, CSV or JSON.
 
-Read-only is enforced by the database, not by inspecting the statement:
-parsing SQL for writes is a losing game (CTEs, functions with side effects,
-PRAGMAs). SQLite gets its own `mode=ro` connection with `query_only` on top;
-PostgreSQL gets a session whose every transaction is READ ONLY, the
-transaction itself is declared READ ONLY, and the statement is sent as a
-prepared statement so the server refuses a second one smuggled in after `;`
-(such as `COMMIT; SET ... READ WRITE`).
+A thin CLI over `storage.readonly.run_readonly`, which says how read-only is
+enforced on each backend. This module only formats: on a terminal control
+characters from crawled pages are escaped, and CSV cells that a spreadsheet
+would run as a formula are neutralised.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
 
 from linernotes.context import app
-from linernotes.errors import UserFacingError
-from storage import Store
+from storage import Store, resolve_url
+from storage.readonly import run_readonly, sqlite_path
 
 MAX_CELL = 80
-_WRITE_HINTS = ("readonly", "read-only", "read only", "query_only")
-
-
-def _sqlite_connect(store: Store) -> Any:
-    database = make_url(store.url).database or ""
-    if database in ("", ":memory:"):
-        raise UserFacingError("linernotes sql needs a database file, not an in-memory one")
-    conn = sqlite3.connect(Path(database).resolve().as_uri() + "?mode=ro", uri=True)
-    conn.execute("PRAGMA query_only=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
-def _postgres_connect(store: Store) -> Any:
-    import psycopg
-
-    conninfo = make_url(store.url).set(drivername="postgresql")
-    conn = psycopg.connect(
-        conninfo.render_as_string(hide_password=False),
-        options="-c default_transaction_read_only=on",
-    )
-    conn.execute("SET TRANSACTION READ ONLY")
-    return conn
-
-
-def _db_errors() -> tuple[type[Exception], ...]:
-    import psycopg
-
-    return (sqlite3.Error, psycopg.Error)
+# A cell a spreadsheet would evaluate (OWASP "CSV injection"): these first characters.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Invisible characters that reorder text on a terminal (bidirectional overrides).
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def run_query(store: Store, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Execute one statement on a connection that cannot write; returns columns and rows.
-
-    The raw DB-API cursor is used so the SQL reaches the database verbatim (no
-    `:name` or `%` parsing). Both drivers then refuse a second statement after
-    `;`: sqlite3 by design, psycopg because a prepared statement holds one command.
-    """
-    statement = sql.strip().rstrip(";").strip()
-    if not statement:
-        raise UserFacingError("no SQL given")
-    postgres = store.dialect == "postgresql"
-    try:
-        conn = _postgres_connect(store) if postgres else _sqlite_connect(store)
-        try:
-            cur = conn.cursor()
-            if postgres:
-                cur.execute(statement, prepare=True)
-            else:
-                cur.execute(statement)
-            if cur.description is None:
-                raise UserFacingError(
-                    "the statement returned no rows (linernotes sql is read-only)"
-                )
-            columns = [d[0] for d in cur.description]
-            return columns, [tuple(row) for row in cur.fetchall()]
-        finally:
-            conn.rollback()
-            conn.close()
-    except _db_errors() as exc:
-        raise UserFacingError(_explain(exc)) from None
-
-
-def _explain(exc: Exception) -> str:
-    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if any(hint in message.lower() for hint in _WRITE_HINTS):
-        return f"linernotes sql is read-only: {message}"
-    return f"SQL error: {message}"
+    """Execute one read-only statement (storage.readonly does the work)."""
+    return run_readonly(store, sql)
 
 
 def _plain(value: Any) -> Any:
@@ -112,17 +49,41 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _printable(text: str) -> str:
+    """Escape control characters (ESC sequences from crawled pages must not reach a terminal)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI
+        else ch
+        for ch in text
+    )
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Prefix text cells a spreadsheet would run as a formula with `'` (OWASP's rule).
+
+    Numbers are left alone (-1.5 is data, not a formula); text such as
+    `=HYPERLINK(...)` or `@SUM(...)` from a crawled page is shown, not run.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bytes | bytearray | memoryview):
         return f"<{len(bytes(value))} bytes>"
-    shown = str(_plain(value)).replace("\n", " ")
+    shown = _printable(str(_plain(value)).replace("\n", " ").replace("\t", " "))
     return shown if len(shown) <= MAX_CELL else shown[: MAX_CELL - 1] + "…"
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """An aligned text table with a row count, like psql's."""
+    columns = [_printable(c) for c in columns]
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
@@ -134,10 +95,18 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
+    """CSV with formula cells neutralised; a row holding a CR is fully quoted.
+
+    With "\\n" line ends Python's csv module leaves a lone CR unquoted, which
+    a reader takes for a line break: such rows are written with every field quoted.
+    """
+    plain = csv.writer(sys.stdout, lineterminator="\n")
+    quoted = csv.writer(sys.stdout, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    cells = [[neutralise_formula(c) for c in columns]]
+    cells += [["" if v is None else neutralise_formula(_plain(v)) for v in row] for row in rows]
+    for row in cells:
+        has_cr = any(isinstance(v, str) and "\r" in v for v in row)
+        (quoted if has_cr else plain).writerow(row)
 
 
 def write_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -154,8 +123,14 @@ def sql_command(statement: str, fmt: str | None) -> None:
 
     Writes are refused by the database itself. Views such as track_descriptors,
     neighbor_names and mention_evidence are described in docs/queries.md.
+    The table escapes control characters; --csv prefixes text cells starting
+    with = + - @ tab or CR with ' so spreadsheets show them instead of running them.
     """
-    columns, rows = run_query(app(click.get_current_context()).store(), statement)
+    context = app(click.get_current_context())
+    url = resolve_url(context.db_url)
+    if make_url(url).get_backend_name() == "sqlite":
+        sqlite_path(url)  # never create a database to query it
+    columns, rows = run_query(context.store(), statement)
     if fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "json":
