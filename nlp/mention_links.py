@@ -60,7 +60,9 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
             res.entity_id
             and linking.is_common_name(surface)
             and cand.method != "pattern"
-            and not _has_context(res, artist_ids, ctx, cand.label)
+            and not _has_context(
+                res, artist_ids | {subject} if subject else artist_ids, ctx, cand.label
+            )
         ):
             res = linking.NO_LINK
         conf = cand.confidence if res.entity_id is None else (cand.confidence + res.confidence) / 2
@@ -106,7 +108,7 @@ def _possessor(ctx: RuleContext, chosen: list[Candidate], cand: Candidate) -> fr
 def _has_context(
     res: linking.LinkResult, artist_ids: frozenset[str], ctx: RuleContext, label: str
 ) -> bool:
-    """Evidence for a common-word name: a work whose artist is also mentioned."""
+    """Evidence for a common-word name: a work whose artist is also mentioned (or the subject)."""
     if res.index is None or label == "ARTIST":
         return False
     return ctx.gazetteer.artist_of(res.index) in artist_ids
