@@ -12,12 +12,15 @@ A rule may also adjust candidates proposed before it (relabel, drop, raise confi
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from nlp import linking
 from nlp.gazetteer import Gazetteer
+from storage.names import normalize_name
 
 MUSIC_LABELS = ("ARTIST", "TRACK", "ALBUM")
 BASE_KEY = "linernotes_stock_ents"  # doc.user_data: the stock NER's {(start, end): label}
@@ -54,9 +57,31 @@ class RuleContext:
     _known: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _ngrams: list[Ngram] | None = None
 
+    starts: list[int] = field(default_factory=list)  # token i's first char
+    ends: list[int] = field(default_factory=list)  # token i's end char
+    sent_starts: list[int] = field(default_factory=list)  # 1 where token i opens a sentence
+    orths: list[str] = field(default_factory=list)
+
     @classmethod
     def of(cls, doc: Any, gazetteer: Gazetteer) -> RuleContext:
-        return cls(doc, gazetteer, doc.text, doc.user_data.get(BASE_KEY) or {})
+        """Context of a doc; text and token offsets come from one array read (Doc.text and
+        token objects are slow to build, and every rule needs them)."""
+        from spacy.attrs import IDX, ORTH, SENT_START, SPACY
+
+        strings = doc.vocab.strings
+        rows = doc.to_array([ORTH, SPACY, IDX, SENT_START]).tolist()
+        orths = [strings[r[0]] for r in rows]
+        text = "".join([o + " " if r[1] else o for o, r in zip(orths, rows, strict=True)])
+        ctx = cls(doc, gazetteer, text, doc.user_data.get(BASE_KEY) or {})
+        ctx.orths = orths
+        ctx.starts = [r[2] for r in rows]
+        ctx.ends = [r[2] + len(o) for o, r in zip(orths, rows, strict=True)]
+        ctx.sent_starts = [r[3] for r in rows]
+        return ctx
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """Char offsets of tokens start..end-1."""
+        return self.starts[start], self.ends[end - 1]
 
     @property
     def has_stock(self) -> bool:
@@ -77,9 +102,7 @@ class RuleContext:
             if not len(self.gazetteer):
                 self._ngrams = []
             else:
-                from storage.names import normalize_name
-
-                words = [normalize_name(t.text) if not t.is_space else "" for t in self.doc]
+                words = [word_key(o) for o in self.orths]
                 self._ngrams = list(self.gazetteer.find_ngrams(words))
         return self._ngrams
 
@@ -89,6 +112,12 @@ class RuleContext:
         if NER_SPANS_KEY in self.doc.spans:
             spans.extend(self.doc.spans[NER_SPANS_KEY])
         return spans
+
+
+@lru_cache(maxsize=262_144)
+def word_key(token_text: str) -> str:
+    """A token's matching key (`normalize_name`; "" for whitespace), cached: words repeat."""
+    return normalize_name(token_text) if token_text.strip() else ""
 
 
 RuleFunc = Callable[[Any, RuleContext], list[Candidate]]
@@ -210,10 +239,20 @@ def place_title(
     return []
 
 
-def sentence_of(doc: Any, char: int) -> tuple[int, int]:
-    """Char span of the sentence holding `char` (the whole text without sentence boundaries)."""
-    token = doc.char_span(char, char + 1, alignment_mode="expand")
-    if token is None or not doc.has_annotation("SENT_START"):
-        return 0, len(doc.text)
-    sent = token[0].sent
-    return sent.start_char, sent.end_char
+def sentence_bounds(ctx: RuleContext) -> list[tuple[int, int]]:
+    """Char spans of the doc's sentences, from the token arrays (one span without boundaries)."""
+    if not ctx.starts or not ctx.doc.has_annotation("SENT_START"):
+        return [(0, len(ctx.text))]
+    firsts = [i for i, flag in enumerate(ctx.sent_starts) if flag == 1 and i > 0]
+    bounds = []
+    begin = 0
+    for first in [*firsts, len(ctx.starts)]:
+        bounds.append((ctx.starts[begin], ctx.ends[first - 1]))
+        begin = first
+    return bounds
+
+
+def sentence_of(bounds: list[tuple[int, int]], char: int) -> tuple[int, int]:
+    """The sentence span (from `sentence_bounds`) holding `char`."""
+    i = bisect_right(bounds, (char, float("inf"))) - 1
+    return bounds[max(i, 0)]

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from nlp import linking
-from nlp.candidates import SUBJECT_KEY, Candidate, RuleContext, sentence_of
+from nlp.candidates import SUBJECT_KEY, Candidate, RuleContext, sentence_bounds, sentence_of
 from nlp.patterns import CAP_RUN
 
 _POSSESSIVE_BEFORE = re.compile(rf"(?<![\w'])(?P<x>{CAP_RUN}) ?['\u2019]s? $")
@@ -29,7 +29,8 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
     first = [
         linking.link(gaz, text[c.start : c.end], c.label, linking.LinkContext()) for c in chosen
     ]
-    sents = [sentence_of(doc, c.start) for c in chosen]
+    bounds = sentence_bounds(ctx)
+    sents = [sentence_of(bounds, c.start) for c in chosen]
     sure = [  # links that do not depend on context: artists, and titles with one candidate
         (r, c, s)
         for r, c, s in zip(first, chosen, sents, strict=True)
@@ -116,18 +117,16 @@ def _has_context(
 
 def title_rows(ctx: RuleContext, rows: list[Any]) -> list[Row]:
     """Mentions of a page title: titles are mostly names, so any catalogue name counts."""
-    gaz, doc, text = ctx.gazetteer, ctx.doc, ctx.text
+    gaz, text = ctx.gazetteer, ctx.text
     rows = list(rows)
     taken = [(r[0], r[1]) for r in rows]
     for start, end, found in sorted(ctx.ngrams(), key=lambda h: h[0] - h[1]):
-        span = doc[start:end]
-        if any(span.start_char < e and s < span.end_char for s, e in taken):
+        s_char, e_char = ctx.char_span(start, end)
+        if any(s_char < e and s < e_char for s, e in taken):
             continue
         label = gaz.kind(found[0]).upper()
-        rows.append(
-            (span.start_char, span.end_char, label, None, None, 0.6, "gazetteer", 0, len(text), ())
-        )
-        taken.append((span.start_char, span.end_char))
+        rows.append((s_char, e_char, label, None, None, 0.6, "gazetteer", 0, len(text), ()))
+        taken.append((s_char, e_char))
     artist_ids = linking.artist_ids_of(
         gaz, (i for r in rows for i in ctx.known(text[r[0] : r[1]], r[2])[:1])
     )

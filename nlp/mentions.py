@@ -144,9 +144,12 @@ class MentionExtractor:
         doc.user_data[SUBJECT_KEY] = subject
         return doc
 
-    def _mentions(self, doc: Any, offset: int = 0, count: bool = True) -> list[FoundMention]:
+    def _mentions(
+        self, doc: Any, offset: int = 0, count: bool = True, text: str | None = None
+    ) -> list[FoundMention]:
+        """FoundMentions of a processed doc; `text` is doc.text when the caller has it (cheaper)."""
         out = []
-        text = doc.text
+        text = doc.text if text is None else text
         for row in doc.user_data.get(USER_KEY, []):
             start, end, label, eid, name, conf, method, s0, s1, alternatives = row
             surface = text[start:end]
@@ -188,10 +191,16 @@ class MentionExtractor:
     def _extract_batch(self, items: list[tuple[str, str | None]]) -> Iterator[DocumentMentions]:
         titles = [_clean(title) if title else "" for _, title in items]
         component = self.nlp.get_pipe(COMPONENT)
-        title_mentions = []
-        for doc in self._docs(titles):
+        named = [t for t in titles if t.strip()]  # an empty title names nothing: no pipeline run
+        title_docs = iter(self._docs(named))
+        title_mentions: list[list[FoundMention]] = []
+        for title in titles:
+            if not title.strip():
+                title_mentions.append([])
+                continue
+            doc = next(title_docs)
             doc.user_data[USER_KEY] = component.title_candidates(doc)
-            title_mentions.append(self._mentions(doc, count=False))
+            title_mentions.append(self._mentions(doc, count=False, text=title))
         chosen = [choose_subject(found) for found in title_mentions]
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []  # (item index, char offset of the piece)
@@ -204,8 +213,8 @@ class MentionExtractor:
                 subjects.append(self._subject_artist(chosen[i]))
         found: list[list[FoundMention]] = [[] for _ in items]
         sents: list[list[tuple[int, int]]] = [[] for _ in items]
-        for (i, off), doc in zip(owners, self._docs(pieces, subjects), strict=True):
-            found[i].extend(self._mentions(doc, off))
+        for (i, off), piece, doc in zip(owners, pieces, self._docs(pieces, subjects), strict=True):
+            found[i].extend(self._mentions(doc, off, text=piece))
             if doc.has_annotation("SENT_START"):
                 sents[i].extend((s.start_char + off, s.end_char + off) for s in doc.sents)
         for i, (text, _) in enumerate(items):

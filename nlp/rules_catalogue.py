@@ -36,25 +36,24 @@ def gazetteer_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
     for start, end, hits in ctx.ngrams():
         if not any(gaz.kind(i) == "artist" for i in hits):
             continue
-        span = doc[start:end]
-        s_char, e_char = span.start_char, span.end_char
+        key = ctx.char_span(start, end)
+        s_char, e_char = key
         if (
             start > 0
-            and doc[start - 1].lower_ == "the"
+            and ctx.orths[start - 1].lower() == "the"
             and any(gaz.starts_with_the(i) for i in hits)
         ):
-            s_char = doc[start - 1].idx
+            s_char = ctx.starts[start - 1]
         surface = text[s_char:e_char]
         if not is_capitalised(surface) or linking.is_common_name(surface):
             continue
-        key = (span.start_char, span.end_char)
         ner_label = ner_labels.get(key) or ctx.stock.get(key)
         if end - start >= 2 and any(covers_most(s_char, e_char, s, e) for s, e in misfits):
             # the NER saw an artist here but cut it wrong ("Maroon 5 's Sugar", "Depeche")
             out.append(Candidate(s_char, e_char, "ARTIST", 0.9, "gazetteer+ner", True))
         elif ner_label in _NAME_LABELS:
             out.append(Candidate(s_char, e_char, "ARTIST", 0.7, "gazetteer+ner", True))
-        elif end - start >= 2 and not span[0].is_sent_start:
+        elif end - start >= 2 and start > 0 and ctx.sent_starts[start] != 1:
             out.append(Candidate(s_char, e_char, "ARTIST", 0.6, "gazetteer", False))
     return out
 
@@ -83,17 +82,17 @@ def work_by_artist_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
         return []
     out: list[Candidate] = []
     for start, end, hits in ctx.ngrams():
-        span = doc[start:end]
-        surface = span.text
         if any(gaz.kind(i) == "artist" for i in hits):
             continue  # self-titled ("Robyn" by Robyn): the artist reading; cues catch the album
+        kinds = {gaz.kind(i) for i in hits if gaz.artist_of(i) in artists} - {"artist"}
+        if not kinds:
+            continue
+        s_char, e_char = ctx.char_span(start, end)
+        surface = text[s_char:e_char]
         if not is_capitalised(surface) or linking.is_common_name(surface):
             continue
-        kinds = {gaz.kind(i) for i in hits if gaz.artist_of(i) in artists}
-        for kind in sorted(kinds - {"artist"}):
-            out.append(
-                Candidate(span.start_char, span.end_char, kind.upper(), 0.75, "gazetteer", True)
-            )
+        for kind in sorted(kinds):
+            out.append(Candidate(s_char, e_char, kind.upper(), 0.75, "gazetteer", True))
     return out
 
 
