@@ -150,7 +150,7 @@ def _vs_before(quick: bool) -> dict | None:
         old_gaz = old_module.Gazetteer.from_entries(entries)
         old = old_module.MentionExtractor(old_gaz)
         new = MentionExtractor(Gazetteer.from_entries(entries))
-        assert old.nlp.pipe_names == new.nlp.pipe_names[:-1] + ["linernotes_before"]
+        assert old.nlp.pipe_names == [*new.nlp.pipe_names[:-1], "linernotes_before"]
         best = {"old": float("inf"), "new": float("inf")}
         for extractor in (old, new):  # warm-up
             list(extractor.extract(items[:20]))
@@ -169,8 +169,8 @@ def _vs_before(quick: bool) -> dict | None:
         "baseline": round(base),
         "ratio": round(ours / base, 3),
         "notes": (
-            f"{len(texts)} texts, {n_words} words, 1 process, CPU time, best of alternating rounds; "
-            f"baseline: MentionExtractor.extract at {BEFORE_COMMIT} (before named rules)"
+            f"{len(texts)} texts, {n_words} words, 1 process, CPU time, best of alternating "
+            f"rounds; baseline: MentionExtractor.extract at {BEFORE_COMMIT} (before named rules)"
         ),
     }
 

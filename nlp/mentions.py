@@ -90,6 +90,12 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def _subject_of(title_mentions: list[FoundMention]) -> FoundMention | None:
+    """`choose_subject` over FoundMentions (it returns one of its inputs)."""
+    chosen = choose_subject(title_mentions)
+    return next((m for m in title_mentions if m is chosen), None)
+
+
 class MentionExtractor:
     """Stream documents through the pipeline and return their mentions, in input order.
 
@@ -201,7 +207,7 @@ class MentionExtractor:
             doc = next(title_docs)
             doc.user_data[USER_KEY] = component.title_candidates(doc)
             title_mentions.append(self._mentions(doc, count=False, text=title))
-        chosen = [choose_subject(found) for found in title_mentions]
+        chosen = [_subject_of(found) for found in title_mentions]
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []  # (item index, char offset of the piece)
         subjects: list[str | None] = []

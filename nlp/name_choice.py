@@ -91,11 +91,11 @@ def _entries(
     if kind == "artist":
         stmt = select(Artist.id, Artist.name).where(Artist.norm_name == key)
         return [(i, n, None, None) for i, n in session.execute(stmt)]
-    model = {"track": Track, "album": Album}.get(kind)
-    if model is None:
+    if kind not in ("track", "album"):
         raise ValueError(f"unknown kind {kind!r} (use artist, track or album)")
     plain = normalize_name(title_base(name)) or key
-    stmt = (
+    model: type[Track] | type[Album] = Track if kind == "track" else Album
+    works = (
         select(model.id, model.title, model.artist_id, Artist.name)
         .outerjoin(Artist, Artist.id == model.artist_id)
         .where(
@@ -104,8 +104,8 @@ def _entries(
             | model.norm_title.startswith(plain + " ")
         )
     )
-    out = []
-    for wid, title, artist_id, artist in session.execute(stmt):
+    out: list[tuple[str, str, str | None, str | None]] = []
+    for wid, title, artist_id, artist in session.execute(works):
         norms = {normalize_name(title), normalize_name(title_base(title))}
         if key in norms or plain in norms:
             out.append((wid, title, artist_id, artist))

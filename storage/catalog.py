@@ -388,9 +388,8 @@ def file_catalog_names(
     for kind, table in (("track", merged.tracks), ("album", merged.albums)):
         for work in table.values():
             owner = merged.artists.get(work["artist_id"])
-            yield CatalogName(
-                kind, work["id"], work["title"], work["artist_id"], owner and owner["name"]
-            )
+            owner_name = str(owner["name"]) if owner else None
+            yield CatalogName(kind, work["id"], work["title"], work["artist_id"], owner_name)
 
 
 def catalog_names(session: Session) -> Iterator[CatalogName]:

@@ -83,7 +83,7 @@ def test_link_levels_nearest_first() -> None:
 
 
 def test_page_subject_speaks_only_when_nothing_nearer_does(extractor: MentionExtractor) -> None:
-    text = "Nobody expected \"Heaven\" to close the set, but it did."
+    text = 'Nobody expected "Heaven" to close the set, but it did.'
     on_adams_page = _mentions(extractor, text, "Bryan Adams live in Oslo")
     assert _linked(on_adams_page, "Heaven") == ["tr:bryan-adams/heaven"]
     nearer = "Talking Heads closed with Heaven, and nobody expected it."
@@ -146,7 +146,7 @@ def test_title_base_strips_version_parts() -> None:
     assert title_base("Rock - Paper - Scissors") == "Rock - Paper - Scissors"  # no version word
     assert title_base("(Untitled)") == "(Untitled)"  # nothing would be left
     gaz = Gazetteer.from_entries(
-        CATALOG[:1] + [_work("track", "tr:x", "Dreams - Live", "ar:robyn", "Robyn")]
+        [*CATALOG[:1], _work("track", "tr:x", "Dreams - Live", "ar:robyn", "Robyn")]
     )
     assert [e.id for e in gaz.lookup_name("Dreams")] == ["tr:x"]
 

@@ -31,7 +31,8 @@ def test_every_default_rule_is_registered_and_unknown_names_fail() -> None:
 
 
 def test_rule_list_comes_from_the_component_config() -> None:
-    ex = MentionExtractor(Gazetteer.from_entries(CATALOG), without=["ner", "patterns", "list_mates"])
+    gaz = Gazetteer.from_entries(CATALOG)
+    ex = MentionExtractor(gaz, without=["ner", "patterns", "list_mates"])
     component = ex.nlp.get_pipe("linernotes_music")
     assert "patterns" not in component.rule_names and "possessive" in component.rule_names
     assert ex.nlp.get_pipe_config("linernotes_music")["rules"] == component.rule_names
