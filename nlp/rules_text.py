@@ -38,6 +38,8 @@ _BYLINE = re.compile(
     rf"(?:^|[\n|\u2022\u00b7\u2014]|[.!?]\s)\s*(?:{_CREDIT}\s*(?:by\b|:)|by\b)\s*$",
     re.I | re.M,
 )
+# a critic or journalist quoted about the music: "music critic Richie Unterberger"
+_CRITIC = re.compile(r"\b(?:critics?|journalists?|reviewers?|columnists?)\s*$", re.I)
 _CO_CREDIT = re.compile(r"\s*(?:,|&|and)\s*$")
 
 
@@ -154,9 +156,10 @@ def byline_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
     for cand in sorted(ctx.cands, key=lambda c: c.start):
         if cand.label != "ARTIST":
             continue
-        if _BYLINE.search(text, max(0, cand.start - 40), cand.start) or any(
-            _CO_CREDIT.fullmatch(text, d.end, cand.start) for d in dropped
-        ):
+        if (
+            _BYLINE.search(text, max(0, cand.start - 40), cand.start)
+            or _CRITIC.search(text, max(0, cand.start - 20), cand.start)
+        ) or any(_CO_CREDIT.fullmatch(text, d.end, cand.start) for d in dropped):
             dropped.append(cand)
     if dropped:
         gone = {id(c) for c in dropped}
