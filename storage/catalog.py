@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from storage.models import Album, Artist, Track
 from storage.names import normalize_name, slugify
 from storage.upsert import upsert
 
+log = logging.getLogger("linernotes.catalog")
 REQUIRED_COLUMNS = ("artist_id", "artist", "track_id", "track", "album_id", "album")
 OPTIONAL_COLUMNS = ("artist_aliases",)
 MAX_NAME = 1000
@@ -232,12 +234,13 @@ class _Merged:
     albums: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _explicit_artist_ids(rows: list[CatalogRow], session: Session) -> dict[str, str]:
-    """Normalised name -> explicit artist id, from the database and then the file."""
+def _explicit_artist_ids(rows: list[CatalogRow], session: Session | None) -> dict[str, str]:
+    """Normalised name -> explicit artist id, from the database (if any) and then the file."""
     known: dict[str, str] = {}
-    stmt = select(Artist.norm_name, Artist.id).where(~Artist.id.startswith("ar:"))
-    for norm, artist_id in session.execute(stmt):
-        known.setdefault(norm, artist_id)
+    if session is not None:
+        stmt = select(Artist.norm_name, Artist.id).where(~Artist.id.startswith("ar:"))
+        for norm, artist_id in session.execute(stmt):
+            known.setdefault(norm, artist_id)
     for row in rows:
         if row.artist_id:
             known.setdefault(normalize_name(row.artist), row.artist_id)
@@ -271,8 +274,11 @@ def _add_work(table: dict[str, dict[str, Any]], work_id: str, title: str, artist
         entry["title"] = _better_name(entry["title"], title)
 
 
-def merge_rows(rows: list[CatalogRow], session: Session) -> _Merged:
-    """Resolve ids and fold duplicate lines into one record per entity."""
+def merge_rows(rows: list[CatalogRow], session: Session | None) -> _Merged:
+    """Resolve ids and fold duplicate lines into one record per entity.
+
+    Without a session the file is merged as if imported into an empty database.
+    """
     explicit = _explicit_artist_ids(rows, session)
     merged = _Merged()
     for row in rows:
@@ -356,6 +362,37 @@ def catalog_counts(session: Session) -> tuple[int, int, int]:
         session.scalar(select(func.count()).select_from(model)) or 0
         for model in (Artist, Track, Album)
     )
+
+
+def file_catalog_names(
+    path: Path | str, fmt: str | None = None, *, skip_bad: bool = True
+) -> Iterator[CatalogName]:
+    """The names `catalog_names` would list after importing this file into an empty database.
+
+    Why here: `eval mentions`, `annotate` and the extract stage must link to the very same ids,
+    so a catalogue file is read, validated and merged by the importer's own code (ids derived by
+    `merge_rows`), never by a second reader. Bad rows are skipped with a warning naming the line
+    (or, without `skip_bad`, raise CatalogError).
+    """
+    path = Path(path)
+    rows: list[CatalogRow] = []
+    for item in read_catalog(path, fmt):
+        if isinstance(item, BadRow):
+            if not skip_bad:
+                raise CatalogError(f"{path}: {item}")
+            log.warning("%s: %s (row skipped)", path, item)
+        else:
+            rows.append(item)
+    merged = merge_rows(rows, None)
+    for artist in merged.artists.values():
+        yield CatalogName("artist", artist["id"], artist["name"], None, None)
+        for alias in artist["aliases"]:
+            yield CatalogName("artist", artist["id"], alias, None, None)
+    for kind, table in (("track", merged.tracks), ("album", merged.albums)):
+        for work in table.values():
+            owner = merged.artists.get(work["artist_id"])
+            owner_name = str(owner["name"]) if owner else None
+            yield CatalogName(kind, work["id"], work["title"], work["artist_id"], owner_name)
 
 
 def catalog_names(session: Session) -> Iterator[CatalogName]:

@@ -205,6 +205,8 @@ class Mention(Base):
     norm_surface: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
     method: Mapped[str] = mapped_column(String(20))
+    # ambiguous names: every catalogue candidate as [entity_id, score], best first; else null
+    candidates: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
     __table_args__ = (
         UniqueConstraint("document_id", "start", "end", "label", name="uq_mentions_span"),

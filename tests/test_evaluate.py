@@ -73,3 +73,24 @@ def test_load_musicreconer_maps_bio_to_original_case(tmp_path: Path) -> None:
     assert examples[0].text == "Drake - Nonstop I like"
     assert examples[0].spans == [(0, 5, "ARTIST"), (8, 15, "WOA")]
     assert examples[1].spans == [(10, 13, "ARTIST")]
+
+
+SHARED_GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "gold"
+
+
+@pytest.mark.skipif(not (SHARED_GOLD / "crossner_music").exists(), reason="no ../shared gold data")
+def test_crossner_dev_halves_are_the_documented_ones() -> None:
+    from nlp.evaluate import select_split
+
+    dev = load_gold(SHARED_GOLD / "crossner_music" / "dev.jsonl")
+    tune, check = select_split(dev, "tune"), select_split(dev, "check")
+    assert (len(tune), len(check)) == (185, 195)  # as docs/mentions.md states
+    assert len(tune) + len(check) == len(dev)
+
+
+@pytest.mark.skipif(not (SHARED_GOLD / "musicreconer").exists(), reason="no ../shared gold data")
+def test_musicreconer_dataset4_converts_at_run_time() -> None:
+    examples = load_musicreconer(SHARED_GOLD / "musicreconer" / "dataset4")
+    labels = {lab for ex in examples for *_, lab in ex.spans}
+    assert len(examples) == 751 and labels == {"ARTIST", "WOA"}
+    assert all(ex.text[s:e].strip() == ex.text[s:e] for ex in examples for s, e, _ in ex.spans)

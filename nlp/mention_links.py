@@ -1,0 +1,137 @@
+"""Link the chosen candidates of one doc to the catalogue, each from its own context.
+
+Two passes: first every candidate is looked up without context, which says which artists the
+document names (and in which sentence); then each candidate is linked with what is nearest to it:
+the possessor in "X's Title", artists in its sentence, artists elsewhere in the document, the
+page subject (doc.user_data[SUBJECT_KEY], set by MentionExtractor from the page title).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nlp import linking
+from nlp.candidates import SUBJECT_KEY, Candidate, RuleContext, sentence_bounds, sentence_of
+from nlp.patterns import CAP_RUN
+
+_POSSESSIVE_BEFORE = re.compile(rf"(?<![\w'])(?P<x>{CAP_RUN}) ?['\u2019]s? $")
+_NUMBER = re.compile(r"\d+s?")
+
+# A stored mention: start, end, label, entity id, name, confidence, method, sentence start/end,
+# alternatives ((id, score), ...) when the name had several catalogue candidates.
+Row = tuple[int, int, str, str | None, str | None, float, str, int, int, tuple]
+
+
+def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
+    """Rows for the chosen candidates (unlinked ones without evidence are dropped)."""
+    gaz, doc, text = ctx.gazetteer, ctx.doc, ctx.text
+    first = [
+        linking.link(gaz, text[c.start : c.end], c.label, linking.LinkContext()) for c in chosen
+    ]
+    bounds = sentence_bounds(ctx)
+    sents = [sentence_of(bounds, c.start) for c in chosen]
+    sure = [  # links that do not depend on context: artists, and titles with one candidate
+        (r, c, s)
+        for r, c, s in zip(first, chosen, sents, strict=True)
+        if r.entity_id and (c.label == "ARTIST" or not r.alternatives)
+    ]
+    artist_ids = linking.artist_ids_of(gaz, (r.index for r, _, _ in sure))
+    work_artists = linking.artist_ids_of(gaz, (r.index for r, c, _ in sure if c.label != "ARTIST"))
+    by_sentence: dict[tuple[int, int], set[str]] = {}
+    for r, c, s in sure:
+        if c.label == "ARTIST" and r.entity_id:
+            by_sentence.setdefault(s, set()).add(r.entity_id)
+    subject = doc.user_data.get(SUBJECT_KEY)
+    rows: list[Row] = []
+    for cand, sent in zip(chosen, sents, strict=True):
+        surface = text[cand.start : cand.end]
+        ctx_link = linking.LinkContext(
+            artist_ids,
+            subject,
+            text[sent[0] : sent[1]],
+            work_artists,
+            _possessor(ctx, chosen, cand) if cand.label != "ARTIST" else None,
+            frozenset(by_sentence.get(sent, ())),
+        )
+        res = linking.link(gaz, surface, cand.label, ctx_link)
+        if res.entity_id is None and not cand.evidence:
+            continue
+        if (
+            res.entity_id
+            and linking.is_common_name(surface)
+            and cand.method != "pattern"
+            and not _has_context(
+                res, artist_ids | {subject} if subject else artist_ids, ctx, cand.label
+            )
+        ):
+            res = linking.NO_LINK
+        conf = cand.confidence if res.entity_id is None else (cand.confidence + res.confidence) / 2
+        rows.append(
+            (
+                cand.start,
+                cand.end,
+                cand.label,
+                res.entity_id,
+                res.name,
+                round(conf, 3),
+                cand.method,
+                *sent,
+                res.alternatives,
+            )
+        )
+    return rows
+
+
+def _possessor(ctx: RuleContext, chosen: list[Candidate], cand: Candidate) -> frozenset[str] | None:
+    """Catalogue artist ids of X when the title reads "X's Title"; None without a possessor.
+
+    X is the artist candidate ending right before the possessive, else the capitalised run
+    there. An X the catalogue does not know gives an empty set: it still rules out the titles of
+    every other artist ("Caribou's Honey" on a page about Robyn is not Robyn's "Honey").
+    """
+    text = ctx.text
+    match = _POSSESSIVE_BEFORE.search(text, max(0, cand.start - 80), cand.start)
+    if match is None:
+        return None
+    owner = next(
+        (c for c in chosen if c.label == "ARTIST" and c.end == match.end("x")),
+        None,
+    )
+    surface = text[owner.start : owner.end] if owner else match.group("x")
+    if _NUMBER.fullmatch(surface):
+        return None  # "1985's Little Creatures"
+    if owner is None and ctx.known(surface, "TRACK") + ctx.known(surface, "ALBUM"):
+        return None  # a title's possessive ("Thriller's sales"), not an owner
+    return frozenset(ctx.gazetteer.entry_id(i) for i in ctx.known(surface, "ARTIST"))
+
+
+def _has_context(
+    res: linking.LinkResult, artist_ids: frozenset[str], ctx: RuleContext, label: str
+) -> bool:
+    """Evidence for a common-word name: a work whose artist is also mentioned (or the subject)."""
+    if res.index is None or label == "ARTIST":
+        return False
+    return ctx.gazetteer.artist_of(res.index) in artist_ids
+
+
+def title_rows(ctx: RuleContext, rows: list[Any]) -> list[Row]:
+    """Mentions of a page title: titles are mostly names, so any catalogue name counts."""
+    gaz, text = ctx.gazetteer, ctx.text
+    rows = list(rows)
+    taken = [(r[0], r[1]) for r in rows]
+    for start, end, found in sorted(ctx.ngrams(), key=lambda h: h[0] - h[1]):
+        s_char, e_char = ctx.char_span(start, end)
+        if any(s_char < e and s < e_char for s, e in taken):
+            continue
+        label = gaz.kind(found[0]).upper()
+        rows.append((s_char, e_char, label, None, None, 0.6, "gazetteer", 0, len(text), ()))
+        taken.append((s_char, e_char))
+    artist_ids = linking.artist_ids_of(
+        gaz, (i for r in rows for i in ctx.known(text[r[0] : r[1]], r[2])[:1])
+    )
+    out: list[Row] = []
+    for row in rows:
+        res = linking.link(gaz, text[row[0] : row[1]], row[2], linking.LinkContext(artist_ids))
+        out.append((*row[:3], res.entity_id, res.name, *row[5:9], res.alternatives))
+    return out

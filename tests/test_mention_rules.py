@@ -1,0 +1,159 @@
+"""Named candidate rules: registry, config, leaving rules out, the extra-NER hook, the eval split,
+and one catalogue reader for files and the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nlp.candidates import Candidate, RuleContext, known_rules, rules_named
+from nlp.evaluate import GoldExample, format_contributions, select_split, split_of
+from nlp.gazetteer import CatalogEntry, Gazetteer, entries_from_csv
+from nlp.mention_component import DEFAULT_RULES
+from nlp.mentions import MentionExtractor
+
+CATALOG = [
+    CatalogEntry("artist", "ar:robyn", "Robyn"),
+    CatalogEntry("album", "al:robyn/honey", "Honey", "ar:robyn", "Robyn"),
+]
+
+
+def test_every_default_rule_is_registered_and_unknown_names_fail() -> None:
+    assert set(DEFAULT_RULES) <= set(known_rules())
+    assert [r.name for r in rules_named(["patterns", "ner"])] == ["patterns", "ner"]
+    with pytest.raises(ValueError, match="unknown mention rule"):
+        rules_named(["posessive"])
+    with pytest.raises(ValueError, match="unknown mention rule"):
+        MentionExtractor(Gazetteer.from_entries(CATALOG), without=["nope"])
+
+
+def test_rule_list_comes_from_the_component_config() -> None:
+    gaz = Gazetteer.from_entries(CATALOG)
+    ex = MentionExtractor(gaz, without=["ner", "patterns", "list_mates"])
+    component = ex.nlp.get_pipe("linernotes_music")
+    assert "patterns" not in component.rule_names and "possessive" in component.rule_names
+    assert ex.nlp.get_pipe_config("linernotes_music")["rules"] == component.rule_names
+    text = 'I still play the single "Glass Lanterns" every morning.'
+    tracks = [m for m in next(ex.annotate([text])) if m.label == "TRACK"]
+    assert not tracks  # the quoted title came only from `patterns`
+    only_patterns = MentionExtractor(Gazetteer.from_entries(CATALOG), without=["ner"])
+    found = [(m.surface, m.label, m.method) for m in next(only_patterns.annotate([text]))]
+    assert found == [("Glass Lanterns", "TRACK", "pattern")]
+
+
+def test_ner_spans_rule_reads_another_components_span_group() -> None:
+    """The hook for a transformer NER: spans in doc.spans["ner_candidates"] become candidates,
+    with the component's scores as confidences, vetted like the CNN NER's."""
+    import spacy
+
+    doc = spacy.blank("en")("Yesterday Quibble Zorn played Honey live.")
+    group = [doc.char_span(10, 22, label="ARTIST"), doc.char_span(30, 35, label="ALBUM")]
+    doc.spans["ner_candidates"] = [s for s in group if s is not None]
+    doc.spans["ner_candidates"].attrs["scores"] = [0.91, 0.66]
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    (rule,) = rules_named(["ner_spans"])
+    found = rule.func(doc, ctx)
+    assert [(doc.text[c.start : c.end], c.label, c.confidence) for c in found] == [
+        ("Quibble Zorn", "ARTIST", 0.91),
+        ("Honey", "ALBUM", 0.66),
+    ]
+    assert rule.func(spacy.blank("en")("No group here."), ctx) == []
+
+
+def test_rules_may_edit_earlier_candidates() -> None:
+    import spacy
+
+    from nlp.candidates import run_rules
+
+    text = "Words by Quibble Zorn\nMore text."
+    doc = spacy.blank("en")(text)
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = [Candidate(9, 21, "ARTIST", 0.8, "ner", True)]
+    assert run_rules(ctx, rules_named(["byline"])) == []
+
+
+def test_split_is_fixed_disjoint_and_about_half() -> None:
+    texts = [f"Sentence number {i} about Robyn." for i in range(400)]
+    halves = [split_of(t) for t in texts]
+    assert halves == [split_of(t) for t in texts]  # no seed, no order
+    assert 150 < halves.count("tune") < 250
+    gold = [GoldExample(t) for t in texts]
+    tune, check = select_split(gold, "tune"), select_split(gold, "check")
+    assert len(tune) + len(check) == 400 and not {g.text for g in tune} & {g.text for g in check}
+    assert select_split(gold, None) == gold
+    with pytest.raises(ValueError, match="unknown split"):
+        select_split(gold, "test")
+
+
+def test_contribution_table_shows_deltas() -> None:
+    row = {"precision": 1.0, "recall": 1.0, "f1": 0.8, "support": 1.0, "predicted": 1.0}
+    worse = dict(row, f1=0.7)
+    table = format_contributions(
+        [("all", {"ARTIST": row, "micro": row}), ("possessive", {"ARTIST": worse, "micro": row})]
+    )
+    assert "0.800" in table and "-0.100" in table and "possessive" in table
+
+
+def test_catalogue_file_ids_are_the_importers(tmp_path: Path, sqlite_store) -> None:  # type: ignore[no-untyped-def]
+    """An id-less row of an artist that has an explicit id elsewhere gets that id, as on import."""
+    from storage.catalog import catalog_names, import_catalog
+
+    path = tmp_path / "cat.csv"
+    path.write_text(
+        "artist_id,artist,track_id,track,album_id,album\n"
+        "mbid-1,Sigur Rós,,Hoppípolla,,\n"
+        ",Sigur Ros,,Glósóli,,Takk...\n",
+        encoding="utf-8",
+    )
+    from_file = {(e.kind, e.id, e.name) for e in entries_from_csv(path)}
+    import_catalog(sqlite_store, path)
+    with sqlite_store.session() as session:
+        from_db = {(n.kind, n.id, n.name) for n in catalog_names(session)}
+    assert from_file == from_db
+    assert ("track", "tr:sigur-ros/glosoli", "Glósóli") in from_file
+    assert {i for k, i, _ in from_file if k == "artist"} == {"mbid-1"}
+
+
+def test_eval_mentions_cli_split_and_without(tmp_path: Path) -> None:
+    from linernotes.cli import main as cli
+
+    gold = tmp_path / "gold.jsonl"
+    texts = [f'Take {i}: I still play the single "Glass Lanterns" by Robyn.' for i in range(6)]
+    lines = [
+        {
+            "text": t,
+            "spans": [{"start": t.index("Glass"), "end": t.index('" by'), "label": "TRACK"}],
+        }
+        for t in texts
+    ]
+    gold.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("artist_id,artist,track_id,track,album_id,album\n,Robyn,,,,Honey\n")
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    base = [
+        "--db",
+        db,
+        "eval",
+        "mentions",
+        "--gold",
+        str(gold),
+        "--catalog",
+        str(catalog),
+        "--json",
+        "--without",
+        "ner",
+    ]
+    runner = CliRunner()
+    full = runner.invoke(cli, base)
+    assert full.exit_code == 0, full.output
+    assert json.loads(full.output)["TRACK"]["f1"] == 1.0
+    without = runner.invoke(cli, [*base, "--without", "patterns"])
+    assert json.loads(without.output)["TRACK"]["f1"] < 1.0
+    half = runner.invoke(cli, [*base, "--split", "check"])
+    n_check = sum(split_of(x["text"]) == "check" for x in lines)
+    assert json.loads(half.output)["TRACK"]["support"] == n_check
+    bad = runner.invoke(cli, [*base, "--without", "nope"])
+    assert bad.exit_code != 0 and "unknown mention rule" in bad.output
