@@ -51,6 +51,7 @@ def test_long_lines_and_texts_are_refused_before_spacy_sees_them() -> None:
     assert len(list(read_jsonl(io.BytesIO(fits), "in.jsonl"))) == 1
 
 
+@pytest.mark.slow
 def test_annotate_cli_reports_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(b'{"text": "caf\xe9"}\n')

@@ -1,7 +1,7 @@
 """Mention candidates: an ambiguous mention keeps every catalogue candidate it was chosen from.
 
-Revision ID: 0003_mention_candidates
-Revises: 0002
+Revision ID: 0004_mention_candidates
+Revises: 0003_readonly_role
 Create Date: 2026-11-30 13:10:00
 
 `mentions.candidates` is a JSON list of [entity_id, score] pairs, best first, for a mention whose
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_mention_candidates"
-down_revision = "0002"
+revision = "0004_mention_candidates"
+down_revision = "0003_readonly_role"
 branch_labels = None
 depends_on = None
 
