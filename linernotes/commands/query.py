@@ -154,8 +154,11 @@ def sql_command(statement: str, fmt: str | None) -> None:
 
     Writes are refused by the database itself. Views such as track_descriptors,
     neighbor_names and mention_evidence are described in docs/queries.md.
+    STATEMENT `-` reads the statement from stdin.
     """
-    columns, rows = run_query(app(click.get_current_context()).store(), statement)
+    if statement == "-":
+        statement = click.get_text_stream("stdin").read()
+    columns, rows = app(click.get_current_context()).api().sql_rows(statement)
     if fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "json":
