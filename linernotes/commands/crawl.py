@@ -18,7 +18,7 @@ from linernotes.context import app
     "sources_file",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Sources file (TOML, see CONTRACT.md).",
+    help="Sources file (TOML, keys in docs/sources.md).",
 )
 @click.option("--source", "source", default=None, help="Crawl only the source with this name.")
 @click.option(
@@ -41,12 +41,18 @@ def crawl_command(
     each source's queue and never fetch a URL twice.
     """
     from crawler.runner import crawl_sources
+    from linernotes.commands.pipeline import crawl_hint
+    from linernotes.crawl_progress import crawl_progress
 
     ctx = app(click.get_current_context())
-    summary = crawl_sources(
-        ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
-    )
+    with crawl_progress(ctx.store()):
+        summary = crawl_sources(
+            ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
+        )
     click.echo(summary.format())
+    hint = crawl_hint(summary)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     if not summary.ok:
         raise SystemExit(1)
 

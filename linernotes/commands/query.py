@@ -157,7 +157,7 @@ def sql_command(statement: str, fmt: str | None) -> None:
     STATEMENT `-` reads the statement from stdin.
     """
     if statement == "-":
-        statement = click.get_text_stream("stdin").read()
+        statement = sys.stdin.read()
     columns, rows = app(click.get_current_context()).api().sql_rows(statement)
     if fmt == "csv":
         write_csv(columns, rows)
