@@ -329,16 +329,26 @@ class Linernotes:
     # ------------------------------------------------------------ corpus
 
     def search_rows(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Catalogue entities whose name contains `query` (case-insensitive), profiled first."""
+        """Catalogue entities whose name contains `query` (case-insensitive), profiled first.
+
+        SQLite's LOWER folds ASCII only, so there the connection gets a Unicode
+        lower-casing function: "кино" finds "Кино" on both backends.
+        """
         cleaned = query.lower().replace("\\", "").replace("%", "").replace("_", "")
-        return self._rows(
-            "SELECT n.entity_kind, n.entity_id, n.name, n.artist_name, "
-            "(SELECT COUNT(*) FROM descriptors d WHERE d.entity_kind = n.entity_kind "
-            "AND d.entity_id = n.entity_id) AS terms "
-            "FROM entity_names n WHERE LOWER(n.name) LIKE :p "
-            f"ORDER BY terms DESC, n.name, n.entity_id LIMIT {int(limit)}",
-            p=f"%{cleaned}%",
-        )
+        with self.store.engine.connect() as conn:
+            fold = "LOWER"
+            if conn.dialect.name == "sqlite":
+                raw = conn.connection.driver_connection
+                raw.create_function("ln_lower", 1, _lower, deterministic=True)  # type: ignore[union-attr]
+                fold = "ln_lower"
+            sql = (
+                "SELECT n.entity_kind, n.entity_id, n.name, n.artist_name, "
+                "(SELECT COUNT(*) FROM descriptors d WHERE d.entity_kind = n.entity_kind "
+                f"AND d.entity_id = n.entity_id) AS terms FROM entity_names n "
+                f"WHERE {fold}(n.name) LIKE :p "
+                f"ORDER BY terms DESC, n.name, n.entity_id LIMIT {int(limit)}"
+            )
+            return [dict(r._mapping) for r in conn.execute(text(sql), {"p": f"%{cleaned}%"})]
 
     def search(self, query: str, limit: int = 50) -> pandas.DataFrame:
         """Artists, tracks and albums by name fragment: entity_kind, entity_id, name, ..."""
@@ -472,6 +482,10 @@ class Linernotes:
         from linernotes.trending import charts
 
         return charts(self.store, days, until=until, limit=limit)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _json_list(value: Any) -> list[Any]:

@@ -157,7 +157,7 @@ def create_server(api: Linernotes, host: str = "127.0.0.1", port: int = 8000) ->
             threads=8,
             channel_timeout=30,
             connection_limit=200,
-            max_request_header_size=16 * 1024,
+            max_request_header_size=64 * 1024,  # a 50,000-char query still reaches the app: 400
             max_request_body_size=16 * 1024,
             ident="linernotes",
             expose_tracebacks=False,

@@ -25,9 +25,11 @@ def neighbors_of(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[
             .where(Neighbor.entity_kind == kind, Neighbor.entity_id == entity_id)
             .order_by(Neighbor.rank)
         ).all()
+    table = [(str(n), float(s)) for n, s in rows[:k]]
     if len(rows) >= k:
-        return [(str(n), float(s)) for n, s in rows[:k]]
-    return vector_search(store, kind, entity_id, k)
+        return table
+    # deeper than the table: search the vectors, or keep the table when there are none
+    return vector_search(store, kind, entity_id, k) or table
 
 
 def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
