@@ -326,6 +326,13 @@ class Linernotes:
             "evidence": self.evidence_rows(kind, entity_id, evidence),
         }
 
+    def profiled_entities(self) -> list[tuple[str, str]]:
+        """(kind, id) of every entity with descriptors: the pages a static site holds."""
+        rows = self._rows(
+            "SELECT DISTINCT entity_kind, entity_id FROM descriptors ORDER BY entity_kind, entity_id"
+        )
+        return [(str(r["entity_kind"]), str(r["entity_id"])) for r in rows]
+
     # ------------------------------------------------------------ corpus
 
     def search_rows(self, query: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -37,25 +37,29 @@ def write_site(api: Linernotes, out: Path, days: int = 7) -> int:
     """Write index.html and one page per profiled entity under `out`; returns the page count."""
     if out.exists() and not out.is_dir():
         raise UserFacingError(f"--out {out} exists and is not a folder")
-    entities = api._rows(
-        "SELECT DISTINCT entity_kind, entity_id FROM descriptors ORDER BY entity_kind, entity_id"
-    )
+    pages = set(api.profiled_entities())
+
+    def page_link(kind: str, entity_id: str) -> str | None:
+        return _from_page(kind, entity_id) if (kind, entity_id) in pages else None
+
+    def chart_link(kind: str, entity_id: str) -> str | None:
+        return _from_root(kind, entity_id) if (kind, entity_id) in pages else None
+
     listing: dict[str, list[str]] = {}
     written = 0
-    for row in entities:
-        kind, entity_id = str(row["entity_kind"]), str(row["entity_id"])
+    for kind, entity_id in sorted(pages):
         data = api.profile(kind, entity_id)
         if data is None:
             continue
         target = out / kind / page_name(entity_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render_entity_page(data, live=False, link=_from_page), encoding="utf-8")
+        target.write_text(render_entity_page(data, live=False, link=page_link), encoding="utf-8")
         listing.setdefault(kind, []).append(
             f'<li><a href="{esc(_from_root(kind, entity_id))}">{esc(data["name"])}</a></li>'
         )
         written += 1
     out.mkdir(parents=True, exist_ok=True)
-    home = render_home_page(api.trending_charts(days), live=False, link=_from_root)
+    home = render_home_page(api.trending_charts(days), live=False, link=chart_link)
     index = "".join(
         f"<section><h2>{esc(kind.title())}s</h2><ul class='results'>{''.join(items)}</ul></section>"
         for kind, items in sorted(listing.items())

@@ -55,8 +55,9 @@ def entity_path(kind: str, entity_id: str) -> str:
     return f"/{kind}/{quote(entity_id, safe='')}"
 
 
-# Where a link to (kind, id) points; None: no links (a single static report file).
-Linker = Callable[[str, str], str] | None
+# Where a link to (kind, id) points (None from it: that entity has no page);
+# a Linker of None: no links at all (a single static report file).
+Linker = Callable[[str, str], str | None] | None
 
 
 def _linker(live: bool, link: Linker) -> Linker:
@@ -160,8 +161,9 @@ def render_neighbors(
     items = []
     for n in neighbors:
         label = esc(n["neighbor_name"] or n["neighbor_id"])
-        if to is not None:
-            label = f'<a class="neighbor" href="{esc(to(kind, n["neighbor_id"]))}">{label}</a>'
+        href = to(kind, n["neighbor_id"]) if to is not None else None
+        if href is not None:
+            label = f'<a class="neighbor" href="{esc(href)}">{label}</a>'
         artist = n["neighbor_artist_name"]
         by = f" &ndash; {esc(artist)}" if kind != "artist" and artist else ""
         items.append(f'<li>{label}{by} <span class="num">{float(n["score"]):.3f}</span></li>')
@@ -196,8 +198,9 @@ def render_entity_page(data: dict[str, Any], live: bool = True, link: Linker = N
     sub = esc(kind)
     if kind != "artist" and data.get("artist_name"):
         artist = esc(data["artist_name"])
-        if to is not None and data.get("artist_id"):
-            artist = f'<a href="{esc(to("artist", data["artist_id"]))}">{artist}</a>'
+        href = to("artist", data["artist_id"]) if to is not None and data.get("artist_id") else None
+        if href is not None:
+            artist = f'<a href="{esc(href)}">{artist}</a>'
         sub += f" by {artist}"
     body = (
         _header(live)
@@ -244,8 +247,9 @@ def render_chart(
     rows = []
     for e in entries:
         name = esc(e["name"] or e["id"])
-        if link is not None:
-            name = f'<a href="{esc(link(kind, e["id"]))}">{name}</a>'
+        href = link(kind, e["id"]) if link is not None else None
+        if href is not None:
+            name = f'<a href="{esc(href)}">{name}</a>'
         if kind != "artist" and e.get("artist_name"):
             name += f" &ndash; {esc(e['artist_name'])}"
         posts = "".join(

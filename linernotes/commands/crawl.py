@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from linernotes.context import app
+from linernotes.output import echo_summary, json_option
 
 
 @click.command("crawl")
@@ -32,8 +33,13 @@ from linernotes.context import app
     help="Share the frontier with other workers through Redis (redis://host:6379/0); "
     "overrides [crawler] redis_url.",
 )
+@json_option
 def crawl_command(
-    sources_file: Path, source: str | None, max_pages: int | None, redis_url: str | None
+    sources_file: Path,
+    source: str | None,
+    max_pages: int | None,
+    redis_url: str | None,
+    as_json: bool,
 ) -> None:
     """Crawl the sources and store documents; prints a run summary.
 
@@ -49,7 +55,7 @@ def crawl_command(
         summary = crawl_sources(
             ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
         )
-    click.echo(summary.format())
+    echo_summary(summary, as_json)
     hint = crawl_hint(summary)
     if hint:
         click.echo(f"hint: {hint}", err=True)
@@ -59,13 +65,14 @@ def crawl_command(
 
 @click.command("reextract")
 @click.option("--run", "run_id", type=int, default=None, help="Only this run's archive.")
-def reextract_command(run_id: int | None) -> None:
+@json_option
+def reextract_command(run_id: int | None, as_json: bool) -> None:
     """Rebuild documents from the WARC archives, without the network."""
     from crawler.reextract import reextract
 
     ctx = app(click.get_current_context())
     result = reextract(ctx.store(), run_id)
-    click.echo(result.format())
+    echo_summary(result, as_json)
 
 
 def register(cli: click.Group, groups: dict[str, click.Group]) -> None:

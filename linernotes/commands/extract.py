@@ -12,20 +12,22 @@ import click
 
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
+from linernotes.output import echo_summary, json_option
 
 
 @click.command("extract")
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
 @click.option("--chunk-size", default=200, show_default=True, help="Documents per commit.")
+@json_option
 @pass_app
-def extract_command(app: AppContext, processes: int, chunk_size: int) -> None:
+def extract_command(app: AppContext, processes: int, chunk_size: int, as_json: bool) -> None:
     """Find mentions in documents not processed yet (new or changed)."""
     from nlp.extract import extract_documents
 
     summary = extract_documents(
         app.store(), n_process=processes, chunk_size=chunk_size, progress=sys.stderr.isatty()
     )
-    click.echo(summary.format())
+    echo_summary(summary, as_json)
 
 
 def read_jsonl(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:

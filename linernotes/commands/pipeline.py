@@ -77,12 +77,9 @@ def _echo(as_json: bool, **summaries: Any) -> None:
         for summary in summaries.values():
             click.echo(summary.format())
         return
-    from dataclasses import asdict, is_dataclass
+    from linernotes.output import as_plain
 
-    def plain(value: Any) -> Any:
-        return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
-
-    click.echo(json.dumps({k: plain(v) for k, v in summaries.items()}, default=str))
+    click.echo(json.dumps({k: as_plain(v) for k, v in summaries.items()}, default=str))
 
 
 NO_CATALOGUE = (

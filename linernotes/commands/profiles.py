@@ -16,6 +16,7 @@ import click
 
 from linernotes.context import app
 from linernotes.errors import UserFacingError
+from linernotes.output import echo_summary, json_option
 from linernotes.resolve import Resolution
 
 # Re-exported: older callers (bench/bench_similarity.py) import them from here.
@@ -43,12 +44,13 @@ def _candidates_json(res: Resolution) -> list[dict[str, Any]]:
 
 @click.command("embed")
 @click.option("--full", is_flag=True, help="Recompute every entity, not only changed ones.")
-def embed_command(full: bool) -> None:
+@json_option
+def embed_command(full: bool, as_json: bool) -> None:
     """Build descriptors and vectors for every artist/track whose evidence changed."""
     from nlp.profiles import build_profiles
 
     store = app(click.get_current_context()).store()
-    click.echo(build_profiles(store, progress=True, full=full).format())
+    echo_summary(build_profiles(store, progress=True, full=full), as_json)
 
 
 @click.command("similar")
