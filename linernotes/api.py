@@ -329,7 +329,8 @@ class Linernotes:
     def profiled_entities(self) -> list[tuple[str, str]]:
         """(kind, id) of every entity with descriptors: the pages a static site holds."""
         rows = self._rows(
-            "SELECT DISTINCT entity_kind, entity_id FROM descriptors ORDER BY entity_kind, entity_id"
+            "SELECT DISTINCT entity_kind, entity_id FROM descriptors "
+            "ORDER BY entity_kind, entity_id"
         )
         return [(str(r["entity_kind"]), str(r["entity_id"])) for r in rows]
 
