@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from crawler.runner import CrawlSummary
 from linernotes.cli import main
 from linernotes.commands.pipeline import crawl_hint
 from storage import Store
+from storage.models import Document
 from tests.conftest import REPO
-from tests.test_views import seed
+from tests.test_views import _insert, seed
 
 
 def _summary(**stats: Any) -> CrawlSummary:
@@ -84,3 +86,38 @@ def test_report_all_writes_a_linked_static_site(sqlite_store: Store, tmp_path: P
     neighbour = re.search(r'class="neighbor" href="(\.\./track/[^"]+)">Heaven or Las Vegas', page)
     assert neighbour is not None and (alison.parent / neighbour.group(1)).resolve().is_file()
     assert 'href="/' not in page
+
+
+def test_crawl_progress_line_on_a_terminal(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    import linernotes.crawl_progress as progress
+
+    monkeypatch.setattr(progress, "progress_enabled", lambda: True)
+    seen = []
+    seed(sqlite_store)  # fetched before the crawl: not counted
+    with progress.crawl_progress(sqlite_store, interval=0.05):
+        with sqlite_store.engine.begin() as conn:
+            _insert(conn, {}, Document(id=9, url="https://x.example/a", canonical_url="c9",
+                                       status="stored", fetched_at=datetime.now(UTC),
+                                       metadata_json={}))  # fmt: skip
+        for _ in range(100):
+            time.sleep(0.05)
+            seen.append(capsys.readouterr().err)
+            if "1 pages stored" in "".join(seen):
+                break
+    err = "".join(seen) + capsys.readouterr().err
+    assert "one request per second per host" in err
+    assert "1 pages stored" in err
+
+
+def test_no_progress_line_off_a_terminal(
+    sqlite_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from linernotes.crawl_progress import crawl_progress
+
+    with crawl_progress(sqlite_store, interval=0.01):
+        pass
+    assert capsys.readouterr().err == ""
