@@ -37,9 +37,9 @@ def add_second_heaven(store: Store) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO evidence (entity_kind, entity_id, document_id, sent_start, sent_end, "
-                "text, sentence_hash, via, weight, co_entities) VALUES "
-                "('track', 'tr:mitski/heaven', 2, 0, 5, 'Heaven aches.', 'hx', 'mention', 1, '[]')"
+                "INSERT INTO evidence (id, entity_kind, entity_id, document_id, sent_start, "
+                "sent_end, text, sentence_hash, via, weight, co_entities) VALUES (99, 'track', "
+                "'tr:mitski/heaven', 2, 0, 5, 'Heaven aches.', 'hx', 'mention', 1, '[]')"
             )
         )
 

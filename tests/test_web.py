@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
 import pytest
+from click.testing import CliRunner
 
 from linernotes.api import Linernotes
 from linernotes.cli import main
