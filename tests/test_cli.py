@@ -118,6 +118,9 @@ def test_every_command_is_documented_in_the_readme() -> None:
 def test_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     """`linernotes ... | head -1`: the reader leaving early gives no error line."""
     query = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) "
+    from storage import open_store
+
+    open_store(f"sqlite:///{tmp_path / 'x.db'}").close()  # `sql` reads; it never creates one
     proc = subprocess.Popen(
         [
             sys.executable,
