@@ -32,7 +32,13 @@ if [ -n "$track" ] && [ "$track" != "entity_id" ]; then
   $LN similar --track "$track" -k 5 || true
   if $LN report --help >/dev/null 2>&1; then
     $LN report --track "$track" --out "$OUT/profile.html"
-    echo "profile page: file://$PWD/$OUT/profile.html  (or: $LN --db $LINERNOTES_DB serve)"
+    echo "profile page: file://$PWD/$OUT/profile.html  (or: linernotes serve)"
   fi
 fi
+echo "== trending artists (distinct sources, then posts)"
+$LN trending --kind artist --days 3650 -n 5 --posts 1
 echo "database: $OUT/demo.db"
+echo
+echo "Next, as in the README's \"Using it\" (copy these two lines):"
+echo "  . .venv/bin/activate"
+echo "  export LINERNOTES_DB=\"$LINERNOTES_DB\""

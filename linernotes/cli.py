@@ -38,8 +38,37 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move `--db URL` / `--db=URL` written after the subcommand to the front.
+
+    So `linernotes sql --db demo.db "SELECT 1"` works as well as
+    `linernotes --db demo.db sql "SELECT 1"`; nothing after `--` is touched.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--db" and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 2
+            continue
+        if arg.startswith("--db="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class LinernotesGroup(click.Group):
     """Turns user errors into one stderr line and a non-zero exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -89,7 +118,8 @@ def _one_line(exc: BaseException) -> str:
     "db_url",
     envvar="LINERNOTES_DB",
     default=None,
-    help="Database URL (default sqlite:///linernotes.db; env LINERNOTES_DB).",
+    help="Database URL or SQLite file (default sqlite:///linernotes.db; env LINERNOTES_DB); "
+    "before or after the command.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option(
@@ -101,7 +131,11 @@ def _one_line(exc: BaseException) -> str:
 @click.version_option(__version__, prog_name="linernotes")
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None, debug: bool, log_format: str) -> None:
-    """linernotes: crawl music writing, find mentions, build per-track profiles."""
+    """linernotes: crawl music writing, find mentions, build per-track profiles.
+
+    Every command and option: docs/cli.md; the sources file: docs/sources.md;
+    the Python API: docs/api.md.
+    """
     from linernotes.logs import configure_logging
 
     configure_logging(log_format, debug)

@@ -1,12 +1,21 @@
-"""Shared state of one CLI invocation: the database URL and the lazily opened store."""
+"""Shared state of one CLI invocation: the database URL and the lazily opened store.
+
+Commands that write (import, crawl, extract, embed) take `store()`, which
+creates or upgrades the schema; commands that only read take `api()`, a
+read-only `linernotes.api.Linernotes` that never writes and never migrates.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
-from storage import Store, open_store
+from storage import Store
+
+if TYPE_CHECKING:
+    from linernotes.api import Linernotes
 
 
 @dataclass
@@ -17,13 +26,33 @@ class AppContext:
     debug: bool = False
     log_format: str = "text"
     _store: Store | None = field(default=None, repr=False)
+    _api: Linernotes | None = field(default=None, repr=False)
 
     def store(self) -> Store:
+        """The database, created or upgraded to the current schema (for commands that write)."""
         if self._store is None:
-            self._store = open_store(self.db_url)
+            from linernotes.api import open as open_api
+
+            self._store = open_api(self.db_url, readonly=False).store
         return self._store
 
+    def api(self) -> Linernotes:
+        """The read-only API over the database (for commands that only read)."""
+        if self._api is None:
+            from linernotes.api import Linernotes
+            from linernotes.api import open as open_api
+
+            self._api = (
+                Linernotes(self._store, readonly=False)
+                if self._store is not None
+                else open_api(self.db_url, readonly=True)
+            )
+        return self._api
+
     def close(self) -> None:
+        if self._api is not None and self._api.store is not self._store:
+            self._api.close()
+        self._api = None
         if self._store is not None:
             self._store.close()
             self._store = None

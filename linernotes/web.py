@@ -1,25 +1,21 @@
 """Profile pages: an artist's or track's descriptors, trend, neighbours and evidence.
 
-Two layers, so the page can be served live (`linernotes serve`) or written to
-one static file (`linernotes report`): `gather_*` functions read plain data
-through portable SQL, and `render_*` functions turn that data into HTML with
-no database in sight (tests render fixture dicts directly). Everything shown
-comes from crawled pages, so every string is escaped and only http(s) links
-are emitted. The server is stdlib wsgiref: a local viewer needs no framework.
+Rendering only: the data comes from `linernotes.api` (the same queries the
+CLI prints), and `render_*` functions turn it into HTML with no database in
+sight (tests render fixture dicts directly). Everything shown comes from
+crawled pages, so every string is escaped and only http(s) links are emitted.
+Pages are served by `linernotes.server` and written to files by
+`linernotes.site`; a `Linker` decides where entity links point (the server,
+a static site, or nowhere for a single report file).
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
-
-from sqlalchemy import text
-
-from storage import Store
+from urllib.parse import quote
 
 KINDS = ("artist", "track", "album")
 PALETTE = ("#3b6ea5", "#d1495b", "#66a182", "#edae49", "#8d6a9f")
@@ -37,6 +33,9 @@ margin:.15rem 0}
 ol.neighbors li,ul.evidence li,ul.results li{margin:.3rem 0}
 ul.evidence q{display:block}.meta{color:#666;font-size:.85rem}
 .legend span{margin-right:1rem;font-size:.85rem}.empty{color:#888}
+table.chart{border-collapse:collapse;width:100%}table.chart td,table.chart th{text-align:left;
+padding:.25rem .4rem;border-bottom:1px solid #eee;vertical-align:top}
+table.chart ul{margin:.2rem 0;padding-left:1.1rem;font-size:.85rem}
 """
 
 
@@ -52,93 +51,20 @@ def safe_url(url: Any) -> str | None:
 
 
 def entity_path(kind: str, entity_id: str) -> str:
+    """The server path of an entity: the id percent-encoded whole, '/' and '%' included."""
     return f"/{kind}/{quote(entity_id, safe='')}"
 
 
+# Where a link to (kind, id) points (None from it: that entity has no page);
+# a Linker of None: no links at all (a single static report file).
+Linker = Callable[[str, str], str | None] | None
+
+
+def _linker(live: bool, link: Linker) -> Linker:
+    return link if link is not None else (entity_path if live else None)
+
+
 # ---------------------------------------------------------------- data
-
-
-def _rows(store: Store, sql: str, **params: Any) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(text(sql), params)]
-
-
-def resolve_entity(store: Store, kind: str, ref: str) -> str | None:
-    """The catalogue id of an artist/track/album given as an id or a name (case-insensitive)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown entity kind {kind!r}")
-    found = _rows(
-        store,
-        "SELECT entity_id FROM entity_names WHERE entity_kind = :k AND "
-        "(entity_id = :r OR LOWER(name) = LOWER(:r)) ORDER BY entity_id = :r DESC LIMIT 1",
-        k=kind,
-        r=ref,
-    )
-    return str(found[0]["entity_id"]) if found else None
-
-
-def search(store: Store, query: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Catalogue entities whose name contains `query`, profiled ones first."""
-    pattern = "%" + query.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-    return _rows(
-        store,
-        "SELECT n.entity_kind, n.entity_id, n.name, n.artist_name, "
-        "(SELECT COUNT(*) FROM descriptors d WHERE d.entity_kind = n.entity_kind "
-        "AND d.entity_id = n.entity_id) AS terms "
-        "FROM entity_names n WHERE LOWER(n.name) LIKE :p "
-        f"ORDER BY terms DESC, n.name LIMIT {int(limit)}",
-        p=pattern,
-    )
-
-
-def gather_entity(
-    store: Store, kind: str, entity_id: str, top: int = 15, evidence: int = 20
-) -> dict[str, Any] | None:
-    """All a profile page shows, as plain data; None when the entity does not exist."""
-    names = _rows(
-        store,
-        "SELECT name, artist_id, artist_name FROM entity_names "
-        "WHERE entity_kind = :k AND entity_id = :i",
-        k=kind,
-        i=entity_id,
-    )
-    if not names:
-        return None
-    key = {"k": kind, "i": entity_id}
-    descriptors = _rows(
-        store,
-        "SELECT term, weight, count FROM descriptors WHERE entity_kind = :k AND entity_id = :i "
-        f"ORDER BY weight DESC, term LIMIT {int(top)}",
-        **key,
-    )
-    months = _rows(
-        store,
-        "SELECT month, term, weight FROM descriptor_months "
-        "WHERE entity_kind = :k AND entity_id = :i ORDER BY month",
-        **key,
-    )
-    neighbors = _rows(
-        store,
-        "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score FROM neighbor_names "
-        "WHERE entity_kind = :k AND entity_id = :i ORDER BY rank",
-        **key,
-    )
-    sentences = _rows(
-        store,
-        "SELECT e.text, e.published_at, d.url, d.title FROM evidence e "
-        "JOIN documents d ON d.id = e.document_id WHERE e.entity_kind = :k AND e.entity_id = :i "
-        f"ORDER BY (e.published_at IS NULL), e.published_at DESC, e.id LIMIT {int(evidence)}",
-        **key,
-    )
-    return {
-        "kind": kind,
-        "id": entity_id,
-        **names[0],
-        "descriptors": descriptors,
-        "trend": trend_series(months),
-        "neighbors": neighbors,
-        "evidence": sentences,
-    }
 
 
 def trend_series(rows: Iterable[dict[str, Any]], terms: int = 5) -> dict[str, Any]:
@@ -226,16 +152,18 @@ def render_trend(trend: dict[str, Any], width: int = 640, height: int = 180) -> 
     return "".join(parts) + '</svg><div class="legend">' + "".join(legend) + "</div>"
 
 
-def render_neighbors(kind: str, neighbors: list[dict[str, Any]], live: bool) -> str:
+def render_neighbors(
+    kind: str, neighbors: list[dict[str, Any]], live: bool, link: Linker = None
+) -> str:
     if not neighbors:
         return '<p class="empty">No neighbours yet.</p>'
+    to = _linker(live, link)
     items = []
     for n in neighbors:
         label = esc(n["neighbor_name"] or n["neighbor_id"])
-        if live:
-            label = (
-                f'<a class="neighbor" href="{esc(entity_path(kind, n["neighbor_id"]))}">{label}</a>'
-            )
+        href = to(kind, n["neighbor_id"]) if to is not None else None
+        if href is not None:
+            label = f'<a class="neighbor" href="{esc(href)}">{label}</a>'
         artist = n["neighbor_artist_name"]
         by = f" &ndash; {esc(artist)}" if kind != "artist" and artist else ""
         items.append(f'<li>{label}{by} <span class="num">{float(n["score"]):.3f}</span></li>')
@@ -263,14 +191,16 @@ def render_evidence(evidence: list[dict[str, Any]]) -> str:
     return '<ul class="evidence">' + "".join(items) + "</ul>"
 
 
-def render_entity_page(data: dict[str, Any], live: bool = True) -> str:
+def render_entity_page(data: dict[str, Any], live: bool = True, link: Linker = None) -> str:
     """The profile page of one entity (`live`: links to the server's other pages)."""
     kind = data["kind"]
+    to = _linker(live, link)
     sub = esc(kind)
     if kind != "artist" and data.get("artist_name"):
         artist = esc(data["artist_name"])
-        if live and data.get("artist_id"):
-            artist = f'<a href="{esc(entity_path("artist", data["artist_id"]))}">{artist}</a>'
+        href = to("artist", data["artist_id"]) if to is not None and data.get("artist_id") else None
+        if href is not None:
+            artist = f'<a href="{esc(href)}">{artist}</a>'
         sub += f" by {artist}"
     body = (
         _header(live)
@@ -280,7 +210,7 @@ def render_entity_page(data: dict[str, Any], live: bool = True) -> str:
         + "</section><section><h2>Over time</h2>"
         + render_trend(data["trend"])
         + "</section><section><h2>Nearest neighbours</h2>"
-        + render_neighbors(kind, data["neighbors"], live)
+        + render_neighbors(kind, data["neighbors"], live, link)
         + "</section><section><h2>Evidence</h2>"
         + render_evidence(data["evidence"])
         + "</section>"
@@ -308,52 +238,68 @@ def render_search_page(query: str, results: list[dict[str, Any]]) -> str:
     return _page("search", _header(True, query) + "<h1>Search</h1>" + listing)
 
 
-# ---------------------------------------------------------------- server
-
-
-Start = Callable[[str, list[tuple[str, str]]], Any]
-
-
-def make_app(store: Store) -> Callable[[dict[str, Any], Start], list[bytes]]:
-    """The WSGI application: `/`, `/?q=...`, `/artist/ID`, `/track/ID`, `/album/ID`."""
-
-    def application(environ: dict[str, Any], start_response: Start) -> list[bytes]:
-        path = environ.get("PATH_INFO") or "/"
-        status, page = "200 OK", ""
-        if path == "/":
-            query = parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0].strip()
-            page = render_search_page(query, search(store, query) if query else [])
-        else:
-            parts = path.strip("/").split("/", 1)
-            data = None
-            if len(parts) == 2 and parts[0] in KINDS:
-                data = gather_entity(store, parts[0], unquote(parts[1]))
-            if data is None:
-                status, page = (
-                    "404 Not Found",
-                    _page("not found", _header(True) + "<h1>Not found</h1>"),
-                )
-            else:
-                page = render_entity_page(data)
-        body = page.encode("utf-8")
-        start_response(
-            status,
-            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+def render_chart(
+    title: str, entries: list[dict[str, Any]], kind: str, link: Linker, rising: bool = False
+) -> str:
+    """One buzz chart: rank, name, sources and posts (and the rise), with the posts behind it."""
+    if not entries:
+        return f'<h3>{esc(title)}</h3><p class="empty">No posts in this window.</p>'
+    rows = []
+    for e in entries:
+        name = esc(e["name"] or e["id"])
+        href = link(kind, e["id"]) if link is not None else None
+        if href is not None:
+            name = f'<a href="{esc(href)}">{name}</a>'
+        if kind != "artist" and e.get("artist_name"):
+            name += f" &ndash; {esc(e['artist_name'])}"
+        posts = "".join(
+            f"<li>{_post_link(p)} <span class='meta'>{esc(p['source'])} · "
+            f"{esc(p['posted_at'])}</span></li>"
+            for p in e["posts_behind"]
         )
-        return [body]
+        rise = f"+{e['rise_sources']} / +{e['rise_posts']}" if rising else ""
+        rows.append(
+            f"<tr><td>{esc(e['rank'])}</td><td>{name}<ul>{posts}</ul></td>"
+            f"<td>{esc(e['sources'])}</td><td>{esc(e['posts'])}</td>"
+            + (f"<td>{esc(rise)}</td>" if rising else "")
+            + "</tr>"
+        )
+    head = "<th>#</th><th>name</th><th>sources</th><th>posts</th>" + (
+        "<th>rise (sources / posts)</th>" if rising else ""
+    )
+    return (
+        f'<h3>{esc(title)}</h3><table class="chart" data-kind="{esc(kind)}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
-    return application
+
+def _post_link(post: dict[str, Any]) -> str:
+    label = esc(post.get("title") or post["url"])
+    url = safe_url(post["url"])
+    return f'<a href="{esc(url)}" rel="nofollow noopener">{label}</a>' if url else label
 
 
-def serve(store: Store, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the pages until interrupted (single-threaded: a local viewer, not a web site)."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
+def render_trending(charts: dict[str, Any], link: Linker) -> str:
+    """The buzz section: per kind, the most-written-about and the fastest-rising entities."""
+    parts = [
+        f'<section class="trending"><h2>Trending: {esc(charts["days"])} days to '
+        f"{esc(charts['until'])}</h2>"
+        '<p class="meta">Ranked by distinct sources, then posts: one prolific blog '
+        "cannot carry a chart.</p>"
+    ]
+    for kind in ("artist", "track"):
+        parts.append(render_chart(f"Most written-about {kind}s", charts[kind]["top"], kind, link))
+        parts.append(
+            render_chart(f"Rising {kind}s", charts[kind]["rising"], kind, link, rising=True)
+        )
+    return "".join(parts) + "</section>"
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
-    with make_server(host, port, make_app(store), handler_class=QuietHandler) as httpd:
-        print(f"serving on http://{host}:{httpd.server_port}/ (Ctrl-C stops)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
+def render_home_page(charts: dict[str, Any] | None, live: bool = True, link: Linker = None) -> str:
+    """The front page: search box and the trending charts."""
+    section = render_trending(charts, _linker(live, link)) if charts else ""
+    return _page("linernotes", _header(live) + "<h1>linernotes</h1>" + section)
+
+
+def render_not_found(message: str = "Not found") -> str:
+    return _page("not found", _header(True) + f"<h1>{esc(message)}</h1>")

@@ -27,7 +27,12 @@ class View:
 
     @property
     def create_sql(self) -> str:
+        """The CREATE VIEW statement; `{week}` stands for the dialect's week-start expression."""
         return f"CREATE VIEW {self.name} AS\n{self.select}"
+
+    def create_sql_for(self, dialect: str) -> str:
+        """The statement as the given backend runs it (`week_start` filled in)."""
+        return self.create_sql.replace("{week}", WEEK_START[dialect])
 
 
 # A name for any (entity_kind, entity_id) pair: artist name, track or album title.
@@ -37,6 +42,15 @@ LEFT JOIN albums nl ON {kind} = 'album' AND nl.id = {eid}
 LEFT JOIN artists nta ON nta.id = COALESCE(nt.artist_id, nl.artist_id)"""
 _NAME = "COALESCE(na.name, nt.title, nl.title)"
 _ARTIST_NAME = "COALESCE(na.name, nta.name)"
+
+
+# The Monday (ISO week start) of a post's date as 'YYYY-MM-DD' text: no portable SQL
+# exists for it, so the one view that needs it holds a `{week}` placeholder.
+WEEK_START = {
+    "sqlite": "date(COALESCE(d.published_at, d.fetched_at), 'weekday 0', '-6 days')",
+    "postgresql": "to_char(date_trunc('week', COALESCE(d.published_at, d.fetched_at) "
+    "AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+}
 
 
 def _name_joins(kind: str, eid: str) -> str:
@@ -146,6 +160,25 @@ WHERE m.entity_id IS NULL
 GROUP BY m.label, m.norm_surface""",
         "Unlinked mention candidates counted: names the catalogue lacks, most-mentioned "
         "first with `ORDER BY mentions DESC`.",
+    ),
+    View(
+        "trending",
+        f"""SELECT p.entity_kind AS entity_kind, p.entity_id AS entity_id,
+       {_NAME} AS name,
+       {_ARTIST_NAME} AS artist_name, p.document_id AS document_id,
+       s.name AS source, d.url AS url, d.title AS title,
+       COALESCE(d.published_at, d.fetched_at) AS posted_at, {{week}} AS week,
+       p.mentions AS mentions
+FROM (SELECT LOWER(label) AS entity_kind, entity_id, document_id, COUNT(*) AS mentions
+      FROM mentions WHERE entity_id IS NOT NULL
+      GROUP BY LOWER(label), entity_id, document_id) p
+JOIN documents d ON d.id = p.document_id
+LEFT JOIN sources s ON s.id = d.source_id
+{_name_joins("p.entity_kind", "p.entity_id")}
+WHERE d.duplicate_of IS NULL""",
+        "One row per linked entity and post that mentions it, with the source, the post's "
+        "date and its ISO week (Monday, 'YYYY-MM-DD'): count DISTINCT source and document_id "
+        "per week for a chart that one prolific blog cannot carry.",
     ),
 )
 

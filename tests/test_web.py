@@ -7,10 +7,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
+from linernotes.api import Linernotes
 from linernotes.cli import main
-from linernotes.web import gather_entity, make_app, render_entity_page, resolve_entity
+from linernotes.errors import UserFacingError
+from linernotes.server import make_app
+from linernotes.web import render_entity_page
 from storage import Store
 from tests.test_views import seed
 
@@ -22,16 +26,18 @@ def _get(store: Store, path: str, query: str = "") -> tuple[str, str]:
         seen["status"] = status
 
     environ = {"PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO()}
-    body = b"".join(make_app(store)(environ, start)).decode("utf-8")
+    body = b"".join(make_app(Linernotes(store))(environ, start)).decode("utf-8")
     return seen["status"], body
 
 
 def test_gather_entity_on_both_backends(store: Store) -> None:
     seed(store)
-    assert resolve_entity(store, "track", "ALISON") == "tr:alison"
-    assert resolve_entity(store, "track", "tr:heaven") == "tr:heaven"
-    assert resolve_entity(store, "artist", "nobody") is None
-    data = gather_entity(store, "track", "tr:alison")
+    api = Linernotes(store)
+    assert api.resolve("track", "ALISON").id == "tr:alison"
+    assert api.resolve("track", "tr:heaven").id == "tr:heaven"
+    with pytest.raises(UserFacingError, match="unknown artist: 'nobody'"):
+        api.resolve("artist", "nobody")
+    data = api.profile("track", "tr:alison")
     assert data is not None
     assert (data["name"], data["artist_name"], data["artist_id"]) == (
         "Alison",
@@ -46,12 +52,12 @@ def test_gather_entity_on_both_backends(store: Store) -> None:
     assert [n["neighbor_name"] for n in data["neighbors"]] == ["Heaven or Las Vegas", "Soon"]
     assert data["evidence"][0]["text"] == "Alison is a hazy song by Slowdive."
     assert data["evidence"][0]["url"] == "https://blog.example/2024/02/alison"
-    assert gather_entity(store, "track", "tr:none") is None
+    assert api.profile("track", "tr:none") is None
 
 
 def test_page_shows_bars_trend_neighbours_and_evidence(sqlite_store: Store) -> None:
     seed(sqlite_store)
-    status, page = _get(sqlite_store, "/track/tr%3Aalison")
+    status, page = _get(sqlite_store, "/track/tr:alison")  # PATH_INFO arrives decoded
     assert status == "200 OK"
     assert "<h1>Alison</h1>" in page
     assert re.search(r'data-term="hazy".*?width:100\.0%', page)

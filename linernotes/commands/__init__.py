@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from linernotes.commands import catalog, crawl, extract, ops, pipeline, profiles, query
+from linernotes.commands import catalog, crawl, extract, ops, pages, pipeline, profiles, query
 
-MODULES = (catalog, crawl, extract, profiles, query, pipeline, ops)
+MODULES = (catalog, crawl, extract, profiles, query, pipeline, ops, pages)
 
 
 @click.group("eval")

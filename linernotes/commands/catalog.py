@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from linernotes.context import AppContext, pass_app
+from linernotes.output import echo_summary, json_option
 
 
 @click.group("catalog")
@@ -25,14 +26,17 @@ def catalog_group() -> None:
     help="File format (default: musicbrainz for .json/.jsonl, else csv).",
 )
 @click.option("--skip-bad", is_flag=True, help="List and skip bad rows instead of failing.")
+@json_option
 @pass_app
-def import_command(app: AppContext, file: Path, fmt: str | None, skip_bad: bool) -> None:
+def import_command(
+    app: AppContext, file: Path, fmt: str | None, skip_bad: bool, as_json: bool
+) -> None:
     """Import a catalogue CSV or MusicBrainz JSON dump (idempotent, all-or-nothing)."""
     from storage.catalog import import_catalog
 
     started = time.perf_counter()
     summary = import_catalog(app.store(), file, fmt, skip_bad=skip_bad)
-    click.echo(summary.format())
+    echo_summary(summary, as_json)
     click.echo(f"took {time.perf_counter() - started:.1f} s", err=True)
 
 

@@ -12,12 +12,18 @@ import click
 from linernotes.commands.options import crawl_options
 from linernotes.context import app
 from linernotes.errors import UserFacingError
+from linernotes.output import echo_summary, json_option
 
 
 @click.command("crawl")
 @crawl_options
+@json_option
 def crawl_command(
-    sources_file: Path, source: str | None, max_pages: int | None, redis_url: str | None
+    sources_file: Path,
+    source: str | None,
+    max_pages: int | None,
+    redis_url: str | None,
+    as_json: bool,
 ) -> None:
     """Crawl the sources and store documents; prints a run summary.
 
@@ -25,25 +31,32 @@ def crawl_command(
     each source's queue and never fetch a URL twice.
     """
     from crawler.runner import crawl_sources
+    from linernotes.commands.pipeline import crawl_hint
+    from linernotes.crawl_progress import crawl_progress
 
     ctx = app(click.get_current_context())
-    summary = crawl_sources(
-        ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
-    )
-    click.echo(summary.format())
+    with crawl_progress(ctx.store()):
+        summary = crawl_sources(
+            ctx.store(), sources_file, source, max_pages, debug=ctx.debug, redis_url=redis_url
+        )
+    echo_summary(summary, as_json)
+    hint = crawl_hint(summary)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     if not summary.ok:
         raise UserFacingError("the crawl reported errors (see the summary above)")
 
 
 @click.command("reextract")
 @click.option("--run", "run_id", type=int, default=None, help="Only this run's archive.")
-def reextract_command(run_id: int | None) -> None:
+@json_option
+def reextract_command(run_id: int | None, as_json: bool) -> None:
     """Rebuild documents from the WARC archives, without the network."""
     from crawler.reextract import reextract
 
     ctx = app(click.get_current_context())
     result = reextract(ctx.store(), run_id)
-    click.echo(result.format())
+    echo_summary(result, as_json)
 
 
 def register(cli: click.Group, groups: dict[str, click.Group]) -> None:

@@ -12,6 +12,7 @@ import click
 
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
+from linernotes.output import echo_summary, json_option
 
 
 @click.command("extract")
@@ -23,15 +24,16 @@ from linernotes.errors import UserFacingError
     show_default=True,
     help="Documents per commit.",
 )
+@json_option
 @pass_app
-def extract_command(app: AppContext, processes: int, chunk_size: int) -> None:
+def extract_command(app: AppContext, processes: int, chunk_size: int, as_json: bool) -> None:
     """Find mentions in documents not processed yet (new or changed)."""
     from nlp.extract import extract_documents
 
     summary = extract_documents(
         app.store(), n_process=processes, chunk_size=chunk_size, progress=sys.stderr.isatty()
     )
-    click.echo(summary.format())
+    echo_summary(summary, as_json)
 
 
 # One annotate line is one document: spaCy's time and memory grow with its length

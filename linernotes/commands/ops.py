@@ -1,4 +1,4 @@
-"""Operations commands: `status`, `schedule`, and the profile pages (`serve`, `report`).
+"""Operations commands: `status` and `schedule` (the pages are in `pages.py`).
 
 `schedule` runs each source's crawl as its own `linernotes run` subprocess, so
 a crash, a memory leak or a hung fetch in one crawl cannot take the scheduler
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import text
 
 from linernotes.context import app
 from linernotes.errors import UserFacingError
@@ -31,91 +30,6 @@ Runner = Callable[[list[str]], int]
 
 
 # ---------------------------------------------------------------- status
-
-
-def _all(store: Store, sql: str) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(text(sql))]
-
-
-def _scalar(store: Store, sql: str) -> int:
-    with store.engine.connect() as conn:
-        return int(conn.execute(text(sql)).scalar() or 0)
-
-
-def _json(value: Any) -> Any:
-    """JSON columns come back as text from some drivers and as objects from others."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
-    """Everything `linernotes status` shows, as plain data (also printed by `--json`)."""
-    from nlp.extract import count_pending
-
-    sources = _all(
-        store,
-        "SELECT s.name AS name, COUNT(d.id) AS documents, MAX(d.fetched_at) AS last_fetched "
-        "FROM sources s LEFT JOIN documents d ON d.source_id = s.id "
-        "GROUP BY s.name ORDER BY s.name",
-    )
-    crawl_runs = _all(
-        store,
-        "SELECT id, status, started_at, finished_at, sources, stats FROM crawl_runs "
-        f"ORDER BY started_at DESC, id DESC LIMIT {int(runs)}",
-    )
-    for run in crawl_runs:
-        run["sources"], run["stats"] = _json(run["sources"]), _json(run["stats"])
-    by_status = {
-        row["status"]: int(row["n"])
-        for row in _all(store, "SELECT status, COUNT(*) AS n FROM documents GROUP BY status")
-    }
-    profiles = {
-        row["entity_kind"]: int(row["n"])
-        for row in _all(
-            store,
-            "SELECT entity_kind, COUNT(DISTINCT entity_id) AS n FROM descriptors "
-            "GROUP BY entity_kind",
-        )
-    }
-    vectors = {
-        row["entity_kind"]: int(row["n"])
-        for row in _all(
-            store,
-            "SELECT entity_kind, COUNT(DISTINCT entity_id) AS n FROM vectors GROUP BY entity_kind",
-        )
-    }
-    return {
-        "sources": sources,
-        "crawl_runs": crawl_runs,
-        "documents": {
-            "by_status": by_status,
-            "stored": _scalar(
-                store,
-                "SELECT COUNT(*) FROM documents WHERE status = 'stored' AND duplicate_of IS NULL",
-            ),
-            "skipped": by_status.get("skipped", 0),
-            "duplicates": _scalar(
-                store, "SELECT COUNT(*) FROM documents WHERE duplicate_of IS NOT NULL"
-            ),
-        },
-        "mentions": _scalar(store, "SELECT COUNT(*) FROM mentions"),
-        "unlinked_mentions": _scalar(
-            store, "SELECT COUNT(*) FROM mentions WHERE entity_id IS NULL"
-        ),
-        "profiles": profiles,
-        "vectors": vectors,
-        "stale_profiles": _scalar(
-            store,
-            "SELECT COUNT(*) FROM entity_state WHERE evidence_hash IS NOT NULL "
-            "AND (profiled_hash IS NULL OR profiled_hash <> evidence_hash)",
-        ),
-        "unextracted_documents": count_pending(store),  # the extract stage's own definition
-    }
 
 
 def _when(value: Any) -> str:
@@ -189,7 +103,7 @@ def format_status(info: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_command(runs: int, as_json: bool) -> None:
     """Sources, recent crawl runs, corpus size, profiles, and the work still pending."""
-    info = gather_status(app(click.get_current_context()).store(), runs)
+    info = app(click.get_current_context()).api().status_info(runs)
     if as_json:
         click.echo(json.dumps(info, default=str, indent=1))
     else:
@@ -347,48 +261,11 @@ def schedule_command(sources_file: Path, default_cron: str, once: bool) -> None:
         scheduler.shutdown(wait=False)
 
 
-# ---------------------------------------------------------------- pages
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve_command(host: str, port: int) -> None:
-    """Browse profiles: search, descriptors, trends, neighbours and evidence."""
-    from linernotes.web import serve
-
-    serve(app(click.get_current_context()).store(), host, port)
-
-
-@click.command("report")
-@click.option("--artist", "artist", default=None, help="Artist id or name.")
-@click.option("--track", "track", default=None, help="Track id or name.")
-@click.option("--album", "album", default=None, help="Album id or name.")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def report_command(artist: str | None, track: str | None, album: str | None, out: Path) -> None:
-    """Write one entity's profile page as a single static HTML file."""
-    from linernotes.web import gather_entity, render_entity_page, resolve_entity
-
-    chosen = [(k, v) for k, v in (("artist", artist), ("track", track), ("album", album)) if v]
-    if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --artist, --track, --album")
-    kind, ref = chosen[0]
-    store = app(click.get_current_context()).store()
-    entity_id = resolve_entity(store, kind, ref)
-    data = gather_entity(store, kind, entity_id) if entity_id else None
-    if data is None:
-        raise UserFacingError(f"no {kind} with id or name {ref!r}")
-    out.write_text(render_entity_page(data, live=False), encoding="utf-8")
-    click.echo(f"wrote {out}")
-
-
 # The runner `schedule` uses; tests swap in a fake so no real crawl is started.
 RUNNER: list[Runner] = [subprocess_runner]
 
 
 def register(cli: click.Group, groups: dict[str, click.Group]) -> None:
-    """Attach `status`, `schedule`, `serve` and `report` to the main group."""
+    """Attach `status` and `schedule` (the pages' commands are in `pages.py`)."""
     cli.add_command(status_command)
     cli.add_command(schedule_command)
-    cli.add_command(serve_command)
-    cli.add_command(report_command)

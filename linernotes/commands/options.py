@@ -23,7 +23,7 @@ def crawl_options(command: F) -> F:
             "sources_file",
             required=True,
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Sources file (TOML, see README 'Sources').",
+            help="Sources file (TOML, keys in docs/sources.md).",
         ),
         click.option("--source", default=None, help="Only the source with this name."),
         click.option(

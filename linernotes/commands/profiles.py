@@ -1,8 +1,9 @@
 """The profiles stage's commands: `embed`, `similar`, `descriptors`, `export neighbors`,
-`eval similarity` (see CONTRACT.md for their outside surface).
+`eval similarity` (documented in docs/cli.md).
 
-The heavy parts (numpy, the models) are imported inside the commands, so
-`linernotes --help` stays fast.
+They are thin: the queries live in `linernotes.api`, which the pages and
+notebooks share; a command resolves the name, says which entity it picked
+when the name was ambiguous, and prints.
 """
 
 from __future__ import annotations
@@ -13,61 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from linernotes.context import app
 from linernotes.errors import UserFacingError
-from storage import Store
-from storage.chunks import chunked
-from storage.models import Artist, Descriptor, DescriptorMonth, Evidence, Neighbor, Track
+from linernotes.output import echo_summary, json_option
+from linernotes.resolve import Resolution
 
+# Re-exported: older callers (bench/bench_similarity.py) import them from here.
+from linernotes.vectors import export_table, neighbors_of, vector_search
 
-def resolve_entity(session: Session, kind: str, ref: str) -> tuple[str, str]:
-    """(id, display name) of an artist or track given its catalogue id or its name."""
-    model: Any = Artist if kind == "artist" else Track
-    label = model.name if kind == "artist" else model.title
-    row = session.execute(select(model.id, label).where(model.id == ref)).first()
-    if row is None:
-        norm = model.norm_name if kind == "artist" else model.norm_title
-        candidates = list(
-            session.execute(
-                select(model.id, label).where(
-                    (func.lower(label) == ref.lower()) | (norm == " ".join(ref.lower().split()))
-                )
-            ).all()
-        )
-        if not candidates:
-            raise UserFacingError(f"unknown {kind}: {ref!r} (give a catalogue id or a name)")
-        if len(candidates) > 1:
-            # Prefer the one the corpus speaks of most: the one a user most likely means.
-            counts = dict(
-                session.execute(
-                    select(Evidence.entity_id, func.count())
-                    .where(
-                        Evidence.entity_kind == kind,
-                        Evidence.entity_id.in_([c[0] for c in candidates]),
-                    )
-                    .group_by(Evidence.entity_id)
-                ).all()
-            )
-            candidates.sort(key=lambda c: (-counts.get(c[0], 0), c[0]))
-        row = candidates[0]
-    return str(row[0]), str(row[1])
-
-
-def _names(session: Session, kind: str, ids: list[str]) -> dict[str, str]:
-    model: Any = Artist if kind == "artist" else Track
-    label = model.name if kind == "artist" else model.title
-    out: dict[str, str] = {}
-    for chunk in chunked(ids):
-        out.update(
-            {
-                str(i): str(n)
-                for i, n in session.execute(select(model.id, label).where(model.id.in_(chunk)))
-            }
-        )
-    return out
+__all__ = ["export_table", "neighbors_of", "register", "vector_search"]
 
 
 def _pick_kind(artist: str | None, track: str | None) -> tuple[str, str]:
@@ -76,67 +32,26 @@ def _pick_kind(artist: str | None, track: str | None) -> tuple[str, str]:
     return ("artist", artist) if artist else ("track", track)  # type: ignore[return-value]
 
 
-def neighbors_of(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
-    """Nearest entities: the precomputed table when it holds k, else a vector search.
-
-    The vector search runs in PostgreSQL through the HNSW index (pgvector),
-    in numpy on SQLite.
-    """
-    with store.session() as session:
-        rows = session.execute(
-            select(Neighbor.neighbor_id, Neighbor.score)
-            .where(Neighbor.entity_kind == kind, Neighbor.entity_id == entity_id)
-            .order_by(Neighbor.rank)
-        ).all()
-    if len(rows) >= k:
-        return [(str(n), float(s)) for n, s in rows[:k]]
-    return vector_search(store, kind, entity_id, k)
+def announce(res: Resolution) -> None:
+    """Say on stderr which entity an ambiguous name was taken to mean."""
+    note = res.note()
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
-def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
-    import numpy as np
-    from sqlalchemy import text
-
-    from nlp.profiles import CULTURAL, load_matrix
-    from storage.models import Vector
-
-    with store.session() as session:
-        found = session.execute(
-            select(Vector.vector, Vector.dim).where(
-                Vector.entity_kind == kind,
-                Vector.entity_id == entity_id,
-                Vector.model == CULTURAL,
-            )
-        ).first()
-        if found is None:
-            return []
-        query = np.asarray(found[0], dtype=np.float32)
-        dim = int(found[1])
-        if store.dialect == "postgresql":
-            literal = "[" + ",".join(f"{x:.6g}" for x in query) + "]"
-            expr = f"vector::halfvec({dim})"
-            sql = text(
-                f"SELECT entity_id, 1 - ({expr} <=> CAST(:q AS halfvec({dim}))) AS score "
-                f"FROM vectors WHERE model = '{CULTURAL}' AND dim = {dim} AND entity_kind = :kind "
-                f"AND entity_id <> :id ORDER BY {expr} <=> CAST(:q AS halfvec({dim})) LIMIT :k"
-            )
-            rows = session.execute(sql, {"q": literal, "kind": kind, "id": entity_id, "k": k}).all()
-            return [(str(r[0]), float(r[1])) for r in rows]
-    ids, matrix = load_matrix(store, kind, CULTURAL)
-    norms = np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
-    sims = (matrix @ query) / norms / max(float(np.linalg.norm(query)), 1e-12)
-    order = [i for i in np.argsort(-sims) if ids[i] != entity_id][:k]
-    return [(ids[i], float(sims[i])) for i in order]
+def _candidates_json(res: Resolution) -> list[dict[str, Any]]:
+    return [{"id": c.id, "name": c.name, "artist_name": c.artist_name} for c in res.others]
 
 
 @click.command("embed")
 @click.option("--full", is_flag=True, help="Recompute every entity, not only changed ones.")
-def embed_command(full: bool) -> None:
+@json_option
+def embed_command(full: bool, as_json: bool) -> None:
     """Build descriptors and vectors for every artist/track whose evidence changed."""
     from nlp.profiles import build_profiles
 
     store = app(click.get_current_context()).store()
-    click.echo(build_profiles(store, progress=sys.stderr.isatty(), full=full).format())
+    echo_summary(build_profiles(store, progress=sys.stderr.isatty(), full=full), as_json)
 
 
 @click.command("similar")
@@ -147,22 +62,17 @@ def embed_command(full: bool) -> None:
 def similar_command(artist: str | None, track: str | None, k: int, as_json: bool) -> None:
     """Nearest artists or tracks by cultural vector."""
     kind, ref = _pick_kind(artist, track)
-    store = app(click.get_current_context()).store()
-    with store.session() as session:
-        entity_id, name = resolve_entity(session, kind, ref)
-    found = neighbors_of(store, kind, entity_id, k)
-    if not found:
-        raise UserFacingError(f"{kind} {name!r} has no vector yet (run `linernotes embed`)")
-    with store.session() as session:
-        names = _names(session, kind, [n for n, _ in found])
-    items = [
-        {"rank": i, "id": n, "name": names.get(n, ""), "score": round(s, 4)}
-        for i, (n, s) in enumerate(found, start=1)
-    ]
+    api = app(click.get_current_context()).api()
+    res = api.resolve(kind, ref)
+    announce(res)
+    items = api.neighbor_rows(kind, res.id, k)
+    if not items:
+        raise UserFacingError(f"{kind} {res.name!r} has no vector yet (run `linernotes embed`)")
     if as_json:
-        click.echo(json.dumps({"kind": kind, "id": entity_id, "name": name, "similar": items}))
+        payload = {"kind": kind, "id": res.id, "name": res.name, "similar": items}
+        click.echo(json.dumps({**payload, "other_candidates": _candidates_json(res)}))
         return
-    click.echo(f"{kind} {name} ({entity_id})")
+    click.echo(f"{kind} {res.name} ({res.id})")
     for item in items:
         click.echo(f"{item['rank']:>3}  {item['score']:.4f}  {item['name']}  ({item['id']})")
 
@@ -179,20 +89,21 @@ def descriptors_command(
 ) -> None:
     """The top descriptor terms with weights and evidence counts."""
     kind, ref = _pick_kind(artist, track)
-    store = app(click.get_current_context()).store()
-    with store.session() as session:
-        entity_id, name = resolve_entity(session, kind, ref)
-        items = (
-            _month_terms(session, kind, entity_id, month, n)
-            if month
-            else _terms(session, kind, entity_id, n, evidence)
-        )
+    api = app(click.get_current_context()).api()
+    res = api.resolve(kind, ref)
+    announce(res)
+    items = api.descriptor_rows(kind, res.id, n, month, evidence=5 if evidence else 0)
+    for item in items:
+        item["weight"] = round(float(item["weight"]), 4)
     if not items:
-        raise UserFacingError(f"{kind} {name!r} has no descriptors yet (run `linernotes embed`)")
+        raise UserFacingError(
+            f"{kind} {res.name!r} has no descriptors yet (run `linernotes embed`)"
+        )
     if as_json:
-        click.echo(json.dumps({"kind": kind, "id": entity_id, "name": name, "terms": items}))
+        payload = {"kind": kind, "id": res.id, "name": res.name, "terms": items}
+        click.echo(json.dumps({**payload, "other_candidates": _candidates_json(res)}, default=str))
         return
-    click.echo(f"{kind} {name} ({entity_id})" + (f" {month}" if month else ""))
+    click.echo(f"{kind} {res.name} ({res.id})" + (f" {month}" if month else ""))
     for item in items:
         extra = f"  df={item['doc_freq']}" if "doc_freq" in item else ""
         click.echo(f"{item['weight']:>9.4f}  {item['term']}  (count {item['count']}{extra})")
@@ -200,82 +111,17 @@ def descriptors_command(
             click.echo(f"             - [{sent['document_id']}] {sent['text']}")
 
 
-def _terms(
-    session: Session, kind: str, entity_id: str, n: int, with_evidence: bool
-) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Descriptor)
-        .where(Descriptor.entity_kind == kind, Descriptor.entity_id == entity_id)
-        .order_by(Descriptor.weight.desc(), Descriptor.term)
-        .limit(n)
-    ).scalars()
-    items = []
-    for row in rows:
-        item: dict[str, Any] = {
-            "term": row.term,
-            "weight": round(row.weight, 4),
-            "count": row.count,
-            "doc_freq": row.doc_freq,
-            "evidence_count": len(row.evidence_ids or []),
-        }
-        if with_evidence:
-            ids = list(row.evidence_ids or [])[:5]
-            sents = session.execute(
-                select(Evidence.id, Evidence.document_id, Evidence.text).where(Evidence.id.in_(ids))
-            ).all()
-            item["evidence"] = [
-                {"id": i, "document_id": d, "text": " ".join(t.split())} for i, d, t in sents
-            ]
-        items.append(item)
-    return items
-
-
-def _month_terms(
-    session: Session, kind: str, entity_id: str, month: str, n: int
-) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(DescriptorMonth.term, DescriptorMonth.weight, DescriptorMonth.count)
-        .where(
-            DescriptorMonth.entity_kind == kind,
-            DescriptorMonth.entity_id == entity_id,
-            DescriptorMonth.month == month,
-        )
-        .order_by(DescriptorMonth.weight.desc(), DescriptorMonth.term)
-        .limit(n)
-    ).all()
-    return [{"term": t, "weight": round(w, 4), "count": c} for t, w, c in rows]
-
-
-def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
-    """entity id -> neighbour ids, best first (the precomputed table, or vectors past its depth)."""
-    with store.session() as session:
-        rows = session.execute(
-            select(Neighbor.entity_id, Neighbor.neighbor_id)
-            .where(Neighbor.entity_kind == kind, Neighbor.rank <= k)
-            .order_by(Neighbor.entity_id, Neighbor.rank)
-        ).all()
-        depth = session.execute(
-            select(func.max(Neighbor.rank)).where(Neighbor.entity_kind == kind)
-        ).scalar()
-    out: dict[str, list[str]] = {}
-    for eid, nid in rows:
-        out.setdefault(str(eid), []).append(str(nid))
-    if depth is not None and depth < k:
-        from nlp.profiles import CULTURAL, load_matrix
-        from nlp.similarity import knn
-
-        ids, matrix = load_matrix(store, kind, CULTURAL)
-        out = {e: [n for n, _ in v] for e, v in knn(ids, matrix, k).items()}
-    return out
-
-
 @click.command("neighbors")
 @click.option("--kind", type=click.Choice(["artist", "track"]), required=True)
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
-def export_neighbors_command(kind: str, k: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object {id: [neighbour ids]}.")
+def export_neighbors_command(kind: str, k: int, as_json: bool) -> None:
     """TSV to stdout: entity_id<TAB>neighbour ids separated by spaces, best first."""
-    store = app(click.get_current_context()).store()
-    for eid, nbrs in sorted(export_table(store, kind, k).items()):
+    table = app(click.get_current_context()).api().neighbors_table(kind, k)
+    if as_json:
+        click.echo(json.dumps(dict(sorted(table.items()))))
+        return
+    for eid, nbrs in sorted(table.items()):
         click.echo(f"{eid}\t{' '.join(nbrs)}")
 
 
@@ -283,7 +129,8 @@ def export_neighbors_command(kind: str, k: int) -> None:
 @click.option("--gold", "gold_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(["artist", "track"]), required=True)
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
-def eval_similarity_command(gold_file: Path, kind: str, k: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_similarity_command(gold_file: Path, kind: str, k: int, as_json: bool) -> None:
     """P@k and nDCG@k of `export neighbors` against a gold TSV."""
     from nlp.similarity import evaluate, read_neighbor_tsv
 
@@ -295,8 +142,16 @@ def eval_similarity_command(gold_file: Path, kind: str, k: int) -> None:
         raise UserFacingError(f"{gold_file}: {exc}") from None
     if not gold:
         raise UserFacingError(f"no `id<TAB>ids` lines in {gold_file}")
-    store = app(click.get_current_context()).store()
-    click.echo(evaluate(export_table(store, kind, k), gold, k).format())
+    table = app(click.get_current_context()).api().neighbors_table(kind, k)
+    result = evaluate(table, gold, k)
+    click.echo(json.dumps(_plain(result)) if as_json else result.format())
+
+
+def _plain(result: Any) -> dict[str, Any]:
+    """A result dataclass as a JSON-ready dict."""
+    from dataclasses import asdict
+
+    return asdict(result)
 
 
 def register(cli: click.Group, groups: dict[str, click.Group]) -> None:

@@ -125,12 +125,15 @@ def sql_command(statement: str, fmt: str | None) -> None:
     neighbor_names and mention_evidence are described in docs/queries.md.
     The table escapes control characters; --csv prefixes text cells starting
     with = + - @ tab or CR with ' so spreadsheets show them instead of running them.
+    STATEMENT `-` reads the statement from stdin.
     """
+    if statement == "-":
+        statement = sys.stdin.read()
     context = app(click.get_current_context())
     url = resolve_url(context.db_url)
     if make_url(url).get_backend_name() == "sqlite":
         sqlite_path(url)  # never create a database to query it
-    columns, rows = run_query(context.store(), statement)
+    columns, rows = context.api().sql_rows(statement)
     if fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "json":

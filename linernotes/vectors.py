@@ -1,0 +1,91 @@
+"""Nearest-neighbour lookups over the cultural vectors, for the API and the CLI.
+
+The precomputed `neighbors` table answers when it is deep enough; past its
+depth the vectors are searched: in PostgreSQL through pgvector's index, in
+numpy on SQLite. numpy and the nlp modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage import Store
+from storage.models import Neighbor
+
+
+def neighbors_of(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
+    """Nearest entities: the precomputed table when it holds k, else a vector search.
+
+    The vector search runs in PostgreSQL through the HNSW index (pgvector),
+    in numpy on SQLite.
+    """
+    with store.session() as session:
+        rows = session.execute(
+            select(Neighbor.neighbor_id, Neighbor.score)
+            .where(Neighbor.entity_kind == kind, Neighbor.entity_id == entity_id)
+            .order_by(Neighbor.rank)
+        ).all()
+    table = [(str(n), float(s)) for n, s in rows[:k]]
+    if len(rows) >= k:
+        return table
+    # deeper than the table: search the vectors, or keep the table when there are none
+    return vector_search(store, kind, entity_id, k) or table
+
+
+def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
+    import numpy as np
+    from sqlalchemy import text
+
+    from nlp.profiles import CULTURAL, load_matrix
+    from storage.models import Vector
+
+    with store.session() as session:
+        found = session.execute(
+            select(Vector.vector, Vector.dim).where(
+                Vector.entity_kind == kind,
+                Vector.entity_id == entity_id,
+                Vector.model == CULTURAL,
+            )
+        ).first()
+        if found is None:
+            return []
+        query = np.asarray(found[0], dtype=np.float32)
+        dim = int(found[1])
+        if store.dialect == "postgresql":
+            literal = "[" + ",".join(f"{x:.6g}" for x in query) + "]"
+            expr = f"vector::halfvec({dim})"
+            sql = text(
+                f"SELECT entity_id, 1 - ({expr} <=> CAST(:q AS halfvec({dim}))) AS score "
+                f"FROM vectors WHERE model = '{CULTURAL}' AND dim = {dim} AND entity_kind = :kind "
+                f"AND entity_id <> :id ORDER BY {expr} <=> CAST(:q AS halfvec({dim})) LIMIT :k"
+            )
+            rows = session.execute(sql, {"q": literal, "kind": kind, "id": entity_id, "k": k}).all()
+            return [(str(r[0]), float(r[1])) for r in rows]
+    ids, matrix = load_matrix(store, kind, CULTURAL)
+    norms = np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
+    sims = (matrix @ query) / norms / max(float(np.linalg.norm(query)), 1e-12)
+    order = [i for i in np.argsort(-sims) if ids[i] != entity_id][:k]
+    return [(ids[i], float(sims[i])) for i in order]
+
+
+def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
+    """entity id -> neighbour ids, best first (the precomputed table, or vectors past its depth)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Neighbor.entity_id, Neighbor.neighbor_id)
+            .where(Neighbor.entity_kind == kind, Neighbor.rank <= k)
+            .order_by(Neighbor.entity_id, Neighbor.rank)
+        ).all()
+        depth = session.execute(
+            select(func.max(Neighbor.rank)).where(Neighbor.entity_kind == kind)
+        ).scalar()
+    out: dict[str, list[str]] = {}
+    for eid, nid in rows:
+        out.setdefault(str(eid), []).append(str(nid))
+    if depth is not None and depth < k:
+        from nlp.profiles import CULTURAL, load_matrix
+        from nlp.similarity import knn
+
+        ids, matrix = load_matrix(store, kind, CULTURAL)
+        out = {e: [n for n, _ in v] for e, v in knn(ids, matrix, k).items()}
+    return out
