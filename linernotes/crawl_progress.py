@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from linernotes.progress import progress_enabled
 from storage import Store
 from storage.models import CrawlFrontier, Document
 
@@ -24,6 +23,12 @@ NOTICE = (
     "crawling politely: robots.txt obeyed and about one request per second per host, "
     "so a site of a few hundred pages takes minutes"
 )
+
+
+def progress_enabled() -> bool:
+    """True when stderr is an interactive terminal (never under cron or CI)."""
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
 
 
 def pages_since(store: Store, started: datetime) -> tuple[int, int]:

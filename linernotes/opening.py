@@ -26,27 +26,35 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def check_sqlite_path(url: str, readonly: bool) -> None:
-    """Name the file when it cannot be a database, instead of SQLite's anonymous error."""
+    """Name the file when it cannot be a database, instead of SQLite's anonymous error.
+
+    The wording is storage.db's (`_open_error`), so a reader and a writer
+    report the same fault the same way.
+    """
     path = _sqlite_path(url)
     if path is None:
         return
     if "\x00" in str(path):
         raise StorageError(f"database path contains a NUL character: {str(path)!r}")
     if path.is_dir():
-        raise StorageError(f"database path {path} is a directory, not a SQLite file")
+        raise StorageError(f"cannot open the SQLite database {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise StorageError(
+            f"cannot open the SQLite database {path}: folder {path.parent} does not exist"
+        )
     if readonly and not path.exists():
         raise StorageError(
             f"no database at {path}: run `linernotes catalog import FILE` and "
             "`linernotes run --sources FILE` first, or point --db / LINERNOTES_DB at one "
             "(after the demo: export LINERNOTES_DB=sqlite:///$PWD/demo-out/demo.db)"
         )
-    if not readonly and not path.parent.is_dir():
-        raise StorageError(f"cannot create database {path}: folder {path.parent} does not exist")
     if path.exists():
         with path.open("rb") as handle:
             head = handle.read(16)
         if head and head != b"SQLite format 3\x00":
-            raise StorageError(f"{path} is not a SQLite database")
+            raise StorageError(
+                f"cannot open the SQLite database {path}: the file is not a SQLite database"
+            )
 
 
 def schema_revisions(store: Store) -> tuple[str | None, str | None]:

@@ -55,7 +55,7 @@ def test_open_readonly_never_creates_a_file(tmp_path: Path) -> None:
         linernotes.open(folder)
     text_file = tmp_path / "notes.txt"
     text_file.write_text("hello, not a database\n")
-    with pytest.raises(StorageError, match=f"{text_file} is not a SQLite database"):
+    with pytest.raises(StorageError, match=f"{text_file}: the file is not a SQLite database"):
         linernotes.open(text_file)
 
 
@@ -63,13 +63,17 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
     store = open_store(db_url)
     with store.engine.begin() as conn:
         conn.execute(text("DROP VIEW trending"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        # the schema as it was one revision ago (before the trending view)
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
-    with pytest.raises(StorageError, match="is at schema revision 0002"):
+    with pytest.raises(StorageError, match="is at schema revision 0004_mention_candidates"):
         linernotes.open(db_url)
     store = open_store(db_url, upgrade=False)
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == "0004_mention_candidates"
+        )
     store.close()
     with linernotes.open(db_url, readonly=False) as api:  # the writer upgrades
         assert not api.sql("SELECT * FROM trending").columns.empty
