@@ -199,6 +199,8 @@ def rewrite_pyproject(root: Path, text: str) -> str:
     block = (
         f"{BEGIN}\n[tool.setuptools]\npackage-dir = {{{mapping}}}\npackages = [\n{listed}]\n{END}\n"
     )
+    # package-data keys name packages: `storage = [...]` -> `"linernotes.storage" = [...]`
+    text = re.sub(rf"^({PKG})(\s*=\s*\[)", rf'"{NAMESPACE}.\1"\2', text, flags=re.M)
     if BEGIN in text:
         before, rest = text.split(BEGIN, 1)
         return before + block + rest.split(END, 1)[1].lstrip("\n")
