@@ -203,7 +203,7 @@ def rewrite_pyproject(root: Path, text: str) -> str:
     text = re.sub(rf"^({PKG})(\s*=\s*\[)", rf'"{NAMESPACE}.\1"\2', text, flags=re.M)
     if BEGIN in text:
         before, rest = text.split(BEGIN, 1)
-        return before + block + rest.split(END, 1)[1].lstrip("\n")
+        return before + block + "\n" + rest.split(END, 1)[1].lstrip("\n")
     find = re.compile(r"^\[tool\.setuptools\.packages\.find\]\n(?:[^\[\n].*\n|\n)*", re.M)
     if not find.search(text):
         raise SystemExit("pyproject.toml: no [tool.setuptools.packages.find] table to replace")
