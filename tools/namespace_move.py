@@ -13,10 +13,14 @@ site-packages. This script rewrites a source tree for that, and is idempotent
   not imports, and are never touched.
 - Module-path strings: a string literal that is exactly a dotted path into one of
   the three packages (Scrapy settings such as "crawler.pipelines.StoragePipeline",
-  `monkeypatch.setattr` targets, logger names), and `-m nlp.train_ner`-style
-  commands in any string, Makefile, shell script, TOML or Markdown file. A path
-  is rewritten only if its first component below the package exists in the tree
+  `monkeypatch.setattr` targets, logger names); and in any string, Makefile, shell
+  script, TOML or Markdown file, `-m nlp.train_ner`-style commands and whole import
+  lines (scripts passed to a subprocess, code blocks in docs). A path is rewritten
+  only if its first component below the package exists in the tree
   (`crawler.settings` the module, yes; `crawler.engine` the Scrapy attribute, no).
+  Prose that names a module (`storage.names.slugify` in a docstring) is left as is.
+- mypy: `mypy linernotes storage crawler nlp` becomes `mypy linernotes` (Makefile,
+  tests/test_lint.py, docs); the links below let mypy see the three packages.
 - pyproject.toml: the `packages.find` table becomes an explicit `packages` list with
   `package-dir`, between marker comments that later runs regenerate.
 
@@ -52,6 +56,10 @@ END = "# namespace_move: end"
 PKG = "|".join(PACKAGES)
 DOTTED = re.compile(rf"^({PKG})((?:\.[A-Za-z_]\w*)+)(:[A-Za-z_]\w*)?$")
 DASH_M = re.compile(rf"(-m\s+)({PKG})((?:\.[A-Za-z_]\w*)+)")
+# Import lines inside strings (scripts run by subprocess) and Markdown code blocks.
+FROM_LINE = re.compile(rf"(?m)^(\s*(?:>>> )?from\s+)({PKG})((?:\.\w+)*)(\s+import\b)")
+IMPORT_AS_LINE = re.compile(rf"(?m)^(\s*(?:>>> )?import\s+)({PKG})((?:\.\w+)+)(\s+as\b)")
+IMPORT_BARE_LINE = re.compile(rf"(?m)^(\s*(?:>>> )?)import\s+({PKG})[ \t]*$")
 
 
 def in_tree(root: Path, pkg: str, rest: str) -> bool:
@@ -66,13 +74,21 @@ def rewrite_string_body(root: Path, body: str) -> str:
     whole = DOTTED.match(body)
     if whole and in_tree(root, whole.group(1), whole.group(2)):
         return f"{NAMESPACE}.{body}"
+    return rewrite_embedded(root, body)
 
-    def dash_m(m: re.Match[str]) -> str:
-        if in_tree(root, m.group(2), m.group(3)):
-            return f"{m.group(1)}{NAMESPACE}.{m.group(2)}{m.group(3)}"
-        return m.group(0)
 
-    return DASH_M.sub(dash_m, body)
+def rewrite_embedded(root: Path, text: str) -> str:
+    """`-m nlp.x` commands and whole import lines inside a string or a Markdown file."""
+
+    def prefixed(m: re.Match[str]) -> str:
+        if not in_tree(root, m.group(2), m.group(3)):
+            return m.group(0)
+        return f"{m.group(1)}{NAMESPACE}.{m.group(2)}{m.group(3)}{m.group(4)}"
+
+    text = DASH_M.sub(lambda m: _dash_m(root, m), text)
+    text = FROM_LINE.sub(prefixed, text)
+    text = IMPORT_AS_LINE.sub(prefixed, text)
+    return IMPORT_BARE_LINE.sub(rf"\1from {NAMESPACE} import \2", text)
 
 
 def _string_parts(token: str) -> tuple[str, str, str]:
@@ -142,8 +158,8 @@ def rewrite_python(root: Path, source: str) -> str:
         if any(s <= start < e for s, e in import_spans):
             continue
         head, body, quote = _string_parts(tok.string)
-        if "f" in head.lower():  # f-strings: only the -m form, never the expressions
-            new_body = DASH_M.sub(lambda m: _dash_m(root, m), body)
+        if "f" in head.lower():  # f-strings: never the whole-literal form
+            new_body = rewrite_embedded(root, body)
         else:
             new_body = rewrite_string_body(root, body)
         if new_body != body:
@@ -175,7 +191,7 @@ def rewrite_mypy(text: str) -> str:
 
 def rewrite_text(root: Path, text: str) -> str:
     """Makefile, shell, TOML, Markdown: `-m nlp.train_ner` -> `-m linernotes.nlp.train_ner`."""
-    return rewrite_mypy(DASH_M.sub(lambda m: _dash_m(root, m), text))
+    return rewrite_mypy(rewrite_embedded(root, text))
 
 
 def subpackages(root: Path) -> list[str]:
