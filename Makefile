@@ -11,16 +11,19 @@ SHARED ?= ../shared
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench bench-scale bench-vectors train-ner clean
+.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench bench-scale bench-vectors train-ner export-model lock clean
 
 setup: $(STAMP)
 
-# torch first, from the CPU wheel on disk: otherwise a dependency pulls a multi-GB CUDA build.
-$(STAMP): requirements.lock pyproject.toml
+# The development environment: the package with every extra but [gpu] (tests with
+# PostgreSQL, Redis and Chromium; torch for the model export and the embedding quality
+# check), exactly as requirements-dev.lock pins and hashes it. That lock pins torch to
+# its CPU build (the wheel on disk), so no multi-GB CUDA build is pulled. A user who
+# only runs the tool needs none of this: `pip install .` (requirements.lock) has no torch.
+$(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -78,6 +81,24 @@ bench-vectors: setup
 
 train-ner: setup
 	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)
+
+# Rebuild the shipped int8 MiniLM (nlp/models/minilm-int8/) from the pinned weights
+# package; the export is deterministic, so an unchanged PROVENANCE.json means nothing moved.
+export-model: setup
+	nice -n 10 $(PY) -m nlp.minilm_export
+
+# Re-resolve both locks (hashes included) after a dependency change in pyproject.toml.
+LOCKTOOL := $(VENV)/.lock-tools
+lock:
+	test -x $(LOCKTOOL)/bin/pip-compile || { $(PYTHON) -m venv $(LOCKTOOL) && \
+		$(LOCKTOOL)/bin/pip install --quiet pip-tools; }
+	$(LOCKTOOL)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(LOCKTOOL)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+	# the extras name the project itself (linernotes[test,train]): `make setup` installs it, editable
+	sed -i '/^# WARNING: pip install will require the following package to be hashed\.$$/,/^    # via linernotes (pyproject.toml)$$/d' \
+		requirements-dev.lock
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache

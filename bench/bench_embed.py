@@ -4,7 +4,9 @@ Same sentences, same machine, same run; the baseline is the library call a
 user would write (CPU, default batch size, torch on the cores given). Reports
 sentences/s of both (ratio = ours / baseline), the mean and minimum cosine of
 our vectors to the baseline's, the effect of the sentence-hash cache on a
-corpus with syndicated repeats, and CUDA throughput when a GPU is present.
+corpus with syndicated repeats, and CUDA throughput when ONNX Runtime has a
+CUDA provider (the `[gpu]` extra). Without sentence-transformers (an install
+without the `[train]` extra) only our own rates are reported.
 Sentences come from the sas_mirex biographies where ../shared exists, else
 from a generated corpus (same length spread).
 """
@@ -81,67 +83,91 @@ def _row(
     }
 
 
+def _reference_model() -> Any:
+    """Plain `SentenceTransformer` on the CPU, or None without the `[train]` extra."""
+    try:
+        import torch
+
+        from nlp.minilm_export import load_sentence_transformer
+    except ImportError:
+        return None
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    return load_sentence_transformer("cpu")
+
+
+def _timed(encode: Any, sentences: list[str]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = encode(sentences)
+    return out, len(sentences) / (time.perf_counter() - start)
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
     import numpy as np
-    import torch
 
-    from nlp.embeddings import OnnxEncoder, TorchEncoder, encode_cached, load_sentence_transformer
+    from nlp.embeddings import OnnxEncoder, cuda_available, encode_cached
 
     threads = min(2, os.cpu_count() or 1)
-    torch.set_num_threads(threads)
     sentences, source = _sentences(200 if quick else 1000)
-    model = load_sentence_transformer("cpu")
-    model.encode(sentences[:8])  # warm-up, not timed
+    model = _reference_model()
     ours = OnnxEncoder(threads=threads)
-    ours.encode(sentences[:8])
+    ours.encode(sentences[:8])  # warm-up, not timed
+    if model is not None:
+        model.encode(sentences[:8])
     # Alternate the two and keep each one's best round: the cores are shared, and a
     # neighbour's burst must not land on one side only.
     base_rate = our_rate = 0.0
+    reference = None
     for _ in range(1 if quick else 2):
-        start = time.perf_counter()
-        reference = np.asarray(model.encode(sentences, normalize_embeddings=True), dtype=np.float32)
-        base_rate = max(base_rate, len(sentences) / (time.perf_counter() - start))
-        start = time.perf_counter()
-        vecs = ours.encode(sentences)
-        our_rate = max(our_rate, len(sentences) / (time.perf_counter() - start))
-    cos = (vecs * reference).sum(axis=1)
+        if model is not None:
+            ref, rate = _timed(lambda s: model.encode(s, normalize_embeddings=True), sentences)
+            reference, base_rate = np.asarray(ref, dtype=np.float32), max(base_rate, rate)
+        vecs, rate = _timed(ours.encode, sentences)
+        our_rate = max(our_rate, rate)
     note = f"{len(sentences)} {source}, {threads} threads, CPU, cold cache"
+    if reference is None:
+        note += "; no baseline (sentence-transformers not installed: the [train] extra)"
     rows = [
-        _row("cpu sentences/s", our_rate, "sentences/s", base_rate, f"{ours.version}; {note}"),
-        _row("cosine to encode() mean", float(cos.mean()), "cosine", None, note),
-        _row("cosine to encode() min", float(cos.min()), "cosine", None, note),
+        _row(
+            "cpu sentences/s",
+            our_rate,
+            "sentences/s",
+            base_rate or None,
+            f"{ours.version}; {note}",
+        )
     ]
+    if reference is not None:
+        cos = (vecs * reference).sum(axis=1)
+        rows += [
+            _row("cosine to encode() mean", float(cos.mean()), "cosine", None, note),
+            _row("cosine to encode() min", float(cos.min()), "cosine", None, note),
+        ]
 
     # Syndicated text: a third of the sentences repeat; the cache embeds each once.
     repeated = sentences + sentences[: len(sentences) // 2]
-    start = time.perf_counter()
-    encode_cached(repeated, ours, {})
-    cached_rate = len(repeated) / (time.perf_counter() - start)
+    _, cached_rate = _timed(lambda s: encode_cached(s, ours, {}), repeated)
     rows.append(
         _row(
             "cpu sentences/s with hash cache",
             cached_rate,
             "sentences/s",
-            base_rate,
+            base_rate or None,
             f"{len(repeated)} sentences, one third repeats (syndication); baseline = encode() rate",
         )
     )
-    if torch.cuda.is_available():
-        gpu = TorchEncoder("cuda", batch_size=256)
+    if cuda_available():
+        gpu = OnnxEncoder(device="cuda", batch_size=256)
         gpu.encode(sentences[:64])
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        gvecs = gpu.encode(sentences)
-        torch.cuda.synchronize()
-        gpu_rate = len(sentences) / (time.perf_counter() - start)
+        gvecs, gpu_rate = _timed(gpu.encode, sentences)
+        agree = ""
+        if reference is not None:
+            agree = f"; cosine to CPU encode() {float((gvecs * reference).sum(axis=1).mean()):.4f}"
         rows.append(
             _row(
                 "gpu sentences/s",
                 gpu_rate,
                 "sentences/s",
-                base_rate,
-                f"{torch.cuda.get_device_name(0)}; cosine to CPU encode() "
-                f"{float((gvecs * reference).sum(axis=1).mean()):.4f}",
+                base_rate or None,
+                f"{gpu.version} on ONNX Runtime CUDA{agree}",
             )
         )
     return rows

