@@ -44,18 +44,18 @@ def report_command(
     from linernotes.commands.profiles import announce
     from linernotes.web import render_entity_page
 
-    api = app(click.get_current_context()).api()
     chosen = [(k, v) for k, v in (("artist", artist), ("track", track), ("album", album)) if v]
+    if everything and chosen:
+        raise click.UsageError("give --all or one of --artist, --track, --album, not both")
+    if not everything and len(chosen) != 1:
+        raise click.UsageError("give exactly one of --artist, --track, --album (or --all)")
+    api = app(click.get_current_context()).api()
     if everything:
-        if chosen:
-            raise UserFacingError("give --all or one of --artist, --track, --album, not both")
         from linernotes.site import write_site
 
         pages = write_site(api, out)
         click.echo(f"wrote {pages} profile pages and {out / 'index.html'}")
         return
-    if len(chosen) != 1:
-        raise UserFacingError("give exactly one of --artist, --track, --album (or --all)")
     kind, ref = chosen[0]
     try:
         res = api.resolve(kind, ref)
