@@ -9,7 +9,6 @@ interned strings), so 2M names stay well under a gigabyte.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
@@ -21,7 +20,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.names import normalize_name, slugify
+from storage.catalog import CatalogError, CatalogRow, read_catalog
+from storage.catalog_merge import resolve_ids
+from storage.names import normalize_name
 
 log = logging.getLogger("linernotes.gazetteer")
 
@@ -272,46 +273,29 @@ def _write_cache(path: Path, gaz: Gazetteer) -> None:
         log.warning("could not write gazetteer cache %s: %s", path, exc)
 
 
-def _derived_artist_id(artist: str) -> str:
-    return f"ar:{slugify(artist)}"
-
-
 def entries_from_csv(path: str | Path) -> Iterator[CatalogEntry]:
     """Read a CONTRACT catalogue CSV (for experiments before the database exists).
 
-    Empty ids become the importer's derived ids: ar:<artist>, tr:<artist>/<track>,
-    al:<artist>/<album>. `artist_aliases` ("|"-separated) yield extra artist entries with the
-    same id, so an alias links to the artist.
+    Rows are read and given ids by the importer's own code (storage.catalog), so
+    an entry's id is the one `import-catalog` would store for a fresh database;
+    unusable rows are skipped. `artist_aliases` ("|"-separated) yield extra artist
+    entries with the same id, so an alias links to the artist.
     """
+    try:
+        rows = [r for r in read_catalog(Path(path), "csv") if isinstance(r, CatalogRow)]
+    except CatalogError as exc:
+        raise ValueError(str(exc)) from None
     seen_artists: set[str] = set()
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"artist_id", "artist", "track_id", "track", "album_id", "album"} - set(
-            reader.fieldnames or []
-        )
-        if missing:
-            raise ValueError(f"{path}: catalogue header lacks {sorted(missing)}")
-        for row in reader:
-            artist = (row.get("artist") or "").strip()
-            if not artist:
-                continue
-            artist_id = (row.get("artist_id") or "").strip() or _derived_artist_id(artist)
-            if artist_id not in seen_artists:
-                seen_artists.add(artist_id)
-                yield CatalogEntry("artist", artist_id, artist)
-                for alias in (row.get("artist_aliases") or "").split("|"):
-                    if alias.strip():
-                        yield CatalogEntry("artist", artist_id, alias.strip())
-            track = (row.get("track") or "").strip()
-            if track:
-                track_id = (row.get("track_id") or "").strip()
-                track_id = track_id or f"tr:{slugify(artist)}/{slugify(track)}"
-                yield CatalogEntry("track", track_id, track, artist_id, artist)
-            album = (row.get("album") or "").strip()
-            if album:
-                album_id = (row.get("album_id") or "").strip()
-                album_id = album_id or f"al:{slugify(artist)}/{slugify(album)}"
-                yield CatalogEntry("album", album_id, album, artist_id, artist)
+    for row, ids in zip(rows, resolve_ids(rows), strict=True):
+        if ids.artist not in seen_artists:
+            seen_artists.add(ids.artist)
+            yield CatalogEntry("artist", ids.artist, row.artist)
+            for alias in row.aliases:
+                yield CatalogEntry("artist", ids.artist, alias)
+        if row.track and ids.track:
+            yield CatalogEntry("track", ids.track, row.track, ids.artist, row.artist)
+        if row.album and ids.album:
+            yield CatalogEntry("album", ids.album, row.album, ids.artist, row.artist)
 
 
 def load_csv(path: str | Path) -> Gazetteer:
