@@ -88,24 +88,29 @@ def _chunks(ids: Iterable[str], size: int = 5000) -> Iterator[list[str]]:
 
 
 def _artist_owners(session: Session | None) -> OwnerLookup | None:
-    """Which of some artist ids the database holds, for which name key."""
+    """Which of some artist ids the database holds, for which name key.
+
+    The key is recomputed from the stored name, not read from `norm_name`, so
+    a later change to the matching rules cannot make an artist a stranger to
+    its own id.
+    """
     if session is None:
         return None
 
     def owners(ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks(ids):
-            stmt = select(Artist.id, Artist.norm_name, Artist.name).where(Artist.id.in_(chunk))
-            for artist_id, norm, name in session.execute(stmt):
-                found[artist_id] = norm or name_key(name)
+            stmt = select(Artist.id, Artist.name).where(Artist.id.in_(chunk))
+            for artist_id, name in session.execute(stmt):
+                found[artist_id] = name_key(name)
         return found
 
     return owners
 
 
-def _work_key(artist_id: str | None, title: str, norm: str | None = None) -> str:
+def _work_key(artist_id: str | None, title: str) -> str:
     """A track's or album's identity: its artist and its title's key."""
-    return f"{artist_id or ''}\x1f{norm or name_key(title)}"
+    return f"{artist_id or ''}\x1f{name_key(title)}"
 
 
 def _work_owners(session: Session | None, model: type[Track] | type[Album]) -> OwnerLookup | None:
@@ -115,11 +120,9 @@ def _work_owners(session: Session | None, model: type[Track] | type[Album]) -> O
     def owners(ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks(ids):
-            cols = (model.id, model.artist_id, model.title, model.norm_title)
-            for work_id, artist_id, title, norm in session.execute(
-                select(*cols).where(model.id.in_(chunk))
-            ):
-                found[work_id] = _work_key(artist_id, title, norm)
+            stmt = select(model.id, model.artist_id, model.title).where(model.id.in_(chunk))
+            for work_id, artist_id, title in session.execute(stmt):
+                found[work_id] = _work_key(artist_id, title)
         return found
 
     return owners

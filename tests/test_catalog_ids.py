@@ -132,3 +132,12 @@ def test_too_long_explicit_id_names_its_line(store: Store, tmp_path: Path) -> No
         import_catalog(store, path)
     summary = import_catalog(store, path, skip_bad=True)
     assert [bad.line for bad in summary.skipped] == [3]
+
+
+def test_name_without_letters_is_not_merged_into_another_explicit_one(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """ "!!!" and "???" both have an empty matching key; they are still two artists."""
+    import_catalog(sqlite_store, _write(tmp_path, ["mb-q,???,,,,", ",!!!,,,,", ",Kino,,,,"]))
+    ids = _artists(sqlite_store)
+    assert ids["???"] == "mb-q" and ids["!!!"] != "mb-q"
