@@ -80,13 +80,20 @@ class IdAllocator:
     def allocate(self, claims: Iterable[Claim]) -> dict[Claim, str]:
         """An id for every claim: equal keys share one, different keys never do."""
         groups: dict[str, set[Claim]] = defaultdict(set)
-        for claim in set(claims):
+        for claim in claims:
             groups[fit(claim.base, claim.key, self.max_len)].add(claim)
         self._load(groups)
         result: dict[Claim, str] = {}
         losers: list[Claim] = []
         for id_ in sorted(groups):
             members = groups[id_]
+            if len(members) == 1:  # the usual case: one name wants this id
+                (claim,) = members
+                if self.owner.setdefault(id_, claim.key) == claim.key:
+                    result[claim] = id_
+                else:
+                    losers.append(claim)
+                continue
             keep = self.owner.setdefault(id_, min(c.key for c in members))
             for claim in members:
                 if claim.key == keep:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import names
 from storage.catalog_ids import (
     MAX_ALBUM_ID,
     MAX_ARTIST_ID,
@@ -22,7 +24,13 @@ from storage.catalog_ids import (
     OwnerLookup,
 )
 from storage.models import Album, Artist, Track
-from storage.names import name_key, normalize_name, slugify
+
+# A catalogue repeats each artist name on many rows: memoised, the keys and slugs of
+# a 200k-row file are computed once per distinct name (half the merge time otherwise).
+_CACHE = 1 << 18
+name_key = lru_cache(maxsize=_CACHE)(names.name_key)
+normalize_name = lru_cache(maxsize=_CACHE)(names.normalize_name)
+slugify = lru_cache(maxsize=_CACHE)(names.slugify)
 
 if TYPE_CHECKING:
     from storage.catalog import CatalogRow
@@ -167,19 +175,21 @@ def _work_ids(
     given: dict[str, str] = {}
     claims: list[Claim | None] = []
     for row, artist_id, part in zip(rows, artist_ids, parts, strict=True):
-        title, work_id = getattr(row, kind), getattr(row, f"{kind}_id")
-        if title and work_id:
-            given.setdefault(work_id, _work_key(artist_id, title))
-        derive = title and not work_id
-        claims.append(
-            Claim(f"{prefix}:{part}/{slugify(title)}", _work_key(artist_id, title))
-            if derive
-            else None
-        )
+        title = row.track if kind == "track" else row.album
+        work_id = row.track_id if kind == "track" else row.album_id
+        if not title:
+            claims.append(None)
+            continue
+        key = _work_key(artist_id, title)
+        if work_id:
+            given.setdefault(work_id, key)
+            claims.append(None)
+        else:
+            claims.append(Claim(f"{prefix}:{part}/{slugify(title)}", key))
     alloc.reserve(given)
     derived = alloc.allocate(c for c in claims if c)
     return [
-        derived[claim] if claim else getattr(row, f"{kind}_id")
+        derived[claim] if claim else (row.track_id if kind == "track" else row.album_id)
         for row, claim in zip(rows, claims, strict=True)
     ]
 
