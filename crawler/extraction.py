@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from w3lib.encoding import html_to_unicode
+
+from crawler.language import declared, identify, language_skip
+
 ARTICLE_TYPES = {
     "article",
     "newsarticle",
@@ -39,25 +43,10 @@ SOFT_404 = re.compile(
 )
 SOFT_404_MAX_WORDS = 120
 _WS = re.compile(r"[ \t\r\f\v]+")
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-STOPWORDS: dict[str, frozenset[str]] = {
-    "en": _words(
-        "the and of to a in is that it was for on with as his her they this be at by from "
-        "are have an not but or you their its has were we which one all been "
-    ),
-    "fr": _words("le la les et des un une est que qui dans pour pas sur du au avec il elle"),
-    "de": _words("der die das und ist nicht ein eine mit auf den von zu sich des dem im"),
-    "es": _words("el la los las y de que en un una es por con para del se no al lo"),
-    "it": _words("il lo la gli le e di che un una per non con del della sono si"),
-    "pt": _words("o a os as e de que um uma do da em para com não no na se"),
-    "nl": _words("de het een en van is dat niet op te met zijn voor er aan"),
-}
+# Words: runs of letters; Chinese and Japanese write no spaces, so each ideograph
+# or kana counts as one (a page of Japanese prose is not "empty").
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|[^\W\d_{_CJK}]+", re.UNICODE)
 
 
 @dataclass
@@ -82,18 +71,25 @@ def is_html(content_type: str | None, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
+def _sniff(body: bytes) -> str:
+    """The encoding of an undeclared body: UTF-8 when it is valid UTF-8, else cp1252."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
 def decode(body: bytes, content_type: str | None) -> str:
-    """Text of a body: the charset the header names, else UTF-8, else Latin-1."""
-    charset = None
-    if content_type and "charset=" in content_type.lower():
-        charset = content_type.lower().split("charset=")[1].split(";")[0].strip(" \"'")
-    for candidate in (charset, "utf-8"):
-        if candidate:
-            try:
-                return body.decode(candidate)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return body.decode("latin-1")
+    """Text of a body, decoded by w3lib as browsers do.
+
+    A byte-order mark wins, then the header's charset, then `<meta charset>` /
+    `http-equiv`; an undeclared body is UTF-8 if it decodes as such, else
+    cp1252 (what browsers assume of Latin-1 pages). Undecodable bytes become
+    U+FFFD rather than failing the page.
+    """
+    _, text = html_to_unicode(content_type, body, auto_detect_fun=_sniff)
+    return text
 
 
 def extract(
@@ -145,16 +141,17 @@ def skip_reason(doc: Extracted, languages: tuple[str, ...]) -> str | None:
         return "empty"
     if words <= SOFT_404_MAX_WORDS and SOFT_404.search(doc.title or ""):
         return "soft_404"
-    if languages and doc.language and doc.language.split("-")[0] not in languages:
-        return f"language:{doc.language}"
-    return None
+    return language_skip(doc.language, languages)
 
 
 def _parse(html: str) -> Any:
     import lxml.html
 
+    # The text is already decoded: parse its UTF-8 bytes as UTF-8, or libxml2 would
+    # obey the page's <meta charset="Shift_JIS"> a second time and garble it.
+    parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        return lxml.html.document_fromstring(html.encode("utf-8"))
+        return lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
     except Exception:
         return None
 
@@ -306,26 +303,12 @@ def _htmldate(html: str) -> datetime | None:
 
 
 def _language(tree: Any, jsonld: dict[str, Any], text: str) -> str | None:
-    """Declared language (html lang, JSON-LD inLanguage), else a stopword guess."""
-    declared = tree.xpath("/html/@lang") or [jsonld.get("inLanguage")]
-    lang = declared[0] if declared else None
-    if isinstance(lang, str) and lang.strip():
-        return lang.strip().lower()[:16]
-    return guess_language(text)
-
-
-def guess_language(text: str) -> str | None:
-    """The language whose common words make up most of the text (None if unsure)."""
-    words = [w.lower() for w in _WORD.findall(text)[:2000]]
-    if len(words) < 20:
-        return "en" if words and _share(words, "en") >= 0.05 else None
-    best = max(STOPWORDS, key=lambda lang: _share(words, lang))
-    return best if _share(words, best) >= 0.05 else None
-
-
-def _share(words: list[str], lang: str) -> float:
-    stop = STOPWORDS[lang]
-    return sum(1 for w in words if w in stop) / max(1, len(words))
+    """Declared language (html lang, JSON-LD inLanguage), else identified from the text."""
+    for value in (*tree.xpath("/html/@lang"), jsonld.get("inLanguage")):
+        lang = declared(value)
+        if lang:
+            return lang
+    return identify(text)
 
 
 def _word_count(text: str) -> int:

@@ -13,7 +13,9 @@ import ipaddress
 import re
 import socket
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
 
 TRACKING_PARAMS = frozenset(
     {
@@ -39,7 +41,6 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 # Calendars and event listings page forever through dates; dated blog permalinks
 # (/2024/01/some-post.html) are fine, so only calendar-ish paths and date queries count.
 _CALENDAR = re.compile(
@@ -56,6 +57,13 @@ MAX_SEGMENT_REPEATS = 2
 def canonicalize(url: str) -> str:
     """The one spelling of a URL: scheme/host lower-case, no fragment, default port,
     tracking parameters or empty query; path percent-encoding normalised; query sorted.
+
+    Path and query are w3lib's `canonicalize_url` (Scrapy's own): it decodes
+    only what needs no escaping, so `/100%25-pure/` and `/a%2Fb` keep their
+    meaning, and it keeps undecodable query bytes as they are. On top of it, our
+    rules: the host as written (lower-cased, not punycoded: stored keys keep
+    their form), no user info or default port, `//` runs collapsed, tracking
+    parameters dropped.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -64,14 +72,18 @@ def canonicalize(url: str) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe=_SAFE_PATH) or "/"
-    path = re.sub(r"/{2,}", "/", path)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-    ]
-    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+    try:
+        normal = urlsplit(canonicalize_url(url.strip(), keep_blank_values=True))
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError(f"cannot canonicalize {url!r}: {exc}") from None
+    path = re.sub(r"/{2,}", "/", normal.path) or "/"
+    query = "&".join(p for p in normal.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _is_tracking(pair: str) -> bool:
+    key = unquote_plus(pair.split("=", 1)[0]).lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
 
 
 def trap_reason(url: str) -> str | None:

@@ -10,7 +10,13 @@ Ids: where a row gives one (e.g. a MusicBrainz id) it is kept; otherwise a
 stable, readable id is derived from the names (`ar:<artist>`,
 `tr:<artist>/<track>`, `al:<artist>/<album>`). An artist row without an id
 whose normalised name matches an artist that has an explicit id (in the file
-or already in the database) is merged into that artist.
+or already in the database) is merged into that artist. Derived ids never
+join two different names (storage.catalog_ids), and an explicit id given
+twice in a file with different names is a bad row naming both lines.
+
+Lengths: names up to MAX_NAME characters and ids up to their column's width,
+the same on SQLite and PostgreSQL, so a file that imports on one imports on
+the other; a longer explicit id is a bad row naming its line.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.chunks import chunked
+from storage.catalog_ids import MAX_ALBUM_ID, MAX_ARTIST_ID, MAX_TRACK_ID, IdCollision
+from storage.catalog_merge import merge_existing_aliases, merge_rows
 from storage.db import StorageError, Store
 from storage.models import Album, Artist, Track
-from storage.names import normalize_name, slugify
+from storage.names import name_key
 from storage.upsert import upsert
 
 log = logging.getLogger("linernotes.catalog")
@@ -217,96 +224,6 @@ def read_musicbrainz(text: str) -> Iterator[CatalogRow | BadRow]:
                 yield bad
 
 
-# ---------------------------------------------------------------- merging
-
-
-def _better_name(old: str, new: str) -> str:
-    """Prefer a cased spelling over an all-lower-case one ("aerosmith" -> "Aerosmith")."""
-    return new if old.islower() and not new.islower() else old
-
-
-@dataclass
-class _Merged:
-    """Entities collected from a file, keyed by id, ready to upsert."""
-
-    artists: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    albums: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _explicit_artist_ids(rows: list[CatalogRow], session: Session | None) -> dict[str, str]:
-    """Normalised name -> explicit artist id, from the database (if any) and then the file."""
-    known: dict[str, str] = {}
-    if session is not None:
-        stmt = select(Artist.norm_name, Artist.id).where(~Artist.id.startswith("ar:"))
-        for norm, artist_id in session.execute(stmt):
-            known.setdefault(norm, artist_id)
-    for row in rows:
-        if row.artist_id:
-            known.setdefault(normalize_name(row.artist), row.artist_id)
-    return known
-
-
-def _add_artist(merged: _Merged, artist_id: str, row: CatalogRow) -> None:
-    entry = merged.artists.get(artist_id)
-    if entry is None:
-        merged.artists[artist_id] = {
-            "id": artist_id,
-            "name": row.artist,
-            "norm_name": normalize_name(row.artist),
-            "aliases": list(row.aliases),
-        }
-        return
-    entry["name"] = _better_name(entry["name"], row.artist)
-    entry["aliases"].extend(a for a in row.aliases if a not in entry["aliases"])
-
-
-def _add_work(table: dict[str, dict[str, Any]], work_id: str, title: str, artist_id: str) -> None:
-    entry = table.get(work_id)
-    if entry is None:
-        table[work_id] = {
-            "id": work_id,
-            "title": title,
-            "norm_title": normalize_name(title),
-            "artist_id": artist_id,
-        }
-    else:
-        entry["title"] = _better_name(entry["title"], title)
-
-
-def merge_rows(rows: list[CatalogRow], session: Session | None) -> _Merged:
-    """Resolve ids and fold duplicate lines into one record per entity.
-
-    Without a session the file is merged as if imported into an empty database.
-    """
-    explicit = _explicit_artist_ids(rows, session)
-    merged = _Merged()
-    for row in rows:
-        artist_slug = slugify(row.artist)
-        artist_id = row.artist_id or explicit.get(normalize_name(row.artist)) or f"ar:{artist_slug}"
-        _add_artist(merged, artist_id, row)
-        if row.track:
-            track_id = row.track_id or f"tr:{artist_slug}/{slugify(row.track)}"
-            _add_work(merged.tracks, track_id, row.track, artist_id)
-        if row.album:
-            album_id = row.album_id or f"al:{artist_slug}/{slugify(row.album)}"
-            _add_work(merged.albums, album_id, row.album, artist_id)
-    return merged
-
-
-def _merge_existing_aliases(session: Session, artists: dict[str, dict[str, Any]]) -> None:
-    """Keep aliases already stored, so a later file without aliases loses none."""
-    ids = list(artists)
-    for chunk in chunked(ids, 5000):
-        stmt = select(Artist.id, Artist.aliases, Artist.name).where(Artist.id.in_(chunk))
-        for artist_id, aliases, name in session.execute(stmt):
-            rec = artists[artist_id]
-            rec["name"] = _better_name(name, rec["name"])
-            rec["aliases"] = sorted(set(aliases or []) | set(rec["aliases"]))
-    for rec in artists.values():
-        rec["aliases"] = sorted(set(rec["aliases"]))
-
-
 # ---------------------------------------------------------------- importing
 
 
@@ -330,24 +247,76 @@ def read_catalog(path: Path, fmt: str | None = None) -> Iterator[CatalogRow | Ba
     raise CatalogError(f"unknown catalogue format {chosen!r} (use csv or musicbrainz)")
 
 
+_ID_LIMITS = (("artist", MAX_ARTIST_ID), ("track", MAX_TRACK_ID), ("album", MAX_ALBUM_ID))
+
+
+def check_ids(row: CatalogRow) -> CatalogRow | BadRow:
+    """The row, or a BadRow when an explicit id is longer than its column allows."""
+    for kind, limit in _ID_LIMITS:
+        given = getattr(row, f"{kind}_id")
+        if given and len(given) > limit:
+            return BadRow(row.line, f"{kind}_id is longer than {limit} characters")
+    return row
+
+
+def id_conflicts(rows: list[CatalogRow]) -> list[BadRow]:
+    """Rows giving an explicit id that an earlier line gave to a different name.
+
+    Names that differ only in ways matching ignores ("aerosmith", "Aerosmith")
+    are one name; anything else would silently merge two entities.
+    """
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    bad: list[BadRow] = []
+    for row in rows:
+        for kind, name in (("artist", row.artist), ("track", row.track), ("album", row.album)):
+            given = getattr(row, f"{kind}_id")
+            if not given or not name:
+                continue
+            seen = first.setdefault((kind, given), (name, row.line))
+            if name_key(seen[0]) != name_key(name):
+                bad.append(
+                    BadRow(
+                        row.line,
+                        f"{kind}_id {given!r} names {name!r} here "
+                        f"but {seen[0]!r} on line {seen[1]}",
+                    )
+                )
+                break
+    return bad
+
+
+def _read_rows(
+    path: Path, fmt: str | None, summary: ImportSummary, skip_bad: bool
+) -> list[CatalogRow]:
+    """Valid rows of the file; bad ones fail the import or, with skip_bad, are listed."""
+    rows: list[CatalogRow] = []
+    bad: list[BadRow] = []
+    for item in read_catalog(path, fmt):
+        item = check_ids(item) if isinstance(item, CatalogRow) else item
+        (bad if isinstance(item, BadRow) else rows).append(item)  # type: ignore[arg-type]
+    bad.extend(id_conflicts(rows))
+    if bad and not skip_bad:
+        first = min(bad, key=lambda b: b.line)
+        raise CatalogError(f"{path}: {first} (nothing was imported; --skip-bad skips it)")
+    skipped = {b.line for b in bad}
+    summary.skipped = sorted(bad, key=lambda b: b.line)
+    return [row for row in rows if row.line not in skipped]
+
+
 def import_catalog(
     store: Store, path: Path | str, fmt: str | None = None, *, skip_bad: bool = False
 ) -> ImportSummary:
     """Import a catalogue file in one transaction; see the module docstring for the rules."""
     path = Path(path)
     summary = ImportSummary(path=str(path))
-    rows: list[CatalogRow] = []
-    for item in read_catalog(path, fmt):
-        if isinstance(item, BadRow):
-            if not skip_bad:
-                raise CatalogError(f"{path}: {item} (nothing was imported; --skip-bad skips it)")
-            summary.skipped.append(item)
-        else:
-            rows.append(item)
+    rows = _read_rows(path, fmt, summary, skip_bad)
     summary.rows = len(rows)
     with store.session() as session:
-        merged = merge_rows(rows, session)
-        _merge_existing_aliases(session, merged.artists)
+        try:
+            merged = merge_rows(rows, session)
+        except IdCollision as exc:
+            raise CatalogError(f"{path}: {exc} (nothing was imported)") from None
+        merge_existing_aliases(session, merged.artists)
         upsert(session, Artist, merged.artists.values(), ["id"])
         upsert(session, Track, merged.tracks.values(), ["id"])
         upsert(session, Album, merged.albums.values(), ["id"])

@@ -138,3 +138,18 @@ def test_unwritable_cache_still_builds(tmp_path: Path) -> None:
     blocker.write_text("x")
     gaz = Gazetteer.from_entries_cached(ENTRIES, cache_dir=blocker / "sub")
     assert len(gaz) == len(ENTRIES)
+
+
+def test_entries_from_csv_use_the_importers_ids(tmp_path: Path) -> None:
+    """Non-Latin names no longer share a placeholder id (all were "ar:x" before)."""
+    path = tmp_path / "cat.csv"
+    path.write_text(
+        "artist_id,artist,track_id,track,album_id,album\n"
+        ",Сплин,,Song,,\n,Кино,,Song,,\n,!!!,,,,\n,???,,,,\n",
+        encoding="utf-8",
+    )
+    artists = {e.name: e.id for e in entries_from_csv(path) if e.kind == "artist"}
+    assert artists["Сплин"] == "ar:splin" and artists["Кино"] == "ar:kino"
+    assert len(set(artists.values())) == 4
+    tracks = {e.id for e in entries_from_csv(path) if e.kind == "track"}
+    assert tracks == {"tr:splin/song", "tr:kino/song"}
