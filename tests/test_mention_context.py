@@ -118,6 +118,7 @@ def test_bylines_are_not_artists(extractor: MentionExtractor, credit: str) -> No
     assert _linked(ms, "Robyn") == ["ar:robyn"]
 
 
+@pytest.mark.slow
 def test_byline_rule_is_what_drops_the_credit() -> None:
     """Without the `byline` rule the same credit is an artist: the rule, not luck, drops it."""
     ex = MentionExtractor(Gazetteer.from_entries(CATALOG), without=["byline"])
@@ -165,6 +166,7 @@ def _store_docs(store: Store, texts: list[str]) -> None:
             )
 
 
+@pytest.mark.slow
 def test_stored_candidates_and_the_name_choice(store: Store, tmp_path: Path) -> None:
     """Ambiguous mentions are stored with their candidates; `choose_by_name` says which one the
     stored text supports and that another track has the same name."""

@@ -30,6 +30,7 @@ def test_every_default_rule_is_registered_and_unknown_names_fail() -> None:
         MentionExtractor(Gazetteer.from_entries(CATALOG), without=["nope"])
 
 
+@pytest.mark.slow
 def test_rule_list_comes_from_the_component_config() -> None:
     gaz = Gazetteer.from_entries(CATALOG)
     ex = MentionExtractor(gaz, without=["ner", "patterns", "list_mates"])
@@ -117,6 +118,7 @@ def test_catalogue_file_ids_are_the_importers(tmp_path: Path, sqlite_store) -> N
     assert {i for k, i, _ in from_file if k == "artist"} == {"mbid-1"}
 
 
+@pytest.mark.slow
 def test_eval_mentions_cli_split_and_without(tmp_path: Path) -> None:
     from linernotes.cli import main as cli
 
