@@ -206,10 +206,10 @@ def test_postgres_workers_split_sentence_embedding(
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    import nlp.profiles
+    import nlp.profiles.sentence_cache
     from storage import open_store
 
-    monkeypatch.setattr(nlp.profiles, "SENTENCE_CHUNK", 1)
+    monkeypatch.setattr(nlp.profiles.sentence_cache, "SENTENCE_CHUNK", 1)
     seeded = open_store(pg_url)
     seed_corpus(seeded)
     seeded.close()

@@ -1,0 +1,131 @@
+"""Step 5: the precomputed neighbour table, and the pgvector index over `cultural`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, text
+
+from nlp.profiles.config import CULTURAL, DEFAULT_COMBINATION, UNCENTRED
+from nlp.similarity import Combination, knn, knn_combined
+from storage import Store
+from storage.models import Neighbor, Vector
+
+
+def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[str], np.ndarray]:
+    """All vectors of one kind and model as (ids, matrix)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Vector.entity_id, Vector.vector)
+            .where(Vector.entity_kind == kind, Vector.model == model)
+            .order_by(Vector.entity_id)
+        ).all()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+
+
+def sparse_terms(ids: list[str], term_weights: Mapping[str, Mapping[str, float]]) -> Any:
+    """Row-aligned CSR matrix of per-entity term weights (columns: the terms seen)."""
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for row, eid in enumerate(ids):
+        for term, w in term_weights.get(eid, {}).items():
+            rows.append(row)
+            cols.append(vocab.setdefault(term, len(vocab)))
+            vals.append(w)
+    return sparse.csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(ids), max(1, len(vocab)))
+    )
+
+
+def _aligned(store: Store, kind: str, model: str, ids: list[str]) -> np.ndarray | None:
+    sub_ids, sub = load_matrix(store, kind, model)
+    if not sub_ids:
+        return None
+    index = {e: i for i, e in enumerate(sub_ids)}
+    aligned = np.zeros((len(ids), sub.shape[1]), dtype=np.float32)
+    for row, eid in enumerate(ids):
+        if eid in index:
+            aligned[row] = sub[index[eid]]
+    return aligned
+
+
+def write_neighbors(
+    store: Store,
+    kind: str,
+    k: int,
+    combination: Combination = DEFAULT_COMBINATION,
+    term_weights: Mapping[str, Mapping[str, float]] | None = None,
+) -> int:
+    """Recompute the precomputed neighbour table of one kind.
+
+    With `term_weights` (every entity's full salience vector) the TF-IDF part
+    is the exact sparse cosine; other parts come from the stored vectors.
+    Without, the stored `cultural` vectors are used.
+    """
+    ids, matrix = load_matrix(store, kind, CULTURAL)
+    if not ids:
+        result: dict[str, list[tuple[str, float]]] = {}
+    elif term_weights is None:
+        result = knn(ids, matrix, k)
+    else:
+        parts: list[tuple[float, Any]] = []
+        uncentred: list[int] = []
+        for model, weight in combination.weights:
+            if weight <= 0:
+                continue
+            if model == "tfidf-hash":
+                parts.append((weight, sparse_terms(ids, term_weights)))
+                continue
+            aligned = _aligned(store, kind, model, ids)
+            if aligned is None:
+                continue
+            if model in UNCENTRED:
+                uncentred.append(len(parts))
+            parts.append((weight, aligned))
+        result = knn_combined(ids, parts, k, uncentred=uncentred)
+    return _store_neighbors(store, kind, result)
+
+
+def _store_neighbors(store: Store, kind: str, result: Mapping[str, list[tuple[str, float]]]) -> int:
+    rows = [
+        {
+            "entity_kind": kind,
+            "entity_id": eid,
+            "rank": rank,
+            "neighbor_id": nid,
+            "score": round(score, 6),
+            "model": CULTURAL,
+        }
+        for eid, nbrs in result.items()
+        for rank, (nid, score) in enumerate(nbrs, start=1)
+    ]
+    with store.session() as session:
+        session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
+        for start in range(0, len(rows), 2000):
+            session.execute(insert(Neighbor), rows[start : start + 2000])
+    return len(rows)
+
+
+def ensure_hnsw_index(store: Store, model: str, dim: int) -> None:
+    """A partial HNSW index over one model's vectors.
+
+    pgvector indexes need a fixed dimension, and `vectors` mixes models, so the
+    index is on an expression cast (to halfvec: up to 4000 dims) and partial on
+    the model; queries must use the same expression and WHERE to hit it.
+    """
+    safe = "".join(c if c.isalnum() else "_" for c in model)
+    name = f"ix_vectors_hnsw_{safe}_{dim}"
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw "
+                f"((vector::halfvec({dim})) halfvec_cosine_ops) "
+                f"WHERE model = '{safe}' AND dim = {dim}"
+            )
+        )
