@@ -27,9 +27,11 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from nlp.embeddings import sentence_hash
+from nlp.subject import pick_title_work, title_keys
 from storage import Store
 from storage.models import (
     Album,
+    Artist,
     Document,
     DocumentSubject,
     EntityState,
@@ -64,6 +66,31 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if e - s >= 3:
             out.append((s, e))
     return out
+
+
+_LINE_END = ".!?;:,\"')\u201d\u2019]"
+MAX_HEADING_WORDS = 20
+
+
+def skip_headings(text: str, s0: int, s1: int) -> int:
+    """Start of a sentence span past the heading lines fused onto its front.
+
+    Page text keeps a page's title, kicker and byline as lines of their own
+    ("Anniversary" / "From grief to the dancefloor" / "The song ..."); a sentence
+    splitter that only breaks on end punctuation glues them to the first
+    sentence. A line that ends without punctuation and is followed by more of
+    the span is a heading, not part of the sentence.
+    """
+    while True:
+        nl = text.find("\n", s0, s1)
+        if nl < 0:
+            return s0
+        line = text[s0:nl].strip()
+        if line and (line[-1] in _LINE_END or len(line.split()) > MAX_HEADING_WORDS):
+            return s0
+        if not text[nl + 1 : s1].strip():
+            return s0
+        s0 = nl + 1
 
 
 @dataclass
@@ -114,8 +141,12 @@ class _Doc:
     unlinked: list[tuple[int, str]] = field(default_factory=list)  # start, norm_surface
 
 
+# Bumped when the rules that turn a document into evidence change, so stored evidence is rebuilt.
+EVIDENCE_RULES = "2"
+
+
 def _signature(doc_hash: str, mentions: Iterable[tuple[Any, ...]], subject: Any) -> str:
-    h = hashlib.sha1(doc_hash.encode())
+    h = hashlib.sha1(f"{EVIDENCE_RULES}:{doc_hash}".encode())
     for m in sorted(mentions):
         h.update(repr(m).encode())
     h.update(repr(subject).encode())
@@ -137,15 +168,17 @@ def _owners(session: Session) -> dict[EntityKey, str]:
 GONE = "gone"  # evidence signature of a document that is no longer stored
 
 
-def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
-    """Documents whose mention/subject signature differs from the one evidence was built from."""
-    mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    query = select(
-        Mention.document_id, Mention.start, Mention.end, Mention.label, Mention.entity_id
-    )
-    for doc_id, start, end, label, eid in session.execute(query):
-        mentions[doc_id].append((start, end, label, eid))
-    subjects = {
+Subject = tuple[str, str, list[Any]]  # entity kind, entity id, the extractor's sentence spans
+
+
+def _subjects(session: Session, mentions: dict[int, list[tuple[Any, ...]]]) -> dict[int, Subject]:
+    """Each stored document's subject: the extractor's, else the catalogue track its title names.
+
+    The extractor finds a subject among the title's mentions; a song page titled
+    "'Deed I Do" or "Blue Monday (song)" may give it none, yet the whole page is
+    about that track (see `nlp.subject.pick_title_work`).
+    """
+    subjects: dict[int, Subject] = {
         d: (k, e, s)
         for d, k, e, s in session.execute(
             select(
@@ -156,6 +189,81 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
             )
         )
     }
+    named = _subject_titles(session, subjects)
+    titles = {}
+    for d, t in session.execute(
+        select(Document.id, Document.title).where(
+            Document.status == "stored", Document.title.is_not(None)
+        )
+    ):
+        keys = title_keys(t or "")
+        # An artist subject stays; a work the title only partly names ("Dream" for
+        # "Dream (When You're Feeling Blue)") gives way to one it names in full.
+        if keys and (d not in subjects or (d in named and named[d] not in keys)):
+            titles[d] = keys
+    by_key = _tracks_by_title({k for keys in titles.values() for k in keys}, session)
+    wanted = {d: keys for d, keys in titles.items() if any(k in by_key for k in keys)}
+    texts = _texts(session, sorted(wanted))
+    for doc_id, keys in wanted.items():
+        candidates = list({c[0]: c for k in keys for c in by_key.get(k, [])}.values())
+        artists = {str(m[3]) for m in mentions.get(doc_id, []) if m[2] == "ARTIST" and m[3]}
+        chosen = pick_title_work(candidates, texts.get(doc_id, ""), artists)
+        if chosen is not None:
+            subjects[doc_id] = ("track", chosen, [])
+    return subjects
+
+
+def _subject_titles(session: Session, subjects: dict[int, Subject]) -> dict[int, str]:
+    """Document -> the catalogue key of its subject's title, for track subjects."""
+    by_track: dict[str, list[int]] = defaultdict(list)
+    for d, (kind, eid, _s) in subjects.items():
+        if kind == "track":
+            by_track[eid].append(d)
+    out: dict[int, str] = {}
+    ids = sorted(by_track)
+    for start in range(0, len(ids), 500):
+        query = select(Track.id, Track.norm_title).where(Track.id.in_(ids[start : start + 500]))
+        for tid, norm in session.execute(query):
+            out.update({d: norm for d in by_track[tid]})
+    return out
+
+
+def _tracks_by_title(
+    keys: set[str], session: Session
+) -> dict[str, list[tuple[str, str, str | None, str | None]]]:
+    """norm_title -> catalogue tracks (id, title, artist id, artist name) with that title."""
+    out: dict[str, list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), 500):
+        query = (
+            select(Track.norm_title, Track.id, Track.title, Track.artist_id, Artist.name)
+            .outerjoin(Artist, Artist.id == Track.artist_id)
+            .where(Track.norm_title.in_(key_list[start : start + 500]))
+        )
+        for norm, tid, title, aid, name in session.execute(query):
+            out[norm].append((tid, title, aid, name))
+    return out
+
+
+def _texts(session: Session, ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        query = select(Document.id, Document.text).where(Document.id.in_(ids[start : start + 500]))
+        out.update({d: t or "" for d, t in session.execute(query)})
+    return out
+
+
+def _changed_documents(
+    session: Session,
+) -> tuple[dict[int, str], int, dict[int, Subject]]:
+    """Documents whose mention/subject signature differs from the one evidence was built from."""
+    mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    query = select(
+        Mention.document_id, Mention.start, Mention.end, Mention.label, Mention.entity_id
+    )
+    for doc_id, start, end, label, eid in session.execute(query):
+        mentions[doc_id].append((start, end, label, eid))
+    subjects = _subjects(session, mentions)
     built = dict(
         session.execute(select(EvidenceDocument.document_id, EvidenceDocument.signature)).all()
     )
@@ -179,10 +287,10 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
     ):
         if built.get(doc_id) != GONE:
             changed[doc_id] = GONE
-    return changed, seen
+    return changed, seen, subjects
 
 
-def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
+def _load_docs(session: Session, ids: list[int], subjects: dict[int, Subject]) -> Iterator[_Doc]:
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
         rows = session.execute(
@@ -206,24 +314,13 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
                 ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], str(m[6])))
             elif m[5] == "ARTIST" and m[7]:
                 unlinked[m[0]].append((m[1], str(m[7])))
-        subs = {
-            d: (k, e, s)
-            for d, k, e, s in session.execute(
-                select(
-                    DocumentSubject.document_id,
-                    DocumentSubject.entity_kind,
-                    DocumentSubject.entity_id,
-                    DocumentSubject.sentences,
-                ).where(DocumentSubject.document_id.in_(chunk))
-            )
-        }
         for doc_id, text, published in rows:
             yield _Doc(
                 doc_id,
                 text or "",
                 published,
                 sorted(ments[doc_id]),
-                subs.get(doc_id),
+                subjects.get(doc_id),
                 sorted(unlinked[doc_id]),
             )
 
@@ -247,6 +344,7 @@ def document_evidence(doc: _Doc, owners: dict[EntityKey, str]) -> list[EvidenceR
         return found
 
     def add(kind: str, eid: str, s0: int, s1: int, via: str) -> None:
+        s0 = skip_headings(doc.text, s0, s1)
         text = doc.text[s0:s1].strip()
         if not text or len(text) > MAX_SENTENCE_CHARS:
             text = text[:MAX_SENTENCE_CHARS]
@@ -291,7 +389,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
     stats = EvidenceStats()
     with store.session() as session:
         owners = _owners(session)
-        changed_docs, stats.documents_seen = _changed_documents(session)
+        changed_docs, stats.documents_seen, subjects = _changed_documents(session)
         stats.documents_rebuilt = len(changed_docs)
         if not changed_docs:
             return stats
@@ -307,7 +405,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
                 touched.add((kind, eid))
             session.execute(delete(Evidence).where(Evidence.document_id.in_(chunk)))
         new_rows: list[dict[str, Any]] = []
-        for doc in _load_docs(session, [d for d in ids if changed_docs[d] != GONE]):
+        for doc in _load_docs(session, [d for d in ids if changed_docs[d] != GONE], subjects):
             for row in document_evidence(doc, owners):
                 new_rows.append(row.as_row())
                 touched.add((row.entity_kind, row.entity_id))

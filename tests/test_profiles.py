@@ -80,14 +80,16 @@ def test_build_profiles_writes_everything(store: Store) -> None:
         vec = session.execute(
             select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
         ).scalar_one()
-        assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist
+        assert vec.support == 1 and vec.backoff == 0  # no backoff by default (ProfileConfig)
         versions = dict(
             session.execute(
                 select(Vector.model, Vector.model_version).where(Vector.entity_id == "ar:ironhull")
             ).all()
         )
         assert versions["minilm-mean"] == "all-MiniLM-L6-v2:fake-v1"
-        assert {"tfidf-hash", "comention-hash", "genre-family", CULTURAL} <= set(versions)
+        assert {"tfidf-hash", "text-hash", "context-hash", "genre-family", CULTURAL} <= set(
+            versions
+        )
         assert "era" not in versions  # no years in its evidence: no era vector
         family = session.execute(
             select(Vector.vector).where(
@@ -234,3 +236,14 @@ def test_postgres_workers_split_sentence_embedding(
     assert len(encoded) == len(set(encoded))  # no sentence (or prototype) encoded twice
     assert "Later, Glasswing toured with Ironhull." in encoded  # shared by two entities
     assert all(e.encoded for e in encoders)  # both workers did part of the work
+
+
+def test_track_backoff_towards_the_artist_when_configured(sqlite_store: Store) -> None:
+    seed_corpus(sqlite_store)
+    cfg = ProfileConfig(use_word2vec=False, track_backoff_k=5.0)
+    build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
+    with sqlite_store.session() as session:
+        vec = session.execute(
+            select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
+        ).scalar_one()
+    assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist

@@ -6,16 +6,20 @@ the word2vec model, so each part can be tested on its own.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nlp.descriptors import EntityTerms, FamilyMatcher, TermExtractor, era_profile
 from nlp.evidence import EntityKey
-from nlp.profiles.config import ProfileConfig
+from nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
 from nlp.profiles.corpus import Corpus, Ev
 from nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
 from nlp.word2vec import descriptor_vector, entity_vector
@@ -79,25 +83,6 @@ def comention_features(
     return out
 
 
-def vector_terms(
-    corpus: Corpus, weights: Mapping[EntityKey, dict[str, float]], cfg: ProfileConfig
-) -> dict[EntityKey, dict[str, float]]:
-    """The TF-IDF part of the vectors: salience weights plus `@kind:id` co-mention features.
-
-    Names are kept out of descriptors, not out of similarity (weight
-    `comention_in_terms`, 0 by default: measured no gain).
-    """
-    n_entities = len(corpus.evidence)
-    out: dict[EntityKey, dict[str, float]] = {}
-    for key, evs in corpus.evidence.items():
-        terms = dict(weights[key])
-        if cfg.comention_in_terms > 0:
-            co = comention_features(evs, corpus.co_df, n_entities, prefixes=("artist:", "name:"))
-            terms.update({f"@{c}": cfg.comention_in_terms * v for c, v in co.items()})
-        out[key] = terms
-    return out
-
-
 def vocab_profile(
     sentences: np.ndarray, weights: np.ndarray, prototypes: np.ndarray, temperature: float
 ) -> np.ndarray:
@@ -127,28 +112,55 @@ def sentence_parts(
     }
 
 
+@dataclass
+class SparseParts:
+    """Every entity's exact sparse parts: descriptor salience, evidence words, names."""
+
+    salience: dict[EntityKey, dict[str, float]]
+    text: dict[EntityKey, dict[str, float]]
+    context: dict[EntityKey, dict[str, float]]
+
+    def of_kind(self, kind: str) -> dict[str, dict[str, dict[str, float]]]:
+        """Part name -> entity id -> weights, for the entities of one kind."""
+        return {
+            SALIENCE: {e: w for (k, e), w in self.salience.items() if k == kind},
+            TEXT: {e: w for (k, e), w in self.text.items() if k == kind},
+            CONTEXT: {e: w for (k, e), w in self.context.items() if k == kind},
+        }
+
+
+def sparse_parts(
+    corpus: Corpus, salience_weights: dict[EntityKey, dict[str, float]], cfg: ProfileConfig
+) -> SparseParts:
+    return SparseParts(
+        salience_weights,
+        tfidf(text_bags(corpus)),
+        context_features(corpus, cfg.context_self),
+    )
+
+
+def _hashed(weights: Mapping[str, float], dim: int) -> np.ndarray:
+    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+    return hash_features({t: v / norm for t, v in weights.items()}, dim)
+
+
 def entity_parts(
     key: EntityKey,
     corpus: Corpus,
     cfg: ProfileConfig,
-    terms: Mapping[str, float],
-    salience_weights: Mapping[str, float],
+    sparse: SparseParts,
     sentence_vecs: Mapping[str, np.ndarray],
     prototypes: np.ndarray,
     families: FamilyMatcher,
     model: Any = None,
 ) -> dict[str, np.ndarray]:
-    """Every dense part of one entity (zero parts dropped)."""
+    """Every dense part of one entity (zero parts dropped); sparse parts feature-hashed."""
     evs = corpus.evidence[key]
-    p: dict[str, np.ndarray] = {}
-    norm = math.sqrt(sum(v * v for v in terms.values())) or 1.0
-    p["tfidf-hash"] = hash_features({t: v / norm for t, v in terms.items()}, TFIDF_DIM)
-    me = own_artist(key, corpus.track_artist)
-    feats = comention_features(
-        evs, corpus.co_df, len(corpus.evidence), me=me, self_weight=cfg.comention_self
-    )
-    if feats:
-        p["comention-hash"] = hash_features(feats, COMENTION_DIM)
+    p: dict[str, np.ndarray] = {
+        SALIENCE: _hashed(sparse.salience[key], TFIDF_DIM),
+        TEXT: _hashed(sparse.text[key], TFIDF_DIM),
+        CONTEXT: _hashed(sparse.context[key], COMENTION_DIM),
+    }
     texts, ev_weights = [ev.text for ev in evs], [ev.weight for ev in evs]
     p["era"] = np.asarray(era_profile(texts, ev_weights), dtype=np.float32)
     p["genre-family"] = np.asarray(families.profile(texts, ev_weights), dtype=np.float32)
@@ -160,7 +172,74 @@ def entity_parts(
         ent = entity_vector(model.wv, key[0], key[1])
         if ent is not None:
             p["w2v-entity"] = ent
-        dv = descriptor_vector(model.wv, dict(salience_weights))
+        dv = descriptor_vector(model.wv, dict(sparse.salience[key]))
         if dv is not None:
             p["w2v-terms"] = dv
     return {k: v for k, v in p.items() if float(np.linalg.norm(v)) > 0}
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+def text_grams(text: str) -> list[str]:
+    """Lower-cased 1- and 2-grams of a sentence, English stop words out (scikit-learn's rules).
+
+    The same tokens and stop list as the raw-text TF-IDF baseline, so the
+    evidence's own bag of words is that baseline restricted to evidence.
+    """
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words()]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def tfidf(bags: Mapping[EntityKey, Counter[str]]) -> dict[EntityKey, dict[str, float]]:
+    """Smoothed-idf TF-IDF of count bags (df over the bags given), as scikit-learn computes it."""
+    df: Counter[str] = Counter()
+    for bag in bags.values():
+        df.update(bag.keys())
+    n = len(bags)
+    return {
+        key: {t: c * (1.0 + math.log((1 + n) / (1 + df[t]))) for t, c in bag.items()}
+        for key, bag in bags.items()
+    }
+
+
+def text_bags(corpus: Corpus) -> dict[EntityKey, Counter[str]]:
+    """Every entity's evidence as one bag of 1-2 grams, each sentence counted once."""
+    out: dict[EntityKey, Counter[str]] = {}
+    for key, evs in corpus.evidence.items():
+        bag: Counter[str] = Counter()
+        for text in dict.fromkeys(ev.text for ev in evs):
+            bag.update(text_grams(text))
+        out[key] = bag
+    return out
+
+
+CONTEXT_PREFIXES = ("artist:", "track:", "album:", "name:")
+
+
+def context_features(corpus: Corpus, self_weight: float) -> dict[EntityKey, dict[str, float]]:
+    """The names around each entity: every co-mentioned artist, work and unlinked name.
+
+    Who recorded a standard, who wrote it, which other works a page sets it
+    beside say more about it in a short text than its adjectives. Each name is
+    weighted log-count x idf over entities, plus the entity's own artist.
+    """
+    n = len(corpus.evidence)
+    return {
+        key: comention_features(
+            evs,
+            corpus.co_df,
+            n,
+            me=own_artist(key, corpus.track_artist),
+            self_weight=self_weight,
+            prefixes=CONTEXT_PREFIXES,
+        )
+        for key, evs in corpus.evidence.items()
+    }

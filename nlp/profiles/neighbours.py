@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, insert, select, text
 
-from nlp.profiles.config import CULTURAL, DEFAULT_COMBINATION, UNCENTRED
+from nlp.profiles.config import CONTEXT, CULTURAL, DEFAULT_COMBINATION, UNCENTRED
 from nlp.similarity import Combination, knn, knn_combined
 from storage import Store
 from storage.models import Neighbor, Vector
@@ -55,41 +55,79 @@ def _aligned(store: Store, kind: str, model: str, ids: list[str]) -> np.ndarray 
     return aligned
 
 
+def names_matrix(ids: list[str], context: Mapping[str, Mapping[str, float]]) -> Any:
+    """Entity x name incidence, each row summing to 1 (the walk's first step, see name_walk)."""
+    from scipy import sparse
+
+    mat = sparse_terms(ids, context)
+    mat.data[:] = 1.0
+    sums = np.asarray(mat.sum(axis=1)).ravel()
+    return (sparse.diags(1.0 / np.maximum(sums, 1.0)) @ mat).tocsr()
+
+
 def write_neighbors(
     store: Store,
     kind: str,
     k: int,
     combination: Combination = DEFAULT_COMBINATION,
-    term_weights: Mapping[str, Mapping[str, float]] | None = None,
+    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
 ) -> int:
     """Recompute the precomputed neighbour table of one kind.
 
-    With `term_weights` (every entity's full salience vector) the TF-IDF part
-    is the exact sparse cosine; other parts come from the stored vectors.
-    Without, the stored `cultural` vectors are used.
+    With `sparse_parts` (part name -> every entity's exact sparse weights: descriptor
+    salience, the evidence's words, the names around it) those parts are exact sparse
+    cosines; the other parts come from the stored vectors. Without, the stored
+    `cultural` vectors are used.
     """
     ids, matrix = load_matrix(store, kind, CULTURAL)
     if not ids:
         result: dict[str, list[tuple[str, float]]] = {}
-    elif term_weights is None:
+    elif sparse_parts is None:
         result = knn(ids, matrix, k)
     else:
-        parts: list[tuple[float, Any]] = []
-        uncentred: list[int] = []
-        for model, weight in combination.weights:
-            if weight <= 0:
-                continue
-            if model == "tfidf-hash":
-                parts.append((weight, sparse_terms(ids, term_weights)))
-                continue
-            aligned = _aligned(store, kind, model, ids)
-            if aligned is None:
-                continue
-            if model in UNCENTRED:
-                uncentred.append(len(parts))
-            parts.append((weight, aligned))
-        result = knn_combined(ids, parts, k, uncentred=uncentred)
+        result = combined_neighbors(store, kind, ids, k, combination, sparse_parts)
     return _store_neighbors(store, kind, result)
+
+
+def combined_neighbors(
+    store: Store,
+    kind: str,
+    ids: list[str],
+    k: int,
+    combination: Combination,
+    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]],
+) -> dict[str, list[tuple[str, float]]]:
+    """k nearest per entity under the combination (weights, z-scoring, walk over names)."""
+    parts: list[tuple[float, Any]] = []
+    uncentred: list[int] = []
+    unwalked: list[int] = []
+    for model, weight in combination.weights:
+        if weight <= 0:
+            continue
+        if model in sparse_parts:
+            if model == CONTEXT:
+                unwalked.append(len(parts))
+            parts.append((weight, sparse_terms(ids, sparse_parts[model])))
+            continue
+        aligned = _aligned(store, kind, model, ids)
+        if aligned is None:
+            continue
+        if model in UNCENTRED:
+            uncentred.append(len(parts))
+        parts.append((weight, aligned))
+    names = None
+    if combination.walk > 0 and CONTEXT in sparse_parts:
+        names = names_matrix(ids, sparse_parts[CONTEXT])
+    return knn_combined(
+        ids,
+        parts,
+        k,
+        uncentred=uncentred,
+        standardise=combination.standardise,
+        names=names,
+        walk=combination.walk,
+        unwalked=unwalked,
+    )
 
 
 def _store_neighbors(store: Store, kind: str, result: Mapping[str, list[tuple[str, float]]]) -> int:

@@ -22,9 +22,17 @@ from nlp.embeddings import DIM as MINILM_DIM
 from nlp.embeddings import MODEL_NAME as MINILM_NAME
 from nlp.embeddings import Encoder, default_encoder
 from nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
-from nlp.profiles.config import CULTURAL, STATE_KEY, ProfileConfig, ProfileSummary
+from nlp.profiles.config import (
+    CONTEXT,
+    CULTURAL,
+    SALIENCE,
+    STATE_KEY,
+    TEXT,
+    ProfileConfig,
+    ProfileSummary,
+)
 from nlp.profiles.corpus import Corpus, load_corpus
-from nlp.profiles.features import entity_parts, term_bags, vector_terms
+from nlp.profiles.features import SparseParts, entity_parts, sparse_parts, term_bags
 from nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
 from nlp.profiles.sentence_cache import (
     embed_pending_sentences,
@@ -110,9 +118,9 @@ def _profile(
     }
     descriptors = DescriptorInput(bags, weights, df, n_entities, extractor)
     write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
-    terms = vector_terms(corpus, weights, cfg)
+    sparse = sparse_parts(corpus, weights, cfg)
 
-    parts, versions = _parts(store, corpus, cfg, weights, terms, model, encoder, summary)
+    parts, versions = _parts(store, corpus, cfg, sparse, model, encoder, summary)
     w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
     dims = cfg.dims(w2v_dim)
     support = {key: len(corpus.evidence[key]) for key in parts}
@@ -122,9 +130,8 @@ def _profile(
     write_vectors(store, vectors, cfg)
     kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
     for kind in sorted(kinds):
-        kind_terms = {e: w for (k, e), w in terms.items() if k == kind}
         summary.neighbors_written += write_neighbors(
-            store, kind, cfg.neighbors_k, cfg.combination, kind_terms
+            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind)
         )
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
@@ -151,8 +158,7 @@ def _parts(
     store: Store,
     corpus: Corpus,
     cfg: ProfileConfig,
-    weights: dict[EntityKey, dict[str, float]],
-    terms: dict[EntityKey, dict[str, float]],
+    sparse: SparseParts,
     model: Any,
     encoder: Encoder | None,
     summary: ProfileSummary,
@@ -171,14 +177,13 @@ def _parts(
         minilm_version = f"{MINILM_NAME}:{enc.version}"
     families = FamilyMatcher()
     parts = {
-        key: entity_parts(
-            key, corpus, cfg, terms[key], weights[key], sent_vecs, protos, families, model
-        )
+        key: entity_parts(key, corpus, cfg, sparse, sent_vecs, protos, families, model)
         for key in corpus.todo
     }
     versions = {
-        "tfidf-hash": f"{cfg.salience.version}:{cfg.salience.scheme}",
-        "comention-hash": "comention-v1",
+        SALIENCE: f"{cfg.salience.version}:{cfg.salience.scheme}",
+        TEXT: "text-1-2grams-v1",
+        CONTEXT: "context-v1",
         "era": "era-v1",
         "genre-family": "family-v1",
         "minilm-mean": minilm_version,
