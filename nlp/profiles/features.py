@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from nlp.descriptors import EntityTerms, FamilyMatcher, TermExtractor, era_profile
+from nlp.descriptors import (
+    EntityTerms,
+    FamilyMatcher,
+    TermExtractor,
+    content_words,
+    era_profile,
+)
 from nlp.evidence import EntityKey
 from nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
 from nlp.profiles.corpus import Corpus, Ev
@@ -25,12 +31,22 @@ from nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
 from nlp.word2vec import descriptor_vector, entity_vector
 
 
-def term_bags(corpus: Corpus, extractor: TermExtractor) -> dict[EntityKey, EntityTerms]:
+def term_bags(
+    corpus: Corpus, extractor: TermExtractor, *, pos_filter: bool = True
+) -> dict[EntityKey, EntityTerms]:
     """Every entity's descriptor terms, its own and co-mentioned entities' names left out.
 
     All entities, not only the targets: document frequencies must stay exact.
+    With `pos_filter` words outside the vocabulary must be nouns or adjectives
+    in their sentence (`content_words`); each distinct sentence is tagged once.
     """
     names = corpus.names
+    content: dict[str, frozenset[str]] = {}
+    if pos_filter:
+        texts = list(dict.fromkeys(ev.text for evs in corpus.evidence.values() for ev in evs))
+        tagged = content_words(texts)
+        if tagged is not None:
+            content = dict(zip(texts, tagged, strict=True))
     bags: dict[EntityKey, EntityTerms] = {}
     for key, evs in corpus.evidence.items():
         bag = EntityTerms()
@@ -39,7 +55,8 @@ def term_bags(corpus: Corpus, extractor: TermExtractor) -> dict[EntityKey, Entit
                 *names.get(f"{key[0]}:{key[1]}", []),
                 *(n for c in ev.co for n in names.get(c, [])),
             ]
-            bag.add(ev.id, ev.weight, ev.month, extractor.terms(ev.text, exclude))
+            terms = extractor.terms(ev.text, exclude, content.get(ev.text) if content else None)
+            bag.add(ev.id, ev.weight, ev.month, terms)
         bags[key] = bag
     return bags
 

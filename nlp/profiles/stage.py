@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from nlp.descriptors import FamilyMatcher, TermExtractor, document_frequencies, salience
+from nlp.descriptors import (
+    FamilyMatcher,
+    TermExtractor,
+    document_frequencies,
+    salience,
+    sentence_rates,
+)
 from nlp.embeddings import DIM as MINILM_DIM
 from nlp.embeddings import MODEL_NAME as MINILM_NAME
 from nlp.embeddings import Encoder, default_encoder
@@ -108,15 +114,8 @@ def _profile(
     summary.entities_recomputed = len(corpus.todo)
     summary.entities_removed = len(corpus.removed)
 
-    extractor = TermExtractor()
-    bags = term_bags(corpus, extractor)
-    df = document_frequencies(bags.values())
-    n_entities = len(bags)
-    weights = {
-        key: salience(bags[key].counts, df, n_entities, cfg.salience, extractor)
-        for key in corpus.evidence
-    }
-    descriptors = DescriptorInput(bags, weights, df, n_entities, extractor)
+    descriptors = _descriptor_input(corpus, cfg)
+    weights, n_entities = descriptors.weights, descriptors.n_entities
     write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
     sparse = sparse_parts(corpus, weights, cfg)
 
@@ -192,3 +191,27 @@ def _parts(
         "w2v-terms": summary.word2vec,
     }
     return parts, versions
+
+
+def stored_sparse_parts(store: Store, config: ProfileConfig | None = None) -> SparseParts:
+    """The exact sparse parts of every entity as the last run computed them (for benchmarks).
+
+    Recomputed from the stored evidence, so it needs no run state: what
+    `combined_neighbors` takes to score a part or a combination on its own.
+    """
+    cfg = config or ProfileConfig()
+    corpus = load_corpus(store, "", full=True)
+    return sparse_parts(corpus, _descriptor_input(corpus, cfg).weights, cfg)
+
+
+def _descriptor_input(corpus: Corpus, cfg: ProfileConfig) -> DescriptorInput:
+    """Every entity's descriptor bag and salience weights (all entities: df must be exact)."""
+    extractor = TermExtractor()
+    bags = term_bags(corpus, extractor)
+    df = document_frequencies(bags.values())
+    weights = {
+        key: salience(bags[key].counts, df, len(bags), cfg.salience, extractor)
+        for key in corpus.evidence
+    }
+    rates = sentence_rates(bags.values())
+    return DescriptorInput(bags, weights, df, len(bags), extractor, rates)

@@ -6,7 +6,7 @@ import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from nlp.descriptors import EntityTerms, TermExtractor, salience, top_terms
+from nlp.descriptors import EntityTerms, TermExtractor, display_weights, salience, top_terms
 from nlp.evidence import EntityKey
 from nlp.profiles.config import CULTURAL, ProfileConfig
 from nlp.similarity import backoff
@@ -32,6 +32,7 @@ class DescriptorInput:
     df: Counter[str]
     n_entities: int
     extractor: TermExtractor
+    rates: dict[str, float] = field(default_factory=dict)  # corpus sentence share per term
 
 
 def chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[list[EntityKey]]:
@@ -68,7 +69,8 @@ def write_descriptors(
 
 def _descriptor_rows(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) -> list[dict]:
     bag = data.bags[key]
-    stats = top_terms(bag, data.weights[key], data.df, cfg.top_n, cfg.salience, data.n_entities)
+    shown = display_weights(bag, data.rates, data.df, data.n_entities, cfg.salience, data.extractor)
+    stats = top_terms(bag, shown, data.df, cfg.top_n, cfg.salience, data.n_entities)
     return [
         {
             "entity_kind": key[0],
