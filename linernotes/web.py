@@ -120,7 +120,16 @@ def gather_entity(
     neighbors = _rows(
         store,
         "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score FROM neighbor_names "
-        "WHERE entity_kind = :k AND entity_id = :i ORDER BY rank",
+        "WHERE entity_kind = :k AND entity_id = :i AND model <> 'cultural-other-artists' "
+        "ORDER BY rank",
+        **key,
+    )
+    # profiles work (issue 10): a track's nearest tracks by other artists, a second list
+    other_artists = _rows(
+        store,
+        "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score FROM neighbor_names "
+        "WHERE entity_kind = :k AND entity_id = :i AND model = 'cultural-other-artists' "
+        "ORDER BY rank",
         **key,
     )
     sentences = _rows(
@@ -137,6 +146,7 @@ def gather_entity(
         "descriptors": descriptors,
         "trend": trend_series(months),
         "neighbors": neighbors,
+        "other_artists": other_artists,
         "evidence": sentences,
     }
 
@@ -242,6 +252,13 @@ def render_neighbors(kind: str, neighbors: list[dict[str, Any]], live: bool) -> 
     return '<ol class="neighbors">' + "".join(items) + "</ol>"
 
 
+def _other_artists_section(kind: str, neighbors: list[dict[str, Any]], live: bool) -> str:
+    """Tracks only: the nearest tracks by other artists (profiles work, issue 10)."""
+    if kind != "track" or not neighbors:
+        return ""
+    return "<h3>By other artists</h3>" + render_neighbors(kind, neighbors, live)
+
+
 def _date(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -281,6 +298,7 @@ def render_entity_page(data: dict[str, Any], live: bool = True) -> str:
         + render_trend(data["trend"])
         + "</section><section><h2>Nearest neighbours</h2>"
         + render_neighbors(kind, data["neighbors"], live)
+        + _other_artists_section(kind, data.get("other_artists") or [], live)
         + "</section><section><h2>Evidence</h2>"
         + render_evidence(data["evidence"])
         + "</section>"

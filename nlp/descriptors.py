@@ -179,9 +179,17 @@ class EntityTerms:
     )
 
     sentences: set[int] = field(default_factory=set)
+    month_sentences: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    month_uses: dict[str, dict[str, set[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
 
     def add(self, evidence_id: int, weight: float, month: str | None, terms: Sequence[str]) -> None:
         self.sentences.add(evidence_id)
+        if month:
+            self.month_sentences[month].add(evidence_id)
+            for term in terms:
+                self.month_uses[month][term].add(evidence_id)
         for term in terms:
             self.counts[term] += weight
             if month:
@@ -243,6 +251,7 @@ def display_weights(
     n_entities: int,
     config: SalienceConfig,
     extractor: TermExtractor,
+    month: str | None = None,
 ) -> dict[str, float]:
     """Weights to show and compare across entities: how much of its writing uses a term.
 
@@ -254,20 +263,30 @@ def display_weights(
     terms (a genre or an instrument describes however many entities share it),
     which also get `vocab_boost`. Unlike `salience`, a term's weight means the
     same for every entity, so "tracks described as dreamy" can rank by it.
+    With `month`, the same over that month's sentences (trend lines).
     """
-    n = len(bag.sentences)
+    if month is None:
+        uses: Mapping[str, Iterable[int]] = bag.evidence
+        n = len(bag.sentences)
+    else:
+        uses, n = bag.month_uses.get(month, {}), len(bag.month_sentences.get(month, ()))
     out: dict[str, float] = {}
-    for term, ids in bag.evidence.items():
+    for term, ids in uses.items():
         used = len(set(ids))
         rate = (used + config.shrink * rates.get(term, 0.0)) / (n + config.shrink)
-        if extractor.is_vocab(term):
-            spec = config.vocab_boost
-        else:
-            d = max(1, df.get(term, 1))
-            z = (math.log(d / max(1, n_entities)) - config.whitman_mu) / config.whitman_sigma
-            spec = math.exp(-0.5 * z * z)
-        out[term] = 10.0 * rate * spec
+        out[term] = 10.0 * rate * specificity(term, df, n_entities, config, extractor)
     return out
+
+
+def specificity(
+    term: str, df: Counter[str], n_entities: int, config: SalienceConfig, extractor: TermExtractor
+) -> float:
+    """`vocab_boost` for vocabulary terms, else the Whitman Gaussian of the term's df."""
+    if extractor.is_vocab(term):
+        return config.vocab_boost
+    d = max(1, df.get(term, 1))
+    z = (math.log(d / max(1, n_entities)) - config.whitman_mu) / config.whitman_sigma
+    return math.exp(-0.5 * z * z)
 
 
 def top_terms(

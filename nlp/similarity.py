@@ -141,6 +141,7 @@ def knn_combined(
     names: Any = None,
     walk: float = 0.0,
     unwalked: Sequence[int] = (),
+    groups: Sequence[str | None] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """k-NN by a weighted sum of cosines over several row-aligned matrices (dense or sparse).
 
@@ -157,6 +158,8 @@ def knn_combined(
     carry over between corpora (docs/similarity.md). With `names` (entity x
     name, see `name_walk`) and `walk` > 0 every part is first smoothed over
     the co-mention graph (except the parts in `unwalked`: the names themselves).
+    With `groups` (one label per row, e.g. a track's artist) candidates sharing
+    the query's label are left out: "nearest tracks by other artists".
     """
     normed = []
     for index, (weight, mat) in enumerate(parts):
@@ -181,11 +184,24 @@ def knn_combined(
         sims /= total
         for row in range(stop - start):
             sims[row, start + row] = -np.inf
+        if groups is not None:
+            _mask_groups(sims, start, groups)
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         for row in range(stop - start):
             cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
-            out[ids[start + row]] = [(ids[j], float(sims[row, j])) for j in cand]
+            out[ids[start + row]] = [
+                (ids[j], float(sims[row, j])) for j in cand if np.isfinite(sims[row, j])
+            ]
     return out
+
+
+def _mask_groups(sims: np.ndarray, start: int, groups: Sequence[str | None]) -> None:
+    """Candidates in the query's own group (same artist) to -inf; rows without one untouched."""
+    labels = np.asarray([g if g is not None else "" for g in groups], dtype=object)
+    for row in range(sims.shape[0]):
+        own = groups[start + row]
+        if own is not None:
+            sims[row, labels == own] = -np.inf
 
 
 def zscore_rows(sims: np.ndarray, offset: int) -> np.ndarray:

@@ -104,3 +104,13 @@ def test_standardised_fusion_lets_a_low_scale_part_count() -> None:
     fused = knn_combined(ids, parts, 1, center_dense=False, standardise=True)
     assert plain["q"][0][0] == "a"
     assert fused["q"][0][0] == "b"
+
+
+def test_groups_leave_out_the_querys_own_artist() -> None:
+    ids = ["a1", "a2", "b1"]
+    vecs = np.array([[1.0, 0.0], [0.99, 0.1], [0.7, 0.7]])
+    plain = knn_combined(ids, [(1.0, vecs)], 1, center_dense=False)
+    other = knn_combined(ids, [(1.0, vecs)], 1, center_dense=False, groups=["A", "A", "B"])
+    assert plain["a1"][0][0] == "a2"
+    assert other["a1"][0][0] == "b1"
+    assert other["b1"][0][0] in {"a1", "a2"}

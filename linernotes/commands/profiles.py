@@ -75,18 +75,30 @@ def _pick_kind(artist: str | None, track: str | None) -> tuple[str, str]:
     return ("artist", artist) if artist else ("track", track)  # type: ignore[return-value]
 
 
-def neighbors_of(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
+def neighbors_of(
+    store: Store, kind: str, entity_id: str, k: int, other_artists: bool = False
+) -> list[tuple[str, float]]:
     """Nearest entities: the precomputed table when it holds k, else a vector search.
 
     The vector search runs in PostgreSQL through the HNSW index (pgvector),
-    in numpy on SQLite.
+    in numpy on SQLite. `other_artists`: a track's nearest tracks by other
+    artists (the table's second list, model "cultural-other-artists").
     """
+    from nlp.profiles import OTHER_ARTISTS
+
+    other = Neighbor.model == OTHER_ARTISTS
     with store.session() as session:
         rows = session.execute(
             select(Neighbor.neighbor_id, Neighbor.score)
-            .where(Neighbor.entity_kind == kind, Neighbor.entity_id == entity_id)
+            .where(
+                Neighbor.entity_kind == kind,
+                Neighbor.entity_id == entity_id,
+                other if other_artists else ~other,
+            )
             .order_by(Neighbor.rank)
         ).all()
+    if other_artists:  # no vector-search fallback that could tell artists apart
+        return [(str(n), float(s)) for n, s in rows[:k]]
     if len(rows) >= k:
         return [(str(n), float(s)) for n, s in rows[:k]]
     return vector_search(store, kind, entity_id, k)
@@ -143,13 +155,20 @@ def embed_command(full: bool) -> None:
 @click.option("--track", default=None, help="Catalogue id or title.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-def similar_command(artist: str | None, track: str | None, k: int, as_json: bool) -> None:
+@click.option(
+    "--other-artists", is_flag=True, help="With --track: the nearest tracks by other artists."
+)
+def similar_command(
+    artist: str | None, track: str | None, k: int, as_json: bool, other_artists: bool
+) -> None:
     """Nearest artists or tracks by cultural vector."""
     kind, ref = _pick_kind(artist, track)
+    if other_artists and kind != "track":
+        raise UserFacingError("--other-artists goes with --track")
     store = app(click.get_current_context()).store()
     with store.session() as session:
         entity_id, name = resolve_entity(session, kind, ref)
-    found = neighbors_of(store, kind, entity_id, k)
+    found = neighbors_of(store, kind, entity_id, k, other_artists=other_artists)
     if not found:
         raise UserFacingError(f"{kind} {name!r} has no vector yet (run `linernotes embed`)")
     with store.session() as session:
@@ -250,11 +269,17 @@ def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
     with store.session() as session:
         rows = session.execute(
             select(Neighbor.entity_id, Neighbor.neighbor_id)
-            .where(Neighbor.entity_kind == kind, Neighbor.rank <= k)
+            .where(
+                Neighbor.entity_kind == kind,
+                Neighbor.rank <= k,
+                Neighbor.model != "cultural-other-artists",
+            )
             .order_by(Neighbor.entity_id, Neighbor.rank)
         ).all()
         depth = session.execute(
-            select(func.max(Neighbor.rank)).where(Neighbor.entity_kind == kind)
+            select(func.max(Neighbor.rank)).where(
+                Neighbor.entity_kind == kind, Neighbor.model != "cultural-other-artists"
+            )
         ).scalar()
     out: dict[str, list[str]] = {}
     for eid, nid in rows:

@@ -12,6 +12,7 @@ stage           `build_profiles`, the order of the steps
 from nlp.profiles.config import (
     CULTURAL,
     DEFAULT_COMBINATION,
+    OTHER_ARTISTS,
     UNCENTRED,
     ProfileConfig,
     ProfileSummary,
@@ -23,6 +24,7 @@ from nlp.profiles.stage import build_profiles
 __all__ = [
     "CULTURAL",
     "DEFAULT_COMBINATION",
+    "OTHER_ARTISTS",
     "UNCENTRED",
     "ProfileConfig",
     "ProfileSummary",

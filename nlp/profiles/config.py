@@ -12,6 +12,7 @@ from nlp.vocabulary import GENRE_FAMILIES, prototype_terms
 from nlp.word2vec import Word2VecConfig
 
 CULTURAL = "cultural"
+OTHER_ARTISTS = "cultural-other-artists"  # neighbour rows: a track's nearest by other artists
 STATE_KEY = "profiles"
 SALIENCE = "tfidf-hash"  # descriptor salience weights (exact sparse in the neighbour table)
 TEXT = "text-hash"  # the evidence's own words, 1-2 grams TF-IDF (exact sparse)

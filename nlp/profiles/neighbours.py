@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, insert, select, text
 
-from nlp.profiles.config import CONTEXT, CULTURAL, DEFAULT_COMBINATION, UNCENTRED
+from nlp.profiles.config import (
+    CONTEXT,
+    CULTURAL,
+    DEFAULT_COMBINATION,
+    OTHER_ARTISTS,
+    UNCENTRED,
+)
 from nlp.similarity import Combination, knn, knn_combined
 from storage import Store
 from storage.models import Neighbor, Vector
@@ -71,22 +77,31 @@ def write_neighbors(
     k: int,
     combination: Combination = DEFAULT_COMBINATION,
     sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    track_artist: Mapping[str, str] | None = None,
 ) -> int:
     """Recompute the precomputed neighbour table of one kind.
 
     With `sparse_parts` (part name -> every entity's exact sparse weights: descriptor
     salience, the evidence's words, the names around it) those parts are exact sparse
     cosines; the other parts come from the stored vectors. Without, the stored
-    `cultural` vectors are used.
+    `cultural` vectors are used. With `track_artist`, tracks also get a second list,
+    model `OTHER_ARTISTS`: their nearest tracks by other artists, ranked after the first.
     """
     ids, matrix = load_matrix(store, kind, CULTURAL)
+    lists: list[tuple[str, dict[str, list[tuple[str, float]]]]] = []
     if not ids:
-        result: dict[str, list[tuple[str, float]]] = {}
+        lists.append((CULTURAL, {}))
     elif sparse_parts is None:
-        result = knn(ids, matrix, k)
+        lists.append((CULTURAL, knn(ids, matrix, k)))
     else:
-        result = combined_neighbors(store, kind, ids, k, combination, sparse_parts)
-    return _store_neighbors(store, kind, result)
+        lists.append((CULTURAL, combined_neighbors(store, kind, ids, k, combination, sparse_parts)))
+        if kind == "track" and track_artist:
+            groups = [track_artist.get(e) for e in ids]
+            other = combined_neighbors(
+                store, kind, ids, k, combination, sparse_parts, groups=groups
+            )
+            lists.append((OTHER_ARTISTS, other))
+    return _store_neighbors(store, kind, lists)
 
 
 def combined_neighbors(
@@ -96,6 +111,7 @@ def combined_neighbors(
     k: int,
     combination: Combination,
     sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]],
+    groups: list[str | None] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """k nearest per entity under the combination (weights, z-scoring, walk over names)."""
     parts: list[tuple[float, Any]] = []
@@ -127,22 +143,30 @@ def combined_neighbors(
         names=names,
         walk=combination.walk,
         unwalked=unwalked,
+        groups=groups,
     )
 
 
-def _store_neighbors(store: Store, kind: str, result: Mapping[str, list[tuple[str, float]]]) -> int:
-    rows = [
-        {
-            "entity_kind": kind,
-            "entity_id": eid,
-            "rank": rank,
-            "neighbor_id": nid,
-            "score": round(score, 6),
-            "model": CULTURAL,
-        }
-        for eid, nbrs in result.items()
-        for rank, (nid, score) in enumerate(nbrs, start=1)
-    ]
+def _store_neighbors(
+    store: Store, kind: str, lists: list[tuple[str, dict[str, list[tuple[str, float]]]]]
+) -> int:
+    """Replace the kind's rows; each later list's ranks continue after the earlier ones."""
+    rows = []
+    for eid in sorted({e for _m, result in lists for e in result}):
+        rank = 0
+        for model, result in lists:
+            for nid, score in result.get(eid, []):
+                rank += 1
+                rows.append(
+                    {
+                        "entity_kind": kind,
+                        "entity_id": eid,
+                        "rank": rank,
+                        "neighbor_id": nid,
+                        "score": round(score, 6),
+                        "model": model,
+                    }
+                )
     with store.session() as session:
         session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
         for start in range(0, len(rows), 2000):

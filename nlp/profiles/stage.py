@@ -130,7 +130,7 @@ def _profile(
     kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
     for kind in sorted(kinds):
         summary.neighbors_written += write_neighbors(
-            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind)
+            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
         )
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from nlp.descriptors import EntityTerms, TermExtractor, display_weights, salience, top_terms
+from nlp.descriptors import EntityTerms, TermExtractor, display_weights, top_terms
 from nlp.evidence import EntityKey
 from nlp.profiles.config import CULTURAL, ProfileConfig
 from nlp.similarity import backoff
@@ -86,10 +86,16 @@ def _descriptor_rows(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) 
 
 
 def _month_rows(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) -> list[dict]:
+    """Per month, the terms of that month's sentences, weighted as `display_weights`."""
     rows = []
-    for month, counts in data.bags[key].months.items():
-        mw = salience(counts, data.df, data.n_entities, cfg.salience, data.extractor)
-        for term in sorted(mw, key=lambda t: (-mw[t], t))[: cfg.month_top_n]:
+    bag = data.bags[key]
+    min_df = cfg.salience.min_df_display if data.n_entities >= 20 else 1
+    for month, counts in bag.months.items():
+        mw = display_weights(
+            bag, data.rates, data.df, data.n_entities, cfg.salience, data.extractor, month
+        )
+        shown = [t for t in mw if data.df.get(t, 0) >= min_df]
+        for term in sorted(shown, key=lambda t: (-mw[t], t))[: cfg.month_top_n]:
             rows.append(
                 {
                     "entity_kind": key[0],
