@@ -191,7 +191,7 @@ def _parts_alone(store: Any, kind: str) -> dict[str, dict[str, list[str]]]:
         alone = Combination(((part, 1.0),), standardise=True)
         out[part] = _top(combined_neighbors(store, kind, ids, K, alone, sparse))
     walked = Combination(DEFAULT_COMBINATION.weights, standardise=True, walk=0.0)
-    out["default without the walk"] = _top(combined_neighbors(store, kind, ids, K, walked, sparse))
+    out["default without the walk:"] = _top(combined_neighbors(store, kind, ids, K, walked, sparse))
     return out
 
 
@@ -237,7 +237,8 @@ def run_set(dev: DevSet) -> tuple[list[dict[str, Any]], float]:
     if ours.strict is not None:
         rows.append(_row(dev.name, f"strict P@{K} (hits/{K})", ours.strict, base.strict, note))
     for part, scored in alone.items():
-        rows.append(_row(dev.name, f"P@{K} {part} alone", scored.value, base.value, "z-scored"))
+        label = part[:-1] if part.endswith(":") else f"{part} alone"
+        rows.append(_row(dev.name, f"P@{K} {label}", scored.value, base.value, "z-scored"))
     stages = ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
     rows.append(
         _row(dev.name, "pipeline seconds", sum(seconds.values()), None, f"{stages}; delay 0")

@@ -114,3 +114,18 @@ def test_groups_leave_out_the_querys_own_artist() -> None:
     assert plain["a1"][0][0] == "a2"
     assert other["a1"][0][0] == "b1"
     assert other["b1"][0][0] in {"a1", "a2"}
+
+
+def test_own_clauses_keep_a_works_adjectives_to_itself() -> None:
+    from nlp.profiles.features import own_clauses
+
+    text = (
+        'Highlights: the dreamy "Alison", the noisy "Souvlaki Space Station" '
+        'and the tender "Dagger".'
+    )
+    alison = own_clauses(text, ["Alison"], ["Souvlaki Space Station", "Dagger"])
+    assert "dreamy" in alison and "noisy" not in alison and "tender" not in alison
+    dagger = own_clauses(text, ["Dagger"], ["Alison", "Souvlaki Space Station"])
+    assert "tender" in dagger and "dreamy" not in dagger
+    assert own_clauses("A dreamy song.", ["Alison"], []) == "A dreamy song."
+    assert own_clauses(text, ["Unknown"], ["Dagger"]) == text  # no clause names it

@@ -11,7 +11,7 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,9 @@ from nlp.profiles.corpus import Corpus, Ev
 from nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
 from nlp.word2vec import descriptor_vector, entity_vector
 
+WORKS = ("track", "album")
+WORK_PREFIXES = ("track:", "album:")
+
 
 def term_bags(
     corpus: Corpus, extractor: TermExtractor, *, pos_filter: bool = True
@@ -39,6 +42,8 @@ def term_bags(
     All entities, not only the targets: document frequencies must stay exact.
     With `pos_filter` words outside the vocabulary must be nouns or adjectives
     in their sentence (`content_words`); each distinct sentence is tagged once.
+    A work's terms come from the clauses of a list sentence that name it
+    (`own_clauses`).
     """
     names = corpus.names
     content: dict[str, frozenset[str]] = {}
@@ -55,10 +60,44 @@ def term_bags(
                 *names.get(f"{key[0]}:{key[1]}", []),
                 *(n for c in ev.co for n in names.get(c, [])),
             ]
-            terms = extractor.terms(ev.text, exclude, content.get(ev.text) if content else None)
+            text = ev.text
+            if key[0] in WORKS:
+                own = names.get(f"{key[0]}:{key[1]}", [])
+                others = [n for c in ev.co if c.startswith(WORK_PREFIXES) for n in names.get(c, [])]
+                text = own_clauses(ev.text, own, others)
+            terms = extractor.terms(text, exclude, content.get(ev.text) if content else None)
             bag.add(ev.id, ev.weight, ev.month, terms)
         bags[key] = bag
     return bags
+
+
+_CLAUSE = re.compile(r"\s*(?:[;,\u2013\u2014]|\s(?:and|but|while|whereas)\s)\s*", re.IGNORECASE)
+
+
+def own_clauses(text: str, own: Sequence[str], others: Sequence[str]) -> str:
+    """The part of a sentence naming several works that speaks of this one.
+
+    "the dreamy "Alison", the noisy "Souvlaki Space Station" and the tender
+    "Dagger"": split at commas, semicolons and conjunctions, a work keeps the
+    clauses that name it and those that name no work (shared context), not the
+    clauses naming only another work. Falls back to the whole sentence when no
+    clause names it (a spelling the catalogue does not know).
+    """
+    if not others:
+        return text
+    clauses = [c for c in _CLAUSE.split(text) if c.strip()]
+
+    def names(clause: str, candidates: Sequence[str]) -> bool:
+        return any(
+            n and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", clause, re.IGNORECASE)
+            for n in candidates
+        )
+
+    mine = [c for c in clauses if names(c, own)]
+    if not mine:
+        return text
+    kept = [c for c in clauses if names(c, own) or not names(c, others)]
+    return " , ".join(kept)
 
 
 def own_artist(key: EntityKey, track_artist: Mapping[str, str]) -> str | None:
