@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-TFIDF_DIM = 2048
+# Hashed sizes of the sparse parts inside `cultural`: salience + text + context + the dense
+# parts must stay under pgvector's 4000-dimension HNSW limit (the neighbour table uses
+# the exact sparse parts, so only the index and `similar`'s fallback see the hashing).
+TFIDF_DIM = 1024
 COMENTION_DIM = 512
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from nlp.profiles.config import (
 from nlp.similarity import Combination, knn, knn_combined
 from storage import Store
 from storage.models import Neighbor, Vector
+
+log = logging.getLogger(__name__)
+HNSW_MAX_DIM = 4000  # pgvector's limit for an HNSW index over halfvec
 
 
 def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[str], np.ndarray]:
@@ -181,6 +185,11 @@ def ensure_hnsw_index(store: Store, model: str, dim: int) -> None:
     index is on an expression cast (to halfvec: up to 4000 dims) and partial on
     the model; queries must use the same expression and WHERE to hit it.
     """
+    if dim > HNSW_MAX_DIM:
+        log.warning(
+            "no HNSW index on %s: %d dimensions, pgvector allows %d", model, dim, HNSW_MAX_DIM
+        )
+        return
     safe = "".join(c if c.isalnum() else "_" for c in model)
     name = f"ix_vectors_hnsw_{safe}_{dim}"
     with store.engine.begin() as conn:
