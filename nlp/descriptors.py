@@ -8,7 +8,7 @@ Radiohead" must not make "radiohead" a descriptor.
 
 Salience treats each entity's evidence as one document of the corpus of all
 entities, and is one of two schemes (both measured on sas_mirex, see
-nlp/profiles.py):
+docs/similarity.md):
   tfidf    (1 + ln tf) * (ln((1 + N) / (1 + df)) + 1), with smoothing;
   whitman  Whitman & Lawrence (2002) "community metadata" salience: the term
            frequency times a Gaussian of ln(df / N), favouring mid-frequency
@@ -312,7 +312,7 @@ def era_profile(texts: Sequence[str], weights: Sequence[float]) -> list[float]:
     Why: the era an artist worked in is a strong part of how listeners group
     them (swing and 1990s techno rarely share a list), and descriptor terms
     drop numbers. Measured on sas_mirex: +0.008 P@10 at weight 0.3 on top of
-    TF-IDF + MiniLM vocabulary (see nlp/profiles.py).
+    TF-IDF + MiniLM vocabulary (see docs/similarity.md).
     """
     counts = [0.0] * len(ERA_DECADES)
     first = ERA_DECADES[0]

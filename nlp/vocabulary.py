@@ -98,7 +98,7 @@ supergroup; trio; quartet; duo; songwriting
 # Why a coarse layer on top of the fine vocabulary: listeners' similarity judgements follow
 # broad families more than sub-genres, and a 15-dimensional family profile cannot be
 # swamped by one rare term the way a long TF-IDF vector can (measured on sas_mirex:
-# +0.005 to +0.008 P@10 on top of TF-IDF + MiniLM vocabulary + era, see nlp/profiles.py).
+# +0.005 to +0.008 P@10 on top of TF-IDF + MiniLM vocabulary + era, see docs/similarity.md).
 GENRE_FAMILIES: dict[str, str] = {
     "rock": """rock; hard rock; soft rock; arena rock; art rock; classic rock; garage rock;
         glam rock; glam; southern rock; heartland rock; roots rock; blues rock; progressive
