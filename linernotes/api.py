@@ -141,11 +141,16 @@ class Linernotes:
             columns += ["doc_freq", "evidence_count"]
         return self._frame(rows, columns, resolution=res)
 
-    def neighbor_rows(self, kind: str, entity_id: str, k: int = 10) -> list[dict[str, Any]]:
-        """Nearest entities with names: the precomputed table, else a vector search."""
+    def neighbor_rows(
+        self, kind: str, entity_id: str, k: int = 10, other_artists: bool = False
+    ) -> list[dict[str, Any]]:
+        """Nearest entities with names: the precomputed table, else a vector search.
+
+        `other_artists`: a track's nearest tracks by other artists (a second list).
+        """
         from linernotes.vectors import neighbors_of
 
-        found = neighbors_of(self.store, kind, entity_id, k)
+        found = neighbors_of(self.store, kind, entity_id, k, other_artists=other_artists)
         names = self._names(kind, [n for n, _ in found])
         return [
             {"rank": i, "id": n, "name": names.get(n, ""), "score": round(s, 4)}
@@ -235,14 +240,25 @@ class Linernotes:
             **names[0],
             "descriptors": self.descriptor_rows(kind, entity_id, top),
             "trend": trend_series(self.trend_rows(kind, entity_id)),
-            "neighbors": self._rows(
-                "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score "
-                "FROM neighbor_names WHERE entity_kind = :k AND entity_id = :i ORDER BY rank",
-                k=kind,
-                i=entity_id,
-            ),
+            "neighbors": self._neighbor_names(kind, entity_id, other_artists=False),
+            "other_artists": self._neighbor_names(kind, entity_id, other_artists=True),
             "evidence": self.evidence_rows(kind, entity_id, evidence),
         }
+
+    def _neighbor_names(
+        self, kind: str, entity_id: str, other_artists: bool
+    ) -> list[dict[str, Any]]:
+        """The page's neighbour list, or its second list (tracks by other artists)."""
+        from nlp.profiles import OTHER_ARTISTS
+
+        model = "model = :m" if other_artists else "model <> :m"
+        return self._rows(
+            "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score FROM neighbor_names "
+            f"WHERE entity_kind = :k AND entity_id = :i AND {model} ORDER BY rank",
+            k=kind,
+            i=entity_id,
+            m=OTHER_ARTISTS,
+        )
 
     def profiled_entities(self) -> list[tuple[str, str]]:
         """(kind, id) of every entity with descriptors: the pages a static site holds."""

@@ -13,20 +13,31 @@ from storage import Store
 from storage.models import Neighbor
 
 
-def neighbors_of(store: Store, kind: str, entity_id: str, k: int) -> list[tuple[str, float]]:
+def neighbors_of(
+    store: Store, kind: str, entity_id: str, k: int, other_artists: bool = False
+) -> list[tuple[str, float]]:
     """Nearest entities: the precomputed table when it holds k, else a vector search.
 
     The vector search runs in PostgreSQL through the HNSW index (pgvector),
-    in numpy on SQLite.
+    in numpy on SQLite. `other_artists`: a track's nearest tracks by other
+    artists (the table's second list, model "cultural-other-artists").
     """
+    from nlp.profiles import OTHER_ARTISTS
+
+    other = Neighbor.model == OTHER_ARTISTS
     with store.session() as session:
         rows = session.execute(
             select(Neighbor.neighbor_id, Neighbor.score)
-            .where(Neighbor.entity_kind == kind, Neighbor.entity_id == entity_id)
+            .where(
+                Neighbor.entity_kind == kind,
+                Neighbor.entity_id == entity_id,
+                other if other_artists else ~other,
+            )
             .order_by(Neighbor.rank)
         ).all()
     table = [(str(n), float(s)) for n, s in rows[:k]]
-    if len(rows) >= k:
+    if other_artists or len(rows) >= k:
+        # no vector-search fallback for the second list: it could not tell artists apart
         return table
     # deeper than the table: search the vectors, or keep the table when there are none
     return vector_search(store, kind, entity_id, k) or table

@@ -170,6 +170,16 @@ def render_neighbors(
     return '<ol class="neighbors">' + "".join(items) + "</ol>"
 
 
+def _other_artists_section(
+    kind: str, neighbors: list[dict[str, Any]], live: bool, link: Linker = None
+) -> str:
+    """Tracks only: the nearest tracks by other artists (what a listener exploring a scene
+    wants; the first list is mostly the track's own artist)."""
+    if kind != "track" or not neighbors:
+        return ""
+    return "<h3>By other artists</h3>" + render_neighbors(kind, neighbors, live, link)
+
+
 def _date(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -211,6 +221,7 @@ def render_entity_page(data: dict[str, Any], live: bool = True, link: Linker = N
         + render_trend(data["trend"])
         + "</section><section><h2>Nearest neighbours</h2>"
         + render_neighbors(kind, data["neighbors"], live, link)
+        + _other_artists_section(kind, data.get("other_artists") or [], live, link)
         + "</section><section><h2>Evidence</h2>"
         + render_evidence(data["evidence"])
         + "</section>"

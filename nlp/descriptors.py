@@ -8,7 +8,7 @@ Radiohead" must not make "radiohead" a descriptor.
 
 Salience treats each entity's evidence as one document of the corpus of all
 entities, and is one of two schemes (both measured on sas_mirex, see
-nlp/profiles.py):
+docs/similarity.md):
   tfidf    (1 + ln tf) * (ln((1 + N) / (1 + df)) + 1), with smoothing;
   whitman  Whitman & Lawrence (2002) "community metadata" salience: the term
            frequency times a Gaussian of ln(df / N), favouring mid-frequency
@@ -68,7 +68,8 @@ class SalienceConfig:
     whitman_mu: float = -4.0  # centre of the Gaussian over ln(df / N)
     whitman_sigma: float = 2.0
     min_df_display: int = 2  # terms seen for one entity only are kept for vectors, not shown
-    version: str = "desc-v2"
+    shrink: float = 3.0  # pseudo-sentences of corpus prior in display weights
+    version: str = "desc-v3"
 
 
 @dataclass
@@ -87,8 +88,16 @@ class TermExtractor:
         self.vocab = vocabulary if vocabulary is not None else builtin_terms()
         self.vocab_keys = set(self.vocab)
 
-    def terms(self, text: str, exclude: Iterable[str] = ()) -> list[str]:
-        """Candidate terms of `text`, repeated as often as they occur."""
+    def terms(
+        self, text: str, exclude: Iterable[str] = (), content: frozenset[str] | None = None
+    ) -> list[str]:
+        """Candidate terms of `text`, repeated as often as they occur.
+
+        With `content` (the sentence's nouns and adjectives, see `content_words`)
+        a word outside the vocabulary must be one of them: verbs ("turned",
+        "felt"), pronoun contractions ("we'll") and proper names (a review's
+        byline, a producer's name) are not descriptions.
+        """
         banned_phrases = [normalize_term(n) for n in exclude if n]
         banned_tokens = {t for n in banned_phrases for t in n.split() if t not in STOPWORDS}
         lowered = text.lower().replace("-", " ")
@@ -97,13 +106,15 @@ class TermExtractor:
                 lowered = re.sub(rf"\b{re.escape(phrase)}\b", " | ", lowered)
         out: list[str] = []
         for chunk in _CHUNK.split(lowered):
-            out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens))
+            out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens, content))
         return out
 
     def is_vocab(self, term: str) -> bool:
         return normalize_term(term) in self.vocab_keys
 
-    def _chunk_terms(self, tokens: list[str], banned: set[str]) -> list[str]:
+    def _chunk_terms(
+        self, tokens: list[str], banned: set[str], content: frozenset[str] | None
+    ) -> list[str]:
         out: list[str] = []
         free: list[str | None] = []
         i = 0
@@ -122,6 +133,7 @@ class TermExtractor:
             tok = tokens[i].strip("'")
             ok = len(tok) >= 3 and tok not in STOPWORDS and tok not in GENERIC and tok not in banned
             ok = ok and not tok.isdigit() and not tok.endswith("'s")
+            ok = ok and (content is None or tok in content)
             free.append(tok if ok else None)
             if ok:
                 out.append(tok)
@@ -130,6 +142,30 @@ class TermExtractor:
             if a and b:
                 out.append(f"{a} {b}")
         return out
+
+
+CONTENT_POS = frozenset({"ADJ", "NOUN"})
+
+
+def content_words(texts: Sequence[str], batch_size: int = 256) -> list[frozenset[str]] | None:
+    """Per text, the lower-cased words spaCy tags as nouns or adjectives.
+
+    Uses the project's spaCy model with only its tagger (no parser, no NER);
+    None when the model is not installed, and descriptors fall back to every
+    content word.
+    """
+    try:
+        import spacy
+
+        from nlp.mentions import BASE_MODEL
+
+        nlp = spacy.load(BASE_MODEL, exclude=["parser", "ner", "senter", "lemmatizer"])
+    except (ImportError, OSError):
+        return None
+    return [
+        frozenset(t.lower_ for t in doc if t.pos_ in CONTENT_POS)
+        for doc in nlp.pipe(texts, batch_size=batch_size)
+    ]
 
 
 @dataclass
@@ -142,7 +178,18 @@ class EntityTerms:
         default_factory=lambda: defaultdict(lambda: defaultdict(float))
     )
 
+    sentences: set[int] = field(default_factory=set)
+    month_sentences: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    month_uses: dict[str, dict[str, set[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+
     def add(self, evidence_id: int, weight: float, month: str | None, terms: Sequence[str]) -> None:
+        self.sentences.add(evidence_id)
+        if month:
+            self.month_sentences[month].add(evidence_id)
+            for term in terms:
+                self.month_uses[month][term].add(evidence_id)
         for term in terms:
             self.counts[term] += weight
             if month:
@@ -187,6 +234,61 @@ def salience(
     return out
 
 
+def sentence_rates(bags: Iterable[EntityTerms]) -> dict[str, float]:
+    """Per term, the share of all evidence sentences that use it (the corpus prior)."""
+    uses: Counter[str] = Counter()
+    total = 0
+    for bag in bags:
+        total += len(bag.sentences)
+        uses.update({t: len(set(ids)) for t, ids in bag.evidence.items()})
+    return {t: c / max(1, total) for t, c in uses.items()}
+
+
+def display_weights(
+    bag: EntityTerms,
+    rates: Mapping[str, float],
+    df: Counter[str],
+    n_entities: int,
+    config: SalienceConfig,
+    extractor: TermExtractor,
+    month: str | None = None,
+) -> dict[str, float]:
+    """Weights to show and compare across entities: how much of its writing uses a term.
+
+    The share of the entity's evidence sentences using the term, shrunk towards
+    the corpus share with `config.shrink` pseudo-sentences (one sentence saying
+    "dreamy" is weak evidence that a track *is* dreamy; fifty sentences, ten of
+    them saying so, are strong), times the term's specificity: the Whitman
+    Gaussian over its document frequency for free words, 1 for vocabulary
+    terms (a genre or an instrument describes however many entities share it),
+    which also get `vocab_boost`. Unlike `salience`, a term's weight means the
+    same for every entity, so "tracks described as dreamy" can rank by it.
+    With `month`, the same over that month's sentences (trend lines).
+    """
+    if month is None:
+        uses: Mapping[str, Iterable[int]] = bag.evidence
+        n = len(bag.sentences)
+    else:
+        uses, n = bag.month_uses.get(month, {}), len(bag.month_sentences.get(month, ()))
+    out: dict[str, float] = {}
+    for term, ids in uses.items():
+        used = len(set(ids))
+        rate = (used + config.shrink * rates.get(term, 0.0)) / (n + config.shrink)
+        out[term] = 10.0 * rate * specificity(term, df, n_entities, config, extractor)
+    return out
+
+
+def specificity(
+    term: str, df: Counter[str], n_entities: int, config: SalienceConfig, extractor: TermExtractor
+) -> float:
+    """`vocab_boost` for vocabulary terms, else the Whitman Gaussian of the term's df."""
+    if extractor.is_vocab(term):
+        return config.vocab_boost
+    d = max(1, df.get(term, 1))
+    z = (math.log(d / max(1, n_entities)) - config.whitman_mu) / config.whitman_sigma
+    return math.exp(-0.5 * z * z)
+
+
 def top_terms(
     bag: EntityTerms,
     weights: dict[str, float],
@@ -210,7 +312,7 @@ def era_profile(texts: Sequence[str], weights: Sequence[float]) -> list[float]:
     Why: the era an artist worked in is a strong part of how listeners group
     them (swing and 1990s techno rarely share a list), and descriptor terms
     drop numbers. Measured on sas_mirex: +0.008 P@10 at weight 0.3 on top of
-    TF-IDF + MiniLM vocabulary (see nlp/profiles.py).
+    TF-IDF + MiniLM vocabulary (see docs/similarity.md).
     """
     counts = [0.0] * len(ERA_DECADES)
     first = ERA_DECADES[0]

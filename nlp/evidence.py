@@ -27,12 +27,12 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from nlp.embeddings import sentence_hash
+from nlp.page_subjects import Subject, document_subjects
 from storage import Store
 from storage.chunks import chunked
 from storage.models import (
     Album,
     Document,
-    DocumentSubject,
     EntityState,
     Evidence,
     EvidenceDocument,
@@ -65,6 +65,31 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if e - s >= 3:
             out.append((s, e))
     return out
+
+
+_LINE_END = ".!?;:,\"')\u201d\u2019]"
+MAX_HEADING_WORDS = 20
+
+
+def skip_headings(text: str, s0: int, s1: int) -> int:
+    """Start of a sentence span past the heading lines fused onto its front.
+
+    Page text keeps a page's title, kicker and byline as lines of their own
+    ("Anniversary" / "From grief to the dancefloor" / "The song ..."); a sentence
+    splitter that only breaks on end punctuation glues them to the first
+    sentence. A line that ends without punctuation and is followed by more of
+    the span is a heading, not part of the sentence.
+    """
+    while True:
+        nl = text.find("\n", s0, s1)
+        if nl < 0:
+            return s0
+        line = text[s0:nl].strip()
+        if line and (line[-1] in _LINE_END or len(line.split()) > MAX_HEADING_WORDS):
+            return s0
+        if not text[nl + 1 : s1].strip():
+            return s0
+        s0 = nl + 1
 
 
 @dataclass
@@ -115,8 +140,12 @@ class _Doc:
     unlinked: list[tuple[int, str]] = field(default_factory=list)  # start, norm_surface
 
 
+# Bumped when the rules that turn a document into evidence change, so stored evidence is rebuilt.
+EVIDENCE_RULES = "2"
+
+
 def _signature(doc_hash: str, mentions: Iterable[tuple[Any, ...]], subject: Any) -> str:
-    h = hashlib.sha1(doc_hash.encode())
+    h = hashlib.sha1(f"{EVIDENCE_RULES}:{doc_hash}".encode())
     for m in sorted(mentions):
         h.update(repr(m).encode())
     h.update(repr(subject).encode())
@@ -138,7 +167,9 @@ def _owners(session: Session) -> dict[EntityKey, str]:
 GONE = "gone"  # evidence signature of a document that is no longer stored
 
 
-def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
+def _changed_documents(
+    session: Session,
+) -> tuple[dict[int, str], int, dict[int, Subject]]:
     """Documents whose mention/subject signature differs from the one evidence was built from."""
     mentions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     query = select(
@@ -146,17 +177,7 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
     )
     for doc_id, start, end, label, eid in session.execute(query):
         mentions[doc_id].append((start, end, label, eid))
-    subjects = {
-        d: (k, e, s)
-        for d, k, e, s in session.execute(
-            select(
-                DocumentSubject.document_id,
-                DocumentSubject.entity_kind,
-                DocumentSubject.entity_id,
-                DocumentSubject.sentences,
-            )
-        )
-    }
+    subjects = document_subjects(session, mentions)
     built = dict(
         session.execute(select(EvidenceDocument.document_id, EvidenceDocument.signature)).all()
     )
@@ -180,10 +201,10 @@ def _changed_documents(session: Session) -> tuple[dict[int, str], int]:
     ):
         if built.get(doc_id) != GONE:
             changed[doc_id] = GONE
-    return changed, seen
+    return changed, seen, subjects
 
 
-def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
+def _load_docs(session: Session, ids: list[int], subjects: dict[int, Subject]) -> Iterator[_Doc]:
     for chunk in chunked(ids):
         rows = session.execute(
             select(Document.id, Document.text, Document.published_at).where(Document.id.in_(chunk))
@@ -206,24 +227,13 @@ def _load_docs(session: Session, ids: list[int]) -> Iterator[_Doc]:
                 ments[m[0]].append((m[1], m[2], m[3], m[4], m[5], str(m[6])))
             elif m[5] == "ARTIST" and m[7]:
                 unlinked[m[0]].append((m[1], str(m[7])))
-        subs = {
-            d: (k, e, s)
-            for d, k, e, s in session.execute(
-                select(
-                    DocumentSubject.document_id,
-                    DocumentSubject.entity_kind,
-                    DocumentSubject.entity_id,
-                    DocumentSubject.sentences,
-                ).where(DocumentSubject.document_id.in_(chunk))
-            )
-        }
         for doc_id, text, published in rows:
             yield _Doc(
                 doc_id,
                 text or "",
                 published,
                 sorted(ments[doc_id]),
-                subs.get(doc_id),
+                subjects.get(doc_id),
                 sorted(unlinked[doc_id]),
             )
 
@@ -247,6 +257,7 @@ def document_evidence(doc: _Doc, owners: dict[EntityKey, str]) -> list[EvidenceR
         return found
 
     def add(kind: str, eid: str, s0: int, s1: int, via: str) -> None:
+        s0 = skip_headings(doc.text, s0, s1)
         text = doc.text[s0:s1].strip()
         if not text or len(text) > MAX_SENTENCE_CHARS:
             text = text[:MAX_SENTENCE_CHARS]
@@ -291,7 +302,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
     stats = EvidenceStats()
     with store.session() as session:
         owners = _owners(session)
-        changed_docs, stats.documents_seen = _changed_documents(session)
+        changed_docs, stats.documents_seen, subjects = _changed_documents(session)
         stats.documents_rebuilt = len(changed_docs)
         if not changed_docs:
             return stats
@@ -306,7 +317,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
                 touched.add((kind, eid))
             session.execute(delete(Evidence).where(Evidence.document_id.in_(chunk)))
         new_rows: list[dict[str, Any]] = []
-        for doc in _load_docs(session, [d for d in ids if changed_docs[d] != GONE]):
+        for doc in _load_docs(session, [d for d in ids if changed_docs[d] != GONE], subjects):
             for row in document_evidence(doc, owners):
                 new_rows.append(row.as_row())
                 touched.add((row.entity_kind, row.entity_id))

@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-TFIDF_DIM = 2048
+# Hashed sizes of the sparse parts inside `cultural`: salience + text + context + the dense
+# parts must stay under pgvector's 4000-dimension HNSW limit (the neighbour table uses
+# the exact sparse parts, so only the index and `similar`'s fallback see the hashing).
+TFIDF_DIM = 1024
 COMENTION_DIM = 512
 
 
@@ -43,6 +46,8 @@ class Combination:
 
     weights: tuple[tuple[str, float], ...]
     name: str = "cultural"
+    standardise: bool = False  # z-score each part's similarities per query (knn_combined)
+    walk: float = 0.0  # weight of the two-step walk through co-mentioned names (name_walk)
 
     def dims(self, dims: Mapping[str, int]) -> int:
         return sum(dims[k] for k, w in self.weights if w > 0)
@@ -95,6 +100,38 @@ def knn(
     return out
 
 
+def normalise_part(mat: Any, centre: bool) -> Any:
+    """Rows to unit length (dense parts centred first when `centre`); sparse stays sparse.
+
+    Centring removes the direction every entity shares (sentence embeddings are
+    anisotropic), which otherwise dominates the cosine.
+    """
+    from scipy import sparse
+
+    if sparse.issparse(mat):
+        norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+        return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ mat).tocsr()
+    dense = np.asarray(mat, dtype=np.float32)
+    if centre and dense.shape[0] > 1:
+        dense = dense - dense.mean(axis=0, keepdims=True)
+    return dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+
+
+def name_walk(unit_rows: Any, names: Any, weight: float) -> Any:
+    """Each row plus `weight` x what a two-step walk through shared names reaches.
+
+    `names` is the entity x name matrix (rows summing to 1: an entity spreads
+    one unit over the names around it). Step one collects, per name, the rows
+    of every entity naming it; step two brings each entity the names' sums
+    back. An entity whose page names Bing Crosby moves towards everything else
+    written around Bing Crosby. Rows are renormalised.
+    """
+    if weight <= 0 or names is None:
+        return unit_rows
+    walked = unit_rows + weight * (names @ (names.T @ unit_rows))
+    return normalise_part(walked, centre=False)
+
+
 def knn_combined(
     ids: Sequence[str],
     parts: Sequence[tuple[float, Any]],
@@ -103,6 +140,11 @@ def knn_combined(
     block: int = 1024,
     center_dense: bool = True,
     uncentred: Sequence[int] = (),
+    standardise: bool = False,
+    names: Any = None,
+    walk: float = 0.0,
+    unwalked: Sequence[int] = (),
+    groups: Sequence[str | None] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """k-NN by a weighted sum of cosines over several row-aligned matrices (dense or sparse).
 
@@ -111,43 +153,78 @@ def knn_combined(
     1024 dims on sas_mirex), so the neighbour table uses the exact parts.
     Dense parts are centred unless their index is in `uncentred` (count
     profiles such as decades, where "no data" must stay at cosine 0).
-    """
-    from scipy import sparse
 
+    `standardise` z-scores each part's similarities per query (over all
+    candidates) before weighting: parts whose cosines live on different
+    scales (sparse word overlaps near 0, dense sentence vectors near 0.5)
+    then count as their weights say, which is what lets one set of weights
+    carry over between corpora (docs/similarity.md). With `names` (entity x
+    name, see `name_walk`) and `walk` > 0 every part is first smoothed over
+    the co-mention graph (except the parts in `unwalked`: the names themselves).
+    With `groups` (one label per row, e.g. a track's artist) candidates sharing
+    the query's label are left out: "nearest tracks by other artists".
+    """
     normed = []
     for index, (weight, mat) in enumerate(parts):
-        if sparse.issparse(mat):
-            norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
-            inv = sparse.diags(1.0 / np.maximum(norms, 1e-12))
-            normed.append((weight, (inv @ mat).tocsr(), True))
-        else:
-            dense = np.asarray(mat, dtype=np.float32)
-            # Centring removes the direction every entity shares (sentence embeddings are
-            # anisotropic), which otherwise dominates the cosine.
-            if center_dense and index not in uncentred:
-                dense = dense - dense.mean(axis=0, keepdims=True)
-            dense = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
-            normed.append((weight, dense, False))
+        unit_rows = normalise_part(mat, center_dense and index not in uncentred)
+        smoothing = 0.0 if index in unwalked else walk
+        normed.append((weight, name_walk(unit_rows, names, smoothing)))
     n = len(ids)
     kk = min(k, n - 1)
     out: dict[str, list[tuple[str, float]]] = {}
     if kk <= 0:
         return {i: [] for i in ids}
-    total = sum(w for w, _m, _s in normed) or 1.0
+    total = sum(w for w, _m in normed) or 1.0
     for start in range(0, n, block):
         stop = min(n, start + block)
         sims = np.zeros((stop - start, n), dtype=np.float32)
-        for weight, mat, is_sparse in normed:
+        for weight, mat in normed:
             part = mat[start:stop] @ mat.T
-            sims += weight * (part.toarray() if is_sparse else part)
+            dense_part = np.asarray(part.toarray() if hasattr(part, "toarray") else part)
+            if standardise:
+                dense_part = zscore_rows(dense_part, start)
+            sims += weight * dense_part.astype(np.float32)
         sims /= total
         for row in range(stop - start):
             sims[row, start + row] = -np.inf
+        if groups is not None:
+            _mask_groups(sims, start, groups)
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         for row in range(stop - start):
             cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
-            out[ids[start + row]] = [(ids[j], float(sims[row, j])) for j in cand]
+            out[ids[start + row]] = [
+                (ids[j], float(sims[row, j])) for j in cand if np.isfinite(sims[row, j])
+            ]
     return out
+
+
+def _mask_groups(sims: np.ndarray, start: int, groups: Sequence[str | None]) -> None:
+    """Candidates in the query's own group (same artist) to -inf; rows without one untouched."""
+    labels = np.asarray([g if g is not None else "" for g in groups], dtype=object)
+    for row in range(sims.shape[0]):
+        own = groups[start + row]
+        if own is not None:
+            sims[row, labels == own] = -np.inf
+
+
+def zscore_rows(sims: np.ndarray, offset: int) -> np.ndarray:
+    """Each row's similarities as z-scores over its candidates, the row's own entity left out.
+
+    Row r of the block is entity `offset + r`, whose self-similarity would
+    inflate the mean and spread.
+    """
+    out = np.array(sims, dtype=np.float32)
+    n = out.shape[1]
+    rows = np.arange(out.shape[0])
+    cols = offset + rows
+    inside = cols < n
+    out[rows[inside], cols[inside]] = np.nan
+    if n < 2:
+        return np.zeros_like(out)
+    mean = np.nanmean(out, axis=1, keepdims=True)
+    std = np.nanstd(out, axis=1, keepdims=True)
+    scaled = (out - mean) / np.maximum(std, 1e-9)
+    return np.nan_to_num(scaled, nan=0.0).astype(np.float32)
 
 
 def precision_at_k(predicted: Sequence[str], gold: Sequence[str], k: int) -> float:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from storage.names import normalize_name
+
 _ANAPHORA = {
     "ARTIST": r"\b(?:she|he|they|her|his|their|hers|the band|the group|the duo|the trio|"
     r"the singer|the rapper|the artist|the musician|the songwriter|the producer|the quartet)\b",
@@ -75,4 +77,93 @@ def subject_sentences(
         ]
         if not rivals:
             out.append((start, end))
+    return out
+
+
+# A page's title often dresses the work's name: quotes, "(song)", a site name after a bar,
+# "Artist - Title" or "Artist: Title". These are the pieces tried against the catalogue.
+_QUOTES = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb"
+_DESCRIPTOR = re.compile(
+    r"\s*[(\[](?:[^)\]]*\b)?(?:song|single|track|b-side|cover|version|remaster(?:ed)?|"
+    r"live|demo|lyrics|official (?:video|audio))\b[^)\]]*[)\]]\s*",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"\s+[-\u2013\u2014|\u00b7]\s+|:\s+")
+_QUOTED = re.compile(r"[\"\u201c\u2018']([^\"\u201c\u201d\u2018\u2019]{2,120})[\"\u201d\u2019']")
+
+
+def title_keys(title: str) -> list[str]:
+    """Catalogue keys (`normalize_name`) a page title may name a work by, most specific first.
+
+    >>> title_keys('"Blue Monday" (song) - Example Wiki')
+    ['blue monday', 'example wiki', 'blue monday example wiki']
+    """
+    pieces = [m.group(1) for m in _QUOTED.finditer(title)]
+    pieces += _SEPARATORS.split(title)
+    pieces.append(title)
+    out: list[str] = []
+    for piece in pieces:
+        key = normalize_name(_DESCRIPTOR.sub(" ", piece).strip().strip(_QUOTES))
+        if len(key) >= 2 and key not in out:
+            out.append(key)
+    return out
+
+
+def quoted_keys(text: str) -> set[str]:
+    """`normalize_name` of every quoted stretch of a text ("“Blue Monday” is ...")."""
+    return {normalize_name(m.group(1)) for m in _QUOTED.finditer(text)}
+
+
+def names_in(text: str, name: str) -> bool:
+    """Whether `name` occurs in `text` as whole words, whatever the case."""
+    if not name:
+        return False
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def pick_title_work(
+    candidates: Sequence[tuple[str, str, str | None, str | None]],
+    text: str,
+    mentioned_artists: set[str],
+) -> str | None:
+    """The one catalogue work (id, title, artist id, artist name) a page's title names.
+
+    A title alone is weak evidence (a page called "Home" or "About" matches some song),
+    so the page must also back it: it names the work's artist (or one of a credit's
+    names), quotes the title, or repeats a title of several words as its headline
+    (first line). Several candidates backed equally: none is chosen.
+    """
+    in_quotes = quoted_keys(text)
+    first_line = normalize_name(text.lstrip().split("\n", 1)[0][:200])
+
+    def backing(c: tuple[str, str, str | None, str | None]) -> int:
+        _id, work_title, artist_id, artist_name = c
+        key = normalize_name(work_title)
+        by_artist = (artist_id is not None and artist_id in mentioned_artists) or any(
+            names_in(text, part) for part in credit_names(artist_name or "")
+        )
+        headline = " " in key and first_line == key
+        return 2 * by_artist + (key in in_quotes or headline)
+
+    scored = sorted(((backing(c), c[0]) for c in candidates), reverse=True)
+    if not scored or scored[0][0] == 0:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1]
+
+
+_CREDIT_SPLIT = re.compile(r"\s*(?:,|&|/|;|\band\b|\bwith\b|\bfeat\.?|\bft\.)\s*", re.I)
+
+
+def credit_names(name: str) -> list[str]:
+    """The names of a credit ("Jay Livingston & Ray Evans" -> both), whole name first.
+
+    Single short words are dropped: "Ray" alone would be found in too many texts.
+    """
+    parts = [name.strip(), *(p.strip() for p in _CREDIT_SPLIT.split(name))]
+    out = []
+    for part in parts:
+        if part and part not in out and (" " in part or len(part) >= 5):
+            out.append(part)
     return out

@@ -3,15 +3,12 @@
 Why a hand-written list: descriptor candidates are open (any adjective or noun
 phrase of the evidence), but terms from this vocabulary are the ones people
 search music by, so they are matched as whole phrases ("drum and bass" stays
-one term) and get a salience boost. `extend_from_shared()` may add the
-MusicBrainz genre list at run time where ../shared is present; the default
-never depends on it.
+one term) and get a salience boost.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 GENRES = """
 rock; pop; jazz; blues; folk; country; soul; funk; disco; reggae; ska; punk; metal; hip hop;
@@ -101,7 +98,7 @@ supergroup; trio; quartet; duo; songwriting
 # Why a coarse layer on top of the fine vocabulary: listeners' similarity judgements follow
 # broad families more than sub-genres, and a 15-dimensional family profile cannot be
 # swamped by one rare term the way a long TF-IDF vector can (measured on sas_mirex:
-# +0.005 to +0.008 P@10 on top of TF-IDF + MiniLM vocabulary + era, see nlp/profiles.py).
+# +0.005 to +0.008 P@10 on top of TF-IDF + MiniLM vocabulary + era, see docs/similarity.md).
 GENRE_FAMILIES: dict[str, str] = {
     "rock": """rock; hard rock; soft rock; arena rock; art rock; classic rock; garage rock;
         glam rock; glam; southern rock; heartland rock; roots rock; blues rock; progressive
@@ -177,24 +174,6 @@ def builtin_terms() -> dict[str, str]:
     return terms
 
 
-def extend_from_shared(terms: dict[str, str], shared: Path) -> int:
-    """Add MusicBrainz genre names found under `shared` (optional); returns how many were new."""
-    import csv
-
-    path = shared / "data" / "catalog" / "musicbrainz_genres" / "genre.csv"
-    if not path.is_file():
-        return 0
-    added = 0
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for row in csv.DictReader(handle):
-            name = (row.get("name") or "").strip()
-            key = normalize_term(name)
-            if 2 < len(key) < 40 and key not in terms and not key.isdigit():
-                terms[key] = name
-                added += 1
-    return added
-
-
 def prototype_terms() -> list[str]:
     """Genre, mood and instrument terms that MiniLM soft-tags evidence sentences with."""
     seen: dict[str, str] = {}
@@ -202,10 +181,6 @@ def prototype_terms() -> list[str]:
         for term in _parse(block):
             seen.setdefault(normalize_term(term), term)
     return list(seen.values())
-
-
-def vocabulary_size() -> int:
-    return len(builtin_terms())
 
 
 def family_terms() -> dict[str, list[str]]:

@@ -109,3 +109,43 @@ def test_family_profile_matches_variants_and_longest_phrase() -> None:
     assert prof["country"] == pytest.approx(math.log1p(2))  # "country music" once, "banjo"
     assert prof["blues"] == pytest.approx(math.log1p(1))  # "delta blues" as one phrase
     assert prof["jazz"] == 0.0
+
+
+def test_content_words_keep_nouns_and_adjectives_not_verbs_or_names() -> None:
+    from nlp.descriptors import content_words
+
+    found = content_words(["We'll never forget how Mara Lind turned these dreamy synths."])
+    if found is None:
+        pytest.skip("spaCy model not installed")
+    words = found[0]
+    assert {"dreamy", "synths"} <= words
+    assert not words & {"turned", "mara", "lind", "we", "'ll", "forget"}
+
+
+def test_terms_keep_only_content_words_when_given() -> None:
+    ex = TermExtractor({})
+    text = "they turned dreamy synths"
+    assert "turned" in ex.terms(text)
+    assert ex.terms(text, content=frozenset({"dreamy", "synths"})) == [
+        "dreamy",
+        "synths",
+        "dreamy synths",
+    ]
+
+
+def test_display_weights_shrink_a_one_sentence_entity_towards_the_corpus() -> None:
+    from nlp.descriptors import display_weights, sentence_rates
+
+    once, often = EntityTerms(), EntityTerms()
+    once.add(1, 1.0, None, ["dreamy"])
+    for i in range(10):
+        often.add(100 + i, 1.0, None, ["dreamy"] if i < 8 else ["loud"])
+    other = EntityTerms()
+    for i in range(30):
+        other.add(200 + i, 1.0, None, ["loud"])
+    bags = [once, often, other]
+    rates, df = sentence_rates(bags), document_frequencies(bags)
+    cfg = SalienceConfig()
+    w_once = display_weights(once, rates, df, 3, cfg, TermExtractor({}))
+    w_often = display_weights(often, rates, df, 3, cfg, TermExtractor({}))
+    assert w_often["dreamy"] > w_once["dreamy"]  # 8 of 10 sentences beat 1 of 1

@@ -26,6 +26,9 @@ from storage.models import (
 )
 from tests.test_evidence import seed_corpus
 
+# Every test here builds profiles, and the embed stage tags evidence with spaCy.
+pytestmark = pytest.mark.slow
+
 
 class FakeEncoder:
     """Deterministic unit vectors per text, counting what it was asked to encode."""
@@ -80,14 +83,16 @@ def test_build_profiles_writes_everything(store: Store) -> None:
         vec = session.execute(
             select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
         ).scalar_one()
-        assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist
+        assert vec.support == 1 and vec.backoff == 0  # no backoff by default (ProfileConfig)
         versions = dict(
             session.execute(
                 select(Vector.model, Vector.model_version).where(Vector.entity_id == "ar:ironhull")
             ).all()
         )
         assert versions["minilm-mean"] == "all-MiniLM-L6-v2:fake-v1"
-        assert {"tfidf-hash", "comention-hash", "genre-family", CULTURAL} <= set(versions)
+        assert {"tfidf-hash", "text-hash", "context-hash", "genre-family", CULTURAL} <= set(
+            versions
+        )
         assert "era" not in versions  # no years in its evidence: no era vector
         family = session.execute(
             select(Vector.vector).where(
@@ -206,10 +211,10 @@ def test_postgres_workers_split_sentence_embedding(
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    import nlp.profiles
+    import nlp.profiles.sentence_cache
     from storage import open_store
 
-    monkeypatch.setattr(nlp.profiles, "SENTENCE_CHUNK", 1)
+    monkeypatch.setattr(nlp.profiles.sentence_cache, "SENTENCE_CHUNK", 1)
     seeded = open_store(pg_url)
     seed_corpus(seeded)
     seeded.close()
@@ -234,3 +239,14 @@ def test_postgres_workers_split_sentence_embedding(
     assert len(encoded) == len(set(encoded))  # no sentence (or prototype) encoded twice
     assert "Later, Glasswing toured with Ironhull." in encoded  # shared by two entities
     assert all(e.encoded for e in encoders)  # both workers did part of the work
+
+
+def test_track_backoff_towards_the_artist_when_configured(sqlite_store: Store) -> None:
+    seed_corpus(sqlite_store)
+    cfg = ProfileConfig(use_word2vec=False, track_backoff_k=5.0)
+    build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
+    with sqlite_store.session() as session:
+        vec = session.execute(
+            select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
+        ).scalar_one()
+    assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist

@@ -124,3 +124,26 @@ def test_report_writes_one_static_file(sqlite_store: Store, tmp_path: Path) -> N
     missing = CliRunner().invoke(main, [*args[:4], "Nope", "--out", str(out)])
     assert missing.exit_code == 1
     assert missing.stderr.strip() == "error: no track with id or name 'Nope'"
+
+
+def test_a_track_page_lists_neighbours_by_other_artists_apart(sqlite_store: Store) -> None:
+    from storage.models import Neighbor
+
+    seed(sqlite_store)
+    with sqlite_store.session() as session:
+        session.add(
+            Neighbor(
+                entity_kind="track",
+                entity_id="tr:alison",
+                rank=3,
+                neighbor_id="tr:heaven",
+                score=0.4,
+                model="cultural-other-artists",
+            )
+        )
+    data = Linernotes(sqlite_store).profile("track", "tr:alison")
+    assert data is not None
+    assert [n["neighbor_id"] for n in data["neighbors"]] == ["tr:heaven", "tr:soon"]
+    assert [n["neighbor_id"] for n in data["other_artists"]] == ["tr:heaven"]
+    page = render_entity_page(data)
+    assert page.index("By other artists") > page.index("Nearest neighbours")

@@ -59,13 +59,20 @@ def embed_command(full: bool, as_json: bool) -> None:
 @click.option("--track", default=None, help="Catalogue id or title.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-def similar_command(artist: str | None, track: str | None, k: int, as_json: bool) -> None:
+@click.option(
+    "--other-artists", is_flag=True, help="With --track: the nearest tracks by other artists."
+)
+def similar_command(
+    artist: str | None, track: str | None, k: int, as_json: bool, other_artists: bool
+) -> None:
     """Nearest artists or tracks by cultural vector."""
     kind, ref = _pick_kind(artist, track)
+    if other_artists and kind != "track":
+        raise click.UsageError("--other-artists goes with --track")
     api = app(click.get_current_context()).api()
     res = api.resolve(kind, ref)
     announce(res)
-    items = api.neighbor_rows(kind, res.id, k)
+    items = api.neighbor_rows(kind, res.id, k, other_artists=other_artists)
     if not items:
         raise UserFacingError(f"{kind} {res.name!r} has no vector yet (run `linernotes embed`)")
     if as_json:

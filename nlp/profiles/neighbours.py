@@ -1,0 +1,202 @@
+"""Step 5: the precomputed neighbour table, and the pgvector index over `cultural`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, text
+
+from nlp.profiles.config import (
+    CONTEXT,
+    CULTURAL,
+    DEFAULT_COMBINATION,
+    OTHER_ARTISTS,
+    UNCENTRED,
+)
+from nlp.similarity import Combination, knn, knn_combined
+from storage import Store
+from storage.models import Neighbor, Vector
+
+log = logging.getLogger(__name__)
+HNSW_MAX_DIM = 4000  # pgvector's limit for an HNSW index over halfvec
+
+
+def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[str], np.ndarray]:
+    """All vectors of one kind and model as (ids, matrix)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Vector.entity_id, Vector.vector)
+            .where(Vector.entity_kind == kind, Vector.model == model)
+            .order_by(Vector.entity_id)
+        ).all()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+
+
+def sparse_terms(ids: list[str], term_weights: Mapping[str, Mapping[str, float]]) -> Any:
+    """Row-aligned CSR matrix of per-entity term weights (columns: the terms seen)."""
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for row, eid in enumerate(ids):
+        for term, w in term_weights.get(eid, {}).items():
+            rows.append(row)
+            cols.append(vocab.setdefault(term, len(vocab)))
+            vals.append(w)
+    return sparse.csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(ids), max(1, len(vocab)))
+    )
+
+
+def _aligned(store: Store, kind: str, model: str, ids: list[str]) -> np.ndarray | None:
+    sub_ids, sub = load_matrix(store, kind, model)
+    if not sub_ids:
+        return None
+    index = {e: i for i, e in enumerate(sub_ids)}
+    aligned = np.zeros((len(ids), sub.shape[1]), dtype=np.float32)
+    for row, eid in enumerate(ids):
+        if eid in index:
+            aligned[row] = sub[index[eid]]
+    return aligned
+
+
+def names_matrix(ids: list[str], context: Mapping[str, Mapping[str, float]]) -> Any:
+    """Entity x name incidence, each row summing to 1 (the walk's first step, see name_walk)."""
+    from scipy import sparse
+
+    mat = sparse_terms(ids, context)
+    mat.data[:] = 1.0
+    sums = np.asarray(mat.sum(axis=1)).ravel()
+    return (sparse.diags(1.0 / np.maximum(sums, 1.0)) @ mat).tocsr()
+
+
+def write_neighbors(
+    store: Store,
+    kind: str,
+    k: int,
+    combination: Combination = DEFAULT_COMBINATION,
+    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    track_artist: Mapping[str, str] | None = None,
+) -> int:
+    """Recompute the precomputed neighbour table of one kind.
+
+    With `sparse_parts` (part name -> every entity's exact sparse weights: descriptor
+    salience, the evidence's words, the names around it) those parts are exact sparse
+    cosines; the other parts come from the stored vectors. Without, the stored
+    `cultural` vectors are used. With `track_artist`, tracks also get a second list,
+    model `OTHER_ARTISTS`: their nearest tracks by other artists, ranked after the first.
+    """
+    ids, matrix = load_matrix(store, kind, CULTURAL)
+    lists: list[tuple[str, dict[str, list[tuple[str, float]]]]] = []
+    if not ids:
+        lists.append((CULTURAL, {}))
+    elif sparse_parts is None:
+        lists.append((CULTURAL, knn(ids, matrix, k)))
+    else:
+        lists.append((CULTURAL, combined_neighbors(store, kind, ids, k, combination, sparse_parts)))
+        if kind == "track" and track_artist:
+            groups = [track_artist.get(e) for e in ids]
+            other = combined_neighbors(
+                store, kind, ids, k, combination, sparse_parts, groups=groups
+            )
+            lists.append((OTHER_ARTISTS, other))
+    return _store_neighbors(store, kind, lists)
+
+
+def combined_neighbors(
+    store: Store,
+    kind: str,
+    ids: list[str],
+    k: int,
+    combination: Combination,
+    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]],
+    groups: list[str | None] | None = None,
+) -> dict[str, list[tuple[str, float]]]:
+    """k nearest per entity under the combination (weights, z-scoring, walk over names)."""
+    parts: list[tuple[float, Any]] = []
+    uncentred: list[int] = []
+    unwalked: list[int] = []
+    for model, weight in combination.weights:
+        if weight <= 0:
+            continue
+        if model in sparse_parts:
+            if model == CONTEXT:
+                unwalked.append(len(parts))
+            parts.append((weight, sparse_terms(ids, sparse_parts[model])))
+            continue
+        aligned = _aligned(store, kind, model, ids)
+        if aligned is None:
+            continue
+        if model in UNCENTRED:
+            uncentred.append(len(parts))
+        parts.append((weight, aligned))
+    names = None
+    if combination.walk > 0 and CONTEXT in sparse_parts:
+        names = names_matrix(ids, sparse_parts[CONTEXT])
+    return knn_combined(
+        ids,
+        parts,
+        k,
+        uncentred=uncentred,
+        standardise=combination.standardise,
+        names=names,
+        walk=combination.walk,
+        unwalked=unwalked,
+        groups=groups,
+    )
+
+
+def _store_neighbors(
+    store: Store, kind: str, lists: list[tuple[str, dict[str, list[tuple[str, float]]]]]
+) -> int:
+    """Replace the kind's rows; each later list's ranks continue after the earlier ones."""
+    rows = []
+    for eid in sorted({e for _m, result in lists for e in result}):
+        rank = 0
+        for model, result in lists:
+            for nid, score in result.get(eid, []):
+                rank += 1
+                rows.append(
+                    {
+                        "entity_kind": kind,
+                        "entity_id": eid,
+                        "rank": rank,
+                        "neighbor_id": nid,
+                        "score": round(score, 6),
+                        "model": model,
+                    }
+                )
+    with store.session() as session:
+        session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
+        for start in range(0, len(rows), 2000):
+            session.execute(insert(Neighbor), rows[start : start + 2000])
+    return len(rows)
+
+
+def ensure_hnsw_index(store: Store, model: str, dim: int) -> None:
+    """A partial HNSW index over one model's vectors.
+
+    pgvector indexes need a fixed dimension, and `vectors` mixes models, so the
+    index is on an expression cast (to halfvec: up to 4000 dims) and partial on
+    the model; queries must use the same expression and WHERE to hit it.
+    """
+    if dim > HNSW_MAX_DIM:
+        log.warning(
+            "no HNSW index on %s: %d dimensions, pgvector allows %d", model, dim, HNSW_MAX_DIM
+        )
+        return
+    safe = "".join(c if c.isalnum() else "_" for c in model)
+    name = f"ix_vectors_hnsw_{safe}_{dim}"
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw "
+                f"((vector::halfvec({dim})) halfvec_cosine_ops) "
+                f"WHERE model = '{safe}' AND dim = {dim}"
+            )
+        )

@@ -1,0 +1,217 @@
+"""The embed stage itself: evidence -> descriptors -> vectors -> neighbours, incrementally.
+
+`build_profiles(store)` is what `linernotes embed` and `linernotes run` call.
+Only entities whose evidence hash differs from the one last profiled are
+recomputed (all of them when the configuration or the word2vec model version
+changes); sentence embeddings come through the `sentence_embeddings` cache;
+neighbours are recomputed for every kind that changed, because a new vector
+can enter anyone's top k. What each part is and how the default combination
+was chosen: docs/similarity.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from nlp.descriptors import (
+    FamilyMatcher,
+    TermExtractor,
+    document_frequencies,
+    salience,
+    sentence_rates,
+)
+from nlp.embeddings import DIM as MINILM_DIM
+from nlp.embeddings import MODEL_NAME as MINILM_NAME
+from nlp.embeddings import Encoder, default_encoder
+from nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
+from nlp.profiles.config import (
+    CONTEXT,
+    CULTURAL,
+    SALIENCE,
+    STATE_KEY,
+    TEXT,
+    ProfileConfig,
+    ProfileSummary,
+)
+from nlp.profiles.corpus import Corpus, load_corpus
+from nlp.profiles.features import SparseParts, entity_parts, sparse_parts, term_bags
+from nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
+from nlp.profiles.sentence_cache import (
+    embed_pending_sentences,
+    prototype_matrix,
+    sentence_vectors,
+)
+from nlp.profiles.writers import DescriptorInput, VectorInput, write_descriptors, write_vectors
+from nlp.word2vec import ensure_model
+from storage import Store
+from storage.models import KeyValue
+from storage.upsert import upsert
+
+log = logging.getLogger(__name__)
+
+
+def build_profiles(
+    store: Store,
+    *,
+    progress: bool = False,
+    config: ProfileConfig | None = None,
+    encoder: Encoder | None = None,
+    full: bool = False,
+) -> ProfileSummary:
+    """Run the embed stage over whatever evidence changed since the last run.
+
+    Three phases. Evidence is refreshed under a database lock (once per run).
+    Sentence embedding, the expensive part, is then split between every
+    `embed` worker running against the database (each claims chunks of
+    evidence rows FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite one worker
+    embeds while the others wait). The corpus-wide rest (document
+    frequencies, word2vec, vectors, neighbours) runs under the lock again: a
+    second worker finds it done and repeats nothing.
+    """
+    cfg = config or ProfileConfig()
+    started = time.perf_counter()
+    with store.exclusive("embed"):
+        evidence = refresh_evidence(store)
+    if progress:
+        log.info("evidence: %d documents rebuilt", evidence.documents_rebuilt)
+    pre_embedded = 0
+    if cfg.use_minilm and store.dialect == "postgresql":
+        pre_embedded, encoder = embed_pending_sentences(store, encoder)
+    elif cfg.use_minilm:
+        # SQLite has no row locks to split the sentences by: two workers reading the
+        # pending set before either commits would both encode it. One embeds, others wait.
+        with store.exclusive("embed"):
+            pre_embedded, encoder = embed_pending_sentences(store, encoder)
+    with store.exclusive("embed"):
+        summary = _profile(store, config=cfg, encoder=encoder, full=full)
+    _add_evidence(summary, evidence)
+    summary.sentences_embedded += pre_embedded
+    # sentences this run pre-embedded were read back from the cache: not "cached" ones
+    summary.sentences_cached = max(0, summary.sentences_cached - pre_embedded)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _add_evidence(summary: ProfileSummary, stats: EvidenceStats) -> None:
+    summary.documents_seen = stats.documents_seen
+    summary.documents_rebuilt = stats.documents_rebuilt
+    summary.evidence_rows = stats.rows_written
+
+
+def _profile(
+    store: Store, *, config: ProfileConfig, encoder: Encoder | None, full: bool
+) -> ProfileSummary:
+    """Descriptors, then vectors, then neighbours, from the evidence as it stands."""
+    cfg = config
+    summary = ProfileSummary()
+    model = _word2vec(store, cfg, summary)
+    signature = cfg.signature(summary.word2vec)
+    corpus = load_corpus(store, signature, full)
+    summary.entities_recomputed = len(corpus.todo)
+    summary.entities_removed = len(corpus.removed)
+
+    descriptors = _descriptor_input(corpus, cfg)
+    weights, n_entities = descriptors.weights, descriptors.n_entities
+    write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
+    sparse = sparse_parts(corpus, weights, cfg)
+
+    parts, versions = _parts(store, corpus, cfg, sparse, model, encoder, summary)
+    w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
+    dims = cfg.dims(w2v_dim)
+    support = {key: len(corpus.evidence[key]) for key in parts}
+    vectors = VectorInput(
+        parts, support, corpus.track_artist, versions, dims, corpus.hashes, corpus.removed
+    )
+    write_vectors(store, vectors, cfg)
+    kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
+    for kind in sorted(kinds):
+        summary.neighbors_written += write_neighbors(
+            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
+        )
+    if store.dialect == "postgresql" and corpus.todo:
+        ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
+    with store.session() as session:
+        value = {"signature": signature, "entities": n_entities}
+        upsert(session, KeyValue, [{"key": STATE_KEY, "value": value}], keys=["key"])
+    return summary
+
+
+def _word2vec(store: Store, cfg: ProfileConfig, summary: ProfileSummary) -> Any:
+    """The current word2vec model (retrained when the corpus grew enough), or None."""
+    model = None
+    if cfg.use_word2vec:
+        try:
+            model = ensure_model(store, cfg.word2vec)
+        except ImportError:  # pragma: no cover - gensim is a dependency
+            model = None
+    summary.word2vec = model.version if model else "none"
+    summary.word2vec_retrained = bool(model and model.retrained)
+    return model
+
+
+def _parts(
+    store: Store,
+    corpus: Corpus,
+    cfg: ProfileConfig,
+    sparse: SparseParts,
+    model: Any,
+    encoder: Encoder | None,
+    summary: ProfileSummary,
+) -> tuple[dict[EntityKey, dict[str, np.ndarray]], dict[str, str]]:
+    """Every vector kind of every target entity, and the model version of each kind."""
+    sent_vecs: dict[str, np.ndarray] = {}
+    protos = np.zeros((0, MINILM_DIM), dtype=np.float32)
+    minilm_version = "none"
+    if cfg.use_minilm and corpus.todo:
+        enc = encoder or default_encoder()
+        texts = {ev.hash: ev.text for key in corpus.todo for ev in corpus.evidence[key]}
+        sent_vecs, encoded = sentence_vectors(store, texts, enc)
+        protos, proto_encoded = prototype_matrix(store, enc)
+        summary.sentences_embedded += encoded + proto_encoded
+        summary.sentences_cached += len(texts) - encoded
+        minilm_version = f"{MINILM_NAME}:{enc.version}"
+    families = FamilyMatcher()
+    parts = {
+        key: entity_parts(key, corpus, cfg, sparse, sent_vecs, protos, families, model)
+        for key in corpus.todo
+    }
+    versions = {
+        SALIENCE: f"{cfg.salience.version}:{cfg.salience.scheme}",
+        TEXT: "text-1-2grams-v1",
+        CONTEXT: "context-v1",
+        "era": "era-v1",
+        "genre-family": "family-v1",
+        "minilm-mean": minilm_version,
+        "minilm-vocab": f"{minilm_version}:vocab-T{cfg.vocab_temperature}",
+        "w2v-entity": summary.word2vec,
+        "w2v-terms": summary.word2vec,
+    }
+    return parts, versions
+
+
+def stored_sparse_parts(store: Store, config: ProfileConfig | None = None) -> SparseParts:
+    """The exact sparse parts of every entity as the last run computed them (for benchmarks).
+
+    Recomputed from the stored evidence, so it needs no run state: what
+    `combined_neighbors` takes to score a part or a combination on its own.
+    """
+    cfg = config or ProfileConfig()
+    corpus = load_corpus(store, "", full=True)
+    return sparse_parts(corpus, _descriptor_input(corpus, cfg).weights, cfg)
+
+
+def _descriptor_input(corpus: Corpus, cfg: ProfileConfig) -> DescriptorInput:
+    """Every entity's descriptor bag and salience weights (all entities: df must be exact)."""
+    extractor = TermExtractor()
+    bags = term_bags(corpus, extractor)
+    df = document_frequencies(bags.values())
+    weights = {
+        key: salience(bags[key].counts, df, len(bags), cfg.salience, extractor)
+        for key in corpus.evidence
+    }
+    rates = sentence_rates(bags.values())
+    return DescriptorInput(bags, weights, df, len(bags), extractor, rates)
