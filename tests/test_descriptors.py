@@ -111,6 +111,7 @@ def test_family_profile_matches_variants_and_longest_phrase() -> None:
     assert prof["jazz"] == 0.0
 
 
+@pytest.mark.slow
 def test_content_words_keep_nouns_and_adjectives_not_verbs_or_names() -> None:
     from nlp.descriptors import content_words
 

@@ -194,7 +194,7 @@ def test_every_profile_is_explained_and_placed(chain: Chain) -> None:
         others = {e for k, e in with_evidence if k == kind} - {entity_id}
         assert {r[3] for r in neighbours} <= others, f"{entity_id}: odd neighbours"
         ranks = [r[2] for r in neighbours]
-        assert ranks == sorted(set(ranks))
+        assert len(ranks) == len(set(ranks)), f"{entity_id}: a rank given twice"
 
 
 def test_a_second_run_changes_nothing(chain: Chain) -> None:
