@@ -69,5 +69,12 @@ bench: setup
 train-ner: setup
 	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)
 
+# Fine-tune the transformer music NER on ../shared and ship int8 ONNX to nlp/models/music-ner-int8
+# (seeded; about an hour on 2 shared CPU cores). CV_FOLDS=1,2,3,4 adds MusicRecoNER folds.
+.PHONY: train-transformer-ner
+CV_FOLDS ?=
+train-transformer-ner: setup
+	nice -n 10 $(PY) -m nlp.train_transformer_ner --shared $(SHARED) --cv-folds "$(CV_FOLDS)"
+
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache

@@ -195,7 +195,7 @@ def train(
         rng.shuffle(order)
         # length buckets: sort within chunks of 50 batches, then shuffle the batches
         chunk = hyper.batch_size * 50
-        batches = []
+        batches: list[list[int]] = []
         for c in range(0, len(order), chunk):
             part = sorted(order[c : c + chunk], key=lambda i: len(feats[i].ids))
             batches.extend(
@@ -320,17 +320,7 @@ def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -
     """Per-word probabilities through ONNX Runtime, the way the component computes them."""
     from nlp.transformer_ner import TransformerTagger
 
-    tagger = TransformerTagger.__new__(TransformerTagger)
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
-    tagger.tokenizer = Tokenizer.from_file(str(tok_dir / "tokenizer.json"))
-    tagger.tokenizer.no_truncation()
-    tagger.tokenizer.no_padding()
-    tagger.cls = tagger.tokenizer.token_to_id("[CLS]")
-    tagger.sep = tagger.tokenizer.token_to_id("[SEP]")
-    tagger.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    tagger.input_names = {i.name for i in tagger.session.get_inputs()}
+    tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
     return tagger.tag(words_list)
 
 

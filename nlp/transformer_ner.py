@@ -166,19 +166,27 @@ def decode(probs: np.ndarray, threshold: float) -> list[tuple[int, int, str, flo
 class TransformerTagger:
     """The ONNX session + tokenizer: words in, per-word tag probabilities out."""
 
-    def __init__(self, model_dir: str | Path = MODEL_DIR, providers: list[str] | None = None):
+    def __init__(
+        self,
+        model_dir: str | Path = MODEL_DIR,
+        providers: list[str] | None = None,
+        onnx_path: Path | None = None,
+    ):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
-        onnx_path = model_dir / "model.onnx"
+        onnx_path = onnx_path or model_dir / "model.onnx"
         if not onnx_path.exists():
             raise FileNotFoundError(f"{onnx_path}: no transformer NER model shipped there")
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.cls = self.tokenizer.token_to_id("[CLS]")
-        self.sep = self.tokenizer.token_to_id("[SEP]")
+        cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        if cls is None or sep is None:
+            raise ValueError(f"{model_dir / 'tokenizer.json'}: no [CLS]/[SEP] tokens")
+        self.cls: int = cls
+        self.sep: int = sep
         meta_path = model_dir / "PROVENANCE.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         self.threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
