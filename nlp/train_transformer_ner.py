@@ -27,7 +27,7 @@ import numpy as np
 
 from nlp import transformer_ner_data as data
 from nlp.evaluate import GoldExample, score
-from nlp.transformer_ner import (
+from nlp.transformer_tagger import (
     LABELS,
     MODEL_DIR,
     TAGS,
@@ -318,7 +318,7 @@ def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
 
 def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -> list[np.ndarray]:
     """Per-word probabilities through ONNX Runtime, the way the component computes them."""
-    from nlp.transformer_ner import TransformerTagger
+    from nlp.transformer_tagger import TransformerTagger
 
     tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
     return tagger.tag(words_list)

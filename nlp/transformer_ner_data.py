@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.evaluate import WOA, GoldExample, load_gold, load_musicreconer
-from nlp.transformer_ner import LABELS, TAGS
+from nlp.transformer_tagger import LABELS, TAGS
 
 SPAN_LABELS = (*LABELS, WOA)
 
