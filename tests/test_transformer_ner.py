@@ -198,7 +198,7 @@ def test_training_smoke_learns_a_handful_of_sentences():
 
         model.eval()
         with torch.no_grad():
-            ids, mask, cases, (allowed, scored) = tt._batch(feats)
+            ids, mask, cases, (allowed, scored) = tt.make_batch(feats)
             losses.append(float(tt.marginal_loss(model(ids, mask, cases), allowed, scored)))
 
     loss_now()
