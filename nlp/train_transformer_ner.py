@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cv-only", action="store_true", help="skip the main training")
     parser.add_argument("--threshold", type=float, default=None, help="for --cv-only")
     parser.add_argument("--smoke", action="store_true", help="tiny run, no silver, no export")
+    parser.add_argument("--resume", help="phase-1 best state to start phase 2 from")
     parser.add_argument(
         "--finish-only", action="store_true", help="export + score the state saved in --work"
     )
@@ -172,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = json.loads(saved.read_text()) if saved.exists() else {}
         report, threshold = finish(shared, hyper, Path(args.out), work, report)
     elif not args.cv_only:
-        report, threshold = main_run(shared, hyper, Path(args.out), work, args.smoke)
+        resume = Path(args.resume) if args.resume else None
+        resume = Path(args.resume) if args.resume else None
+        report, threshold = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
     folds = [int(f) for f in args.cv_folds.split(",") if f.strip()]
     if folds:
         cv = cross_validate(shared, hyper, folds, threshold or 0.5, work)
@@ -218,9 +222,21 @@ def _dev_halves(shared: Path) -> tuple[list[GoldExample], list[GoldExample]]:
     return [g for g in dev if not check_half(g.text)], [g for g in dev if check_half(g.text)]
 
 
-def main_run(shared: Path, hyper: Hyper, out: Path, work: Path, smoke: bool) -> tuple[dict, float]:
+def main_run(
+    shared: Path,
+    hyper: Hyper,
+    out: Path,
+    work: Path,
+    smoke: bool,
+    resume: Path | None = None,
+) -> tuple[dict, float]:
     """Train on everything but the held-out MusicRecoNER fold, pick the epoch and threshold on
-    the tuning half, save the best state to `work`, then export and score (see `finish`)."""
+    the tuning half, save the best state to `work`, then export and score (see `finish`).
+
+    Two phases: `epochs` at `lr`, then from the best state so far `extra_epochs` at `extra_lr`
+    (a second, gentler decay; on 2 shared cores this let training be checkpointed in stages).
+    `resume` starts phase 2 from a saved phase-1 best state.
+    """
     import torch
 
     examples, counts = build_training(
@@ -245,7 +261,22 @@ def main_run(shared: Path, hyper: Hyper, out: Path, work: Path, smoke: bool) -> 
             torch.save(state, work / "best-state.pt")
 
     started = time.time()
-    train(model, feats, hyper, on_epoch=on_epoch)
+    if resume is None:
+        train(model, feats, hyper, on_epoch=on_epoch)
+    else:
+        model.load_state_dict(torch.load(resume))
+        on_epoch(hyper.epochs)
+    if hyper.extra_epochs:
+        model.load_state_dict(best["state"])
+        phase2 = replace(
+            hyper,
+            epochs=hyper.extra_epochs,
+            lr=hyper.extra_lr,
+            head_lr=hyper.extra_lr * 10,
+            warmup=0.0,
+            seed=hyper.seed + 1,
+        )
+        train(model, feats, phase2, on_epoch=lambda e: on_epoch(hyper.epochs + e))
     report: dict[str, Any] = {
         "train_seconds": round(time.time() - started),
         "data_counts": counts,

@@ -40,7 +40,8 @@ def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     int8 = out_dir / "model.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    # per-channel weight scales: per-tensor int8 cost 7 points of tuning-half micro F1, this 1.4
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     (out_dir / "tokenizer.json").write_bytes((encoder_dir() / "tokenizer.json").read_bytes())
     return fp32
 
