@@ -19,18 +19,27 @@ from nlp.train_transformer_ner import Hyper, check_half, mrner_fold
 from nlp.transformer_ner_data import crossner_dev, musicreconer4
 
 Spans = list[tuple[int, int, str]]
+GAP_SCORES = (0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def transformer_spans(texts: Sequence[str]) -> list[Spans]:
+def transformer_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
+    """The component's candidates with their scores (start, end, label, score)."""
     import spacy
 
     import nlp.transformer_ner as tn
 
     pipeline = spacy.blank("en")
-    pipeline.add_pipe(tn.COMPONENT, config={"set_ents": True})
-    return [
-        [(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in pipeline.pipe(texts)
-    ]
+    pipeline.add_pipe(tn.COMPONENT)
+    out = []
+    for doc in pipeline.pipe(texts):
+        group = doc.spans[tn.SPAN_KEY]
+        out.append(
+            [
+                (s.start_char, s.end_char, s.label_, float(score))
+                for s, score in zip(group, group.attrs["scores"], strict=True)
+            ]
+        )
+    return out
 
 
 def rule_spans(texts: Sequence[str], catalog: Path) -> list[Spans]:
@@ -50,13 +59,24 @@ def merge(first: Spans, second: Spans) -> Spans:
     return sorted(out)
 
 
-def variants(ours: list[Spans], rules: list[Spans]) -> dict[str, list[Spans]]:
-    return {
+def variants(
+    scored: list[list[tuple[int, int, str, float]]], rules: list[Spans]
+) -> dict[str, list[Spans]]:
+    """Each source alone, each winning on overlap, and rules + confident transformer spans in
+    the gaps the rules leave (one variant per minimum score)."""
+    ours = [[(s, e, lab) for s, e, lab, _ in found] for found in scored]
+    out = {
         "transformer": ours,
         "rules": rules,
         "transformer+rules": [merge(o, r) for o, r in zip(ours, rules, strict=True)],
         "rules+transformer": [merge(r, o) for o, r in zip(ours, rules, strict=True)],
     }
+    for floor in GAP_SCORES:
+        out[f"rules+transformer>={floor}"] = [
+            merge(r, [(s, e, lab) for s, e, lab, sc in found if sc >= floor])
+            for found, r in zip(scored, rules, strict=True)
+        ]
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
