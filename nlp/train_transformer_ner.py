@@ -38,7 +38,7 @@ from nlp.transformer_ner_model import (
     torch_probs,
     train,
 )
-from nlp.transformer_tagger import MODEL_DIR, decode
+from nlp.transformer_tagger import LABELS, MODEL_DIR, apply_floors, decode
 
 __all__ = [
     "Feature",
@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+FLOORS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
 def check_half(text: str) -> bool:
@@ -67,7 +68,11 @@ def mrner_fold(text: str, folds: int = 5) -> int:
 
 # prediction ---------------------------------------------------------------------------
 def spans_from_probs(
-    nlp: Any, texts: Sequence[str], probs: Sequence[np.ndarray], threshold: float
+    nlp: Any,
+    texts: Sequence[str],
+    probs: Sequence[np.ndarray],
+    threshold: float,
+    floors: dict[str, float] | None = None,
 ) -> list[list[tuple[int, int, str]]]:
     out = []
     for text, p in zip(texts, probs, strict=True):
@@ -75,7 +80,7 @@ def spans_from_probs(
         out.append(
             [
                 (doc[a].idx, doc[b - 1].idx + len(doc[b - 1]), lab)
-                for a, b, lab, _ in decode(p, threshold)
+                for a, b, lab, _ in apply_floors(decode(p, threshold), floors or {})
             ]
         )
     return out
@@ -93,6 +98,21 @@ def best_threshold(
     results = {t: score(gold, spans_from_probs(nlp, texts, probs, t)) for t in THRESHOLDS}
     best = max(THRESHOLDS, key=lambda t: results[t]["micro"]["f1"])
     return best, results[best]
+
+
+def best_floors(
+    nlp: Any, gold: list[GoldExample], probs: list[np.ndarray], threshold: float
+) -> dict[str, float]:
+    """Per label, the minimum span score with the best F1 of that label on `gold` (tuning)."""
+    texts = [g.text for g in gold]
+    by_floor = {
+        f: score(gold, spans_from_probs(nlp, texts, probs, threshold, {lab: f for lab in LABELS}))
+        for f in FLOORS
+    }
+    floors = {}
+    for lab in LABELS:
+        floors[lab] = max(FLOORS, key=lambda f: by_floor[f].get(lab, {"f1": 0.0})["f1"])
+    return floors
 
 
 def f1_table(scores: dict) -> dict[str, float]:
@@ -306,15 +326,22 @@ def finish(shared: Path, hyper: Hyper, out: Path, work: Path, report: dict) -> t
         return onnx_probs(path, out, words_of(nlp, [g.text for g in gold]))
 
     fp32_threshold, fp32_tuning = best_threshold(nlp, tuning, run(fp32, tuning))
-    threshold, int8_tuning = best_threshold(nlp, tuning, run(int8, tuning))
+    tuning_probs = run(int8, tuning)
+    threshold, _ = best_threshold(nlp, tuning, tuning_probs)
+    floors = best_floors(nlp, tuning, tuning_probs, threshold)
+    texts = [g.text for g in tuning]
+    int8_tuning = score(tuning, spans_from_probs(nlp, texts, tuning_probs, threshold, floors))
     scored = {
-        name: score(gold, spans_from_probs(nlp, [g.text for g in gold], run(int8, gold), threshold))
+        name: score(
+            gold, spans_from_probs(nlp, [g.text for g in gold], run(int8, gold), threshold, floors)
+        )
         for name, gold in (("check", check), ("heldout", held_out))
         if gold
     }
     report = dict(report)
     report.update(
         threshold=threshold,
+        label_floors=floors,
         fp32_onnx_tuning=f1_table(fp32_tuning) | {"threshold": fp32_threshold},
         int8_tuning=f1_table(int8_tuning),
         int8_check=f1_table(scored["check"]),

@@ -22,6 +22,7 @@ from nlp.transformer_tagger import (
     MODEL_DIR,
     TAGS,
     TransformerTagger,
+    apply_floors,
     case_id,
     decode,
     encode_words,
@@ -85,7 +86,7 @@ class TransformerNERComponent:
     def _annotate(self, docs: list[Any]) -> list[Any]:
         all_probs = self.tagger.tag([[t.text for t in doc] for doc in docs], self.batch_size)
         for doc, probs in zip(docs, all_probs, strict=True):
-            self._write(doc, decode(probs, self.threshold))
+            self._write(doc, apply_floors(decode(probs, self.threshold), self.tagger.floors))
         return docs
 
     def _write(self, doc: Any, found: list[tuple[int, int, str, float]]) -> None:

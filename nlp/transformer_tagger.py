@@ -161,6 +161,13 @@ def decode(probs: np.ndarray, threshold: float) -> list[tuple[int, int, str, flo
     return spans
 
 
+def apply_floors(
+    spans: list[tuple[int, int, str, float]], floors: dict[str, float]
+) -> list[tuple[int, int, str, float]]:
+    """Drop spans whose score is below their label's floor (chosen per label on tuning data)."""
+    return [span for span in spans if span[3] >= floors.get(span[2], 0.0)]
+
+
 class TransformerTagger:
     """The ONNX session + tokenizer: words in, per-word tag probabilities out."""
 
@@ -188,6 +195,9 @@ class TransformerTagger:
         meta_path = model_dir / "PROVENANCE.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         self.threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
+        self.floors: dict[str, float] = {
+            str(k): float(v) for k, v in (meta.get("label_floors") or {}).items()
+        }
         available = ort.get_available_providers()
         if providers is None:
             providers = [p for p in ("CUDAExecutionProvider",) if p in available]
