@@ -72,7 +72,7 @@ def test_appends_to_existing_candidates_without_set_ents():
     pipeline = spacy.blank("en")
     pipeline.add_pipe(tn.COMPONENT)
     doc = pipeline.make_doc("Fleetwood Mac recorded Rumours in 1976 .")
-    doc.spans[tn.SPAN_KEY] = SpanGroup(doc, spans=[doc[4:5]], attrs={"scores": [1.0]})
+    doc.spans[tn.SPAN_KEY] = SpanGroup(doc, spans=[doc[5:6]], attrs={"scores": [1.0]})
     doc = pipeline.get_pipe(tn.COMPONENT)(doc)
     group = doc.spans[tn.SPAN_KEY]
     assert group[0].text == "1976" and group.attrs["scores"][0] == 1.0
