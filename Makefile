@@ -70,7 +70,7 @@ train-ner: setup
 	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)
 
 # Fine-tune the transformer music NER on ../shared and ship int8 ONNX to nlp/models/music-ner-int8
-# (seeded; about an hour on 2 shared CPU cores). CV_FOLDS=1,2,3,4 adds MusicRecoNER folds.
+# (seeded; ~35 min on 2 shared CPU cores). CV_FOLDS=1,2,3,4 adds MusicRecoNER folds.
 .PHONY: train-transformer-ner
 CV_FOLDS ?=
 train-transformer-ner: setup
