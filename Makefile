@@ -11,7 +11,7 @@ SHARED ?= ../shared
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench bench-scale bench-vectors train-ner export-model lock clean
+.PHONY: setup setup-services setup-browser test test-fast lint typecheck demo crawl extract embed run bench bench-scale bench-vectors train-ner train-transformer-ner export-model lock clean
 
 setup: $(STAMP)
 
@@ -99,6 +99,12 @@ lock:
 	# the extras name the project itself (linernotes[test,train]): `make setup` installs it, editable
 	sed -i '/^# WARNING: pip install will require the following package to be hashed\.$$/,/^    # via linernotes (pyproject.toml)$$/d' \
 		requirements-dev.lock
+
+# Fine-tune the transformer music NER on ../shared and ship int8 ONNX to nlp/models/music-ner-int8
+# (seeded; ~35 min on 2 shared CPU cores). CV_FOLDS=1,2,3,4 adds MusicRecoNER folds.
+CV_FOLDS ?=
+train-transformer-ner: setup
+	nice -n 10 $(PY) -m nlp.train_transformer_ner --shared $(SHARED) --cv-folds "$(CV_FOLDS)"
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache
