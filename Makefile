@@ -48,7 +48,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 typecheck: setup
-	$(VENV)/bin/mypy linernotes storage crawler nlp
+	$(VENV)/bin/mypy linernotes
 
 demo: setup
 	bash demo/run.sh
@@ -80,12 +80,12 @@ bench-vectors: setup
 	nice -n 10 $(PY) -m bench.scale.vectors --n $(VECTORS)
 
 train-ner: setup
-	nice -n 10 $(PY) -m nlp.train_ner --shared $(SHARED)
+	nice -n 10 $(PY) -m linernotes.nlp.train_ner --shared $(SHARED)
 
 # Rebuild the shipped int8 MiniLM (nlp/models/minilm-int8/) from the pinned weights
 # package; the export is deterministic, so an unchanged PROVENANCE.json means nothing moved.
 export-model: setup
-	nice -n 10 $(PY) -m nlp.minilm_export
+	nice -n 10 $(PY) -m linernotes.nlp.minilm_export
 
 # Re-resolve both locks (hashes included) after a dependency change in pyproject.toml.
 LOCKTOOL := $(VENV)/.lock-tools
@@ -104,7 +104,7 @@ lock:
 # (seeded; ~35 min on 2 shared CPU cores). CV_FOLDS=1,2,3,4 adds MusicRecoNER folds.
 CV_FOLDS ?=
 train-transformer-ner: setup
-	nice -n 10 $(PY) -m nlp.train_transformer_ner --shared $(SHARED) --cv-folds "$(CV_FOLDS)"
+	nice -n 10 $(PY) -m linernotes.nlp.train_transformer_ner --shared $(SHARED) --cv-folds "$(CV_FOLDS)"
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache bench/.cache

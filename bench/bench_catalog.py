@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storage import open_store
-from storage.catalog import import_catalog
+from linernotes.storage import open_store
+from linernotes.storage.catalog import import_catalog
 
 SHARED_CATALOG = Path(__file__).resolve().parents[1].parent / "shared/data/catalog/catalog.csv"
 

@@ -60,8 +60,8 @@ def _bare(url: str, tmp: Path) -> tuple[int, float]:
 def _ours(site: Any, tmp: Path) -> tuple[int, float]:
     from sqlalchemy import select
 
-    from storage import open_store
-    from storage.models import CrawlRun
+    from linernotes.storage import open_store
+    from linernotes.storage.models import CrawlRun
 
     sources = tmp / "bench.toml"
     sources.write_text(
@@ -84,7 +84,7 @@ def _ours(site: Any, tmp: Path) -> tuple[int, float]:
 def _extraction(pages: list[bytes]) -> tuple[float, float]:
     import trafilatura
 
-    from crawler.extraction import extract
+    from linernotes.crawler.extraction import extract
 
     extract(pages[0], "http://x/", "text/html")  # warm imports
     t0 = time.perf_counter()

@@ -88,7 +88,7 @@ def _reference_model() -> Any:
     try:
         import torch
 
-        from nlp.minilm_export import load_sentence_transformer
+        from linernotes.nlp.minilm_export import load_sentence_transformer
     except ImportError:
         return None
     torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -104,7 +104,7 @@ def _timed(encode: Any, sentences: list[str]) -> tuple[Any, float]:
 def run(quick: bool = False) -> list[dict[str, Any]]:
     import numpy as np
 
-    from nlp.embeddings import OnnxEncoder, cuda_available, encode_cached
+    from linernotes.nlp.embeddings import OnnxEncoder, cuda_available, encode_cached
 
     threads = min(2, os.cpu_count() or 1)
     sentences, source = _sentences(200 if quick else 1000)

@@ -35,7 +35,7 @@ def _rss_mb() -> float:
 
 
 def _synthetic(n: int) -> Iterator:
-    from nlp.gazetteer import CatalogEntry
+    from linernotes.nlp.gazetteer import CatalogEntry
 
     syll = ["ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "do", "pa", "qu"]
     for i in range(n):
@@ -48,7 +48,7 @@ def _synthetic(n: int) -> Iterator:
 
 
 def _load_row(label: str, entries: object, quick: bool) -> tuple[dict, object]:
-    from nlp.gazetteer import Gazetteer
+    from linernotes.nlp.gazetteer import Gazetteer
 
     gc.collect()
     before = _rss_mb()
@@ -78,7 +78,7 @@ def _texts(limit: int) -> list[str]:
 
 def run(quick: bool = False) -> list[dict]:
     rows: list[dict] = []
-    from nlp.gazetteer import entries_from_csv
+    from linernotes.nlp.gazetteer import entries_from_csv
 
     gaz = None
     if CATALOG.exists():  # measured first: RSS does not shrink after the synthetic one is freed
@@ -114,7 +114,7 @@ def _before_package(tmp: Path) -> Any | None:
         )
         if shown.returncode:
             return None
-        source = shown.stdout.replace("from nlp import", "from nlp_before import")
+        source = shown.stdout.replace("from linernotes.nlp import", "from nlp_before import")
         source = source.replace("from nlp.", "from nlp_before.")
         # its own spaCy factory name, so the two pipelines never share a component
         source = source.replace('COMPONENT = "linernotes_music"', 'COMPONENT = "linernotes_before"')
@@ -136,8 +136,8 @@ def _vs_before(quick: bool) -> dict | None:
     """
     import tempfile
 
-    from nlp.gazetteer import Gazetteer, entries_from_csv
-    from nlp.mentions import MentionExtractor
+    from linernotes.nlp.gazetteer import Gazetteer, entries_from_csv
+    from linernotes.nlp.mentions import MentionExtractor
 
     entries = list(entries_from_csv(CATALOG))
     texts = _texts(200 if quick else 1000)
@@ -179,7 +179,7 @@ def _cached_row(entries: list, build_seconds: float) -> dict:
     """Warm `Gazetteer.from_entries_cached` (fingerprint + unpickle) vs building the index."""
     import tempfile
 
-    from nlp.gazetteer import Gazetteer
+    from linernotes.nlp.gazetteer import Gazetteer
 
     with tempfile.TemporaryDirectory() as tmp:
         Gazetteer.from_entries_cached(entries, Path(tmp))  # cold: build + write
@@ -200,7 +200,7 @@ def _cached_row(entries: list, build_seconds: float) -> dict:
 def _throughput(gaz: object, quick: bool) -> dict:
     import spacy
 
-    from nlp.mentions import BASE_MODEL, MentionExtractor
+    from linernotes.nlp.mentions import BASE_MODEL, MentionExtractor
 
     texts = _texts(200 if quick else 1000)
     plain = spacy.load(BASE_MODEL)

@@ -42,8 +42,9 @@ def _words_per_second(nlp: Any, texts: list[str]) -> tuple[float, int]:
 def run(quick: bool = False) -> list[dict]:
     import spacy
 
-    import nlp.transformer_ner  # noqa: F401  (registers the factory)
-    from nlp.mentions import BASE_MODEL
+    import linernotes.nlp.transformer_ner  # noqa: F401
+    from linernotes import nlp  # noqa: F401  (registers the factory)
+    from linernotes.nlp.mentions import BASE_MODEL
 
     texts = _texts(200 if quick else 1000)
     stock = spacy.load(

@@ -82,7 +82,7 @@ class DevSet:
 
 
 def _sas() -> DevSet:
-    from nlp.similarity import evaluate, read_neighbor_tsv
+    from linernotes.nlp.similarity import evaluate, read_neighbor_tsv
 
     gold = read_neighbor_tsv((SAS / "mirex_gold.txt").read_text())
 
@@ -167,7 +167,7 @@ def raw_tfidf_neighbors(texts: Mapping[str, str]) -> dict[str, list[str]]:
     """The baseline: scikit-learn TF-IDF 1-2 grams over the raw texts, cosine top K."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from nlp.similarity import knn_combined
+    from linernotes.nlp.similarity import knn_combined
 
     ids = sorted(texts)
     matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(
@@ -178,11 +178,11 @@ def raw_tfidf_neighbors(texts: Mapping[str, str]) -> dict[str, list[str]]:
 
 def _parts_alone(store: Any, kind: str) -> dict[str, dict[str, list[str]]]:
     """Neighbours by each part alone, through the stage's own neighbour code."""
-    from nlp.profiles import DEFAULT_COMBINATION, load_matrix
-    from nlp.profiles.config import SPARSE_PARTS
-    from nlp.profiles.neighbours import combined_neighbors
-    from nlp.profiles.stage import stored_sparse_parts
-    from nlp.similarity import Combination
+    from linernotes.nlp.profiles import DEFAULT_COMBINATION, load_matrix
+    from linernotes.nlp.profiles.config import SPARSE_PARTS
+    from linernotes.nlp.profiles.neighbours import combined_neighbors
+    from linernotes.nlp.profiles.stage import stored_sparse_parts
+    from linernotes.nlp.similarity import Combination
 
     ids, _ = load_matrix(store, kind)
     sparse = stored_sparse_parts(store).of_kind(kind)
@@ -210,7 +210,7 @@ def _row(dev: str, metric: str, value: float, baseline: float | None, notes: str
 def run_set(dev: DevSet) -> tuple[list[dict[str, Any]], float]:
     """The rows of one set, and its ratio default / raw-text baseline."""
     from linernotes.commands.profiles import export_table
-    from storage import open_store
+    from linernotes.storage import open_store
 
     base = dev.score(raw_tfidf_neighbors(dev.raw_texts()))
     note = "raw-text TF-IDF 1-2 grams (scikit-learn) as baseline"

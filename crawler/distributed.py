@@ -38,8 +38,8 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.errors import CrawlerError
-from crawler.urls import canonicalize
+from linernotes.crawler.errors import CrawlerError
+from linernotes.crawler.urls import canonicalize
 
 KEY_PREFIX = "linernotes"
 STALE_WORKER_AFTER = 120.0  # seconds without a heartbeat: the worker is presumed dead
@@ -168,13 +168,13 @@ def live_workers(client: Any, source: str) -> int:
 def scrapy_settings(redis_url: str, max_idle: float, extensions: dict[str, Any]) -> dict[str, Any]:
     """The Scrapy settings that turn a run into a shared-frontier worker."""
     return {
-        "SCHEDULER": "crawler.distributed.SharedScheduler",
-        "DUPEFILTER_CLASS": "crawler.distributed.CanonicalDupeFilter",
+        "SCHEDULER": "linernotes.crawler.distributed.SharedScheduler",
+        "DUPEFILTER_CLASS": "linernotes.crawler.distributed.CanonicalDupeFilter",
         # workers share the queue: none may clear it when it closes (SharedCrawl cleans up)
         "SCHEDULER_PERSIST": True,
         "REDIS_URL": redis_url,
         "LN_REDIS_MAX_IDLE": max_idle,
-        "EXTENSIONS": extensions | {"crawler.distributed.SharedCrawl": 500},
+        "EXTENSIONS": extensions | {"linernotes.crawler.distributed.SharedCrawl": 500},
     }
 
 
@@ -317,6 +317,6 @@ class SharedCrawl:
 
 
 def _worker_id() -> str:
-    from storage.documents import lock_owner as host_pid
+    from linernotes.storage.documents import lock_owner as host_pid
 
     return host_pid()

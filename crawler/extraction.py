@@ -21,7 +21,7 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode
 
-from crawler.language import declared, identify, language_skip
+from linernotes.crawler.language import declared, identify, language_skip
 
 ARTICLE_TYPES = {
     "article",

@@ -24,8 +24,8 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.sources import site_origin
-from crawler.urls import private_address_reason, scheme_allowed
+from linernotes.crawler.sources import site_origin
+from linernotes.crawler.urls import private_address_reason, scheme_allowed
 
 
 class RefusedRequest(IgnoreRequest):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage import documents as docs
+from linernotes.storage import documents as docs
 
 BATCH_SIZE = 25
 

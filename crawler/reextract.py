@@ -13,13 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from crawler.dedup import SimhashIndex
-from crawler.runner import build_record
-from crawler.urls import canonicalize
-from crawler.warc import read_archive
-from storage import Store
-from storage import documents as docs
-from storage.models import Document, Source
+from linernotes.crawler.dedup import SimhashIndex
+from linernotes.crawler.runner import build_record
+from linernotes.crawler.urls import canonicalize
+from linernotes.crawler.warc import read_archive
+from linernotes.storage import Store
+from linernotes.storage import documents as docs
+from linernotes.storage.models import Document, Source
 
 BATCH = 50
 

@@ -23,8 +23,8 @@ from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
-from crawler.sources import fold_host
-from crawler.urls import is_public_ip
+from linernotes.crawler.sources import fold_host
+from linernotes.crawler.urls import is_public_ip
 
 
 class PrivateAddressRefused(DNSLookupError):

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
-from crawler.shutdown import StopState, stop_on_signals
-from crawler.sources import Source, load_sources
-from crawler.urls import canonicalize
-from storage import Store
-from storage import documents as docs
+from linernotes.crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
+from linernotes.crawler.shutdown import StopState, stop_on_signals
+from linernotes.crawler.sources import Source, load_sources
+from linernotes.crawler.urls import canonicalize
+from linernotes.storage import Store
+from linernotes.storage import documents as docs
 
 if TYPE_CHECKING:
-    from crawler.spiders.site import SiteSpider
-    from crawler.warc import WarcArchive
+    from linernotes.crawler.spiders.site import SiteSpider
+    from linernotes.crawler.warc import WarcArchive
 
 COUNTERS = (
     "fetched",
@@ -200,7 +200,7 @@ class RunContext:
         }
 
     def failure_item(self, spider: SiteSpider, request: Any, failure: Any) -> dict[str, Any]:
-        from crawler.resolver import refused_address
+        from linernotes.crawler.resolver import refused_address
 
         kind = error_kind(failure)
         if kind == "dns" and refused_address(urlsplit(request.url).hostname or ""):
@@ -246,7 +246,7 @@ def build_record(
     fetched_at: datetime | None = None,
 ) -> docs.DocumentRecord:
     """A document record from a response (live or archived): extraction plus hashes."""
-    from crawler.extraction import extract
+    from linernotes.crawler.extraction import extract
 
     found = extract(body, url, headers.get("content-type"), languages)
     text = found.text or ""
@@ -366,7 +366,7 @@ def _shared_frontier(redis_url: str | None) -> Any:
     """A checked Redis client when the frontier is shared, else None (nothing imported)."""
     if not redis_url:
         return None
-    from crawler.distributed import connect
+    from linernotes.crawler.distributed import connect
 
     return connect(redis_url)
 
@@ -374,7 +374,7 @@ def _shared_frontier(redis_url: str | None) -> Any:
 def _lock_owner(redis_url: str | None) -> str:
     if not redis_url:
         return docs.lock_owner()
-    from crawler.distributed import lock_owner
+    from linernotes.crawler.distributed import lock_owner
 
     return lock_owner(redis_url)
 
@@ -383,7 +383,7 @@ def _releasable(redis: Any, names: list[str]) -> list[str]:
     """Sources whose lock this run may drop: with a shared frontier, only once no worker is left."""
     if redis is None:
         return names
-    from crawler.distributed import live_workers
+    from linernotes.crawler.distributed import live_workers
 
     try:
         return [name for name in names if live_workers(redis, name) == 0]
@@ -410,9 +410,9 @@ def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
 
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.settings import build_settings
-    from crawler.spiders.site import SiteSpider
-    from crawler.warc import WarcArchive
+    from linernotes.crawler.settings import build_settings
+    from linernotes.crawler.spiders.site import SiteSpider
+    from linernotes.crawler.warc import WarcArchive
 
     cfg, chosen, run_id, debug = job.cfg, job.chosen, job.run_id, job.debug
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.sources import CrawlerConfig
+from linernotes.crawler.sources import CrawlerConfig
 
 BOT_NAME = "linernotes"
-SPIDER_MODULES = ["crawler.spiders"]
+SPIDER_MODULES = ["linernotes.crawler.spiders"]
 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
@@ -28,17 +28,17 @@ TELNETCONSOLE_ENABLED = False
 DEPTH_LIMIT = 0  # depth is enforced per source by the spider (max_depth)
 DNS_TIMEOUT = 10
 # Checks every DNS answer against private address ranges (see crawler/resolver.py).
-TWISTED_DNS_RESOLVER = "crawler.resolver.SafeResolver"
+TWISTED_DNS_RESOLVER = "linernotes.crawler.resolver.SafeResolver"
 HTTPERROR_ALLOW_ALL = False
 LOG_LEVEL = "WARNING"
 
 DOWNLOADER_MIDDLEWARES = {
     # refuse unsafe URLs before robots.txt is even asked for them
-    "crawler.middlewares.SafetyMiddleware": 50,
+    "linernotes.crawler.middlewares.SafetyMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.PoliteRobotsMiddleware": 100,
+    "linernotes.crawler.middlewares.PoliteRobotsMiddleware": 100,
 }
-ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
+ITEM_PIPELINES = {"linernotes.crawler.pipelines.StoragePipeline": 300}
 EXTENSIONS = {"scrapy.extensions.telnet.TelnetConsole": None}
 
 
@@ -58,7 +58,7 @@ def build_settings(cfg: CrawlerConfig, debug: bool = False) -> dict[str, Any]:
         LOG_LEVEL="DEBUG" if debug else LOG_LEVEL,
     )
     if cfg.redis_url:  # opt-in: the frontier is shared with other workers through Redis
-        from crawler.distributed import scrapy_settings
+        from linernotes.crawler.distributed import scrapy_settings
 
         settings.update(scrapy_settings(cfg.redis_url, cfg.redis_max_idle, EXTENSIONS))
     return settings

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.errors import CrawlerError
+from linernotes.crawler.errors import CrawlerError
 
 DEFAULT_CONTACT = "https://github.com/linernotes/linernotes"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")

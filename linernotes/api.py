@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from linernotes.errors import UserFacingError
 from linernotes.opening import as_url, check_sqlite_path, open_readonly, schema_revisions
 from linernotes.resolve import KINDS, Resolution, resolve
-from storage import Store, open_store, resolve_url
+from linernotes.storage import Store, open_store, resolve_url
 
 __all__ = ["Linernotes", "open", "schema_revisions"]
 
@@ -249,7 +249,7 @@ class Linernotes:
         self, kind: str, entity_id: str, other_artists: bool
     ) -> list[dict[str, Any]]:
         """The page's neighbour list, or its second list (tracks by other artists)."""
-        from nlp.profiles import OTHER_ARTISTS
+        from linernotes.nlp.profiles import OTHER_ARTISTS
 
         model = "model = :m" if other_artists else "model <> :m"
         return self._rows(
@@ -345,13 +345,13 @@ class Linernotes:
 
     def sql_rows(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The one place the read-only SQL runner is called (CLI and API share it)."""
-        from storage.readonly import run_readonly
+        from linernotes.storage.readonly import run_readonly
 
         return run_readonly(self.store, statement)
 
     def vectors(self, kind: str, model: str | None = None) -> tuple[list[str], numpy.ndarray]:
         """All vectors of one kind as (ids, matrix); the cultural vectors by default."""
-        from nlp.profiles import CULTURAL, load_matrix
+        from linernotes.nlp.profiles import CULTURAL, load_matrix
 
         return load_matrix(self.store, kind, model or CULTURAL)
 
@@ -363,7 +363,7 @@ class Linernotes:
 
     def annotate(self, texts: Iterable[str]) -> pandas.DataFrame:
         """Mentions found in free texts: text (index), start, end, label, surface, id, name."""
-        from nlp.extract import make_extractor
+        from linernotes.nlp.extract import make_extractor
 
         extractor = make_extractor(self.store)
         rows = [

@@ -23,9 +23,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is shown as is (imported lazily where heavy)."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from crawler.errors import CrawlerError
-    from nlp.evaluate import GoldFormatError
-    from storage import StorageError
+    from linernotes.crawler.errors import CrawlerError
+    from linernotes.nlp.evaluate import GoldFormatError
+    from linernotes.storage import StorageError
 
     return (
         UserFacingError,

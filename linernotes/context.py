@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from storage import Store
+from linernotes.storage import Store
 
 if TYPE_CHECKING:
     from linernotes.api import Linernotes

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from storage import Store
-from storage.models import CrawlFrontier, Document
+from linernotes.storage import Store
+from linernotes.storage.models import CrawlFrontier, Document
 
 NOTICE = (
     "crawling politely: robots.txt obeyed and about one request per second per host, "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from storage import StorageError, Store
+from linernotes.storage import StorageError, Store
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -63,7 +63,7 @@ def schema_revisions(store: Store) -> tuple[str | None, str | None]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from storage.db import MIGRATIONS
+    from linernotes.storage.db import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -77,7 +77,7 @@ def open_readonly(url: str) -> Store:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
-    from storage.db import make_engine
+    from linernotes.storage.db import make_engine
 
     if make_url(url).get_backend_name() == "postgresql":
         engine = create_engine(

@@ -15,8 +15,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from linernotes.errors import UserFacingError
-from storage.models import Album, Artist, Evidence, Track
-from storage.names import normalize_name
+from linernotes.storage.models import Album, Artist, Evidence, Track
+from linernotes.storage.names import normalize_name
 
 KINDS = ("artist", "track", "album")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from storage import Store
+from linernotes.storage import Store
 
 
 def _all(store: Store, sql: str) -> list[dict[str, Any]]:
@@ -32,7 +32,7 @@ def _json(value: Any) -> Any:
 
 def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
     """Everything `linernotes status` shows, as plain data (also printed by `--json`)."""
-    from nlp.extract import count_pending
+    from linernotes.nlp.extract import count_pending
 
     sources = _all(
         store,

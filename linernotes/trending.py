@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, column, func, select, table
 
-from storage import Store
+from linernotes.storage import Store
 
 VIEW = table(
     "trending",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage import Store
-from storage.models import Neighbor
+from linernotes.storage import Store
+from linernotes.storage.models import Neighbor
 
 
 def neighbors_of(
@@ -22,7 +22,7 @@ def neighbors_of(
     in numpy on SQLite. `other_artists`: a track's nearest tracks by other
     artists (the table's second list, model "cultural-other-artists").
     """
-    from nlp.profiles import OTHER_ARTISTS
+    from linernotes.nlp.profiles import OTHER_ARTISTS
 
     other = Neighbor.model == OTHER_ARTISTS
     with store.session() as session:
@@ -47,8 +47,8 @@ def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple
     import numpy as np
     from sqlalchemy import text
 
-    from nlp.profiles import CULTURAL, load_matrix
-    from storage.models import Vector
+    from linernotes.nlp.profiles import CULTURAL, load_matrix
+    from linernotes.storage.models import Vector
 
     with store.session() as session:
         found = session.execute(
@@ -94,8 +94,8 @@ def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
     for eid, nid in rows:
         out.setdefault(str(eid), []).append(str(nid))
     if depth is not None and depth < k:
-        from nlp.profiles import CULTURAL, load_matrix
-        from nlp.similarity import knn
+        from linernotes.nlp.profiles import CULTURAL, load_matrix
+        from linernotes.nlp.similarity import knn
 
         ids, matrix = load_matrix(store, kind, CULTURAL)
         out = {e: [n for n, _ in v] for e, v in knn(ids, matrix, k).items()}

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from nlp import linking
-from nlp.gazetteer import Gazetteer
-from storage.names import normalize_name
+from linernotes.nlp import linking
+from linernotes.nlp.gazetteer import Gazetteer
+from linernotes.storage.names import normalize_name
 
 MUSIC_LABELS = ("ARTIST", "TRACK", "ALBUM")
 BASE_KEY = "linernotes_stock_ents"  # doc.user_data: the stock NER's {(start, end): label}
@@ -161,10 +161,7 @@ def known_rules() -> list[str]:
 
 def _load_rule_modules() -> None:
     """Import the modules whose decorators fill RULES."""
-    import nlp.rules_catalogue
-    import nlp.rules_lists
-    import nlp.rules_ner
-    import nlp.rules_text  # noqa: F401
+    from linernotes.nlp import rules_catalogue, rules_lists, rules_ner, rules_text  # noqa: F401
 
 
 def run_rules(ctx: RuleContext, rules: Sequence[Rule]) -> list[Candidate]:

@@ -27,7 +27,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nlp.vocabulary import GENERIC, GENRE_FAMILIES, builtin_terms, family_terms, normalize_term
+from linernotes.nlp.vocabulary import (
+    GENERIC,
+    GENRE_FAMILIES,
+    builtin_terms,
+    family_terms,
+    normalize_term,
+)
 
 STOPWORDS = frozenset(
     """
@@ -157,7 +163,7 @@ def content_words(texts: Sequence[str], batch_size: int = 256) -> list[frozenset
     try:
         import spacy
 
-        from nlp.mentions import BASE_MODEL
+        from linernotes.nlp.mentions import BASE_MODEL
 
         nlp = spacy.load(BASE_MODEL, exclude=["parser", "ner", "senter", "lemmatizer"])
     except (ImportError, OSError):

@@ -4,7 +4,7 @@ The merge policy (which source wins on overlap) is chosen on the CrossNER dev TU
 CHECK half and the held-out MusicRecoNER dataset 4 fold are reported for every variant, so the
 figure of the chosen one is a figure on text no choice was made on.
 
-Run: python -m nlp.eval_transformer_ner --shared ../shared [--json OUT]
+Run: python -m linernotes.nlp.eval_transformer_ner --shared ../shared [--json OUT]
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from nlp.evaluate import GoldExample, format_scores, score
-from nlp.train_transformer_ner import Hyper, check_half, mrner_fold
-from nlp.transformer_ner_data import crossner_dev, musicreconer4
+from linernotes.nlp.evaluate import GoldExample, format_scores, score
+from linernotes.nlp.train_transformer_ner import Hyper, check_half, mrner_fold
+from linernotes.nlp.transformer_ner_data import crossner_dev, musicreconer4
 
 Spans = list[tuple[int, int, str]]
 GAP_SCORES = (0.6, 0.7, 0.8, 0.9, 0.95)
@@ -26,7 +26,7 @@ def transformer_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str, fl
     """The component's candidates with their scores (start, end, label, score)."""
     import spacy
 
-    import nlp.transformer_ner as tn
+    import linernotes.nlp.transformer_ner as tn
 
     pipeline = spacy.blank("en")
     pipeline.add_pipe(tn.COMPONENT)
@@ -43,8 +43,8 @@ def transformer_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str, fl
 
 
 def rule_spans(texts: Sequence[str], catalog: Path) -> list[Spans]:
-    from nlp.gazetteer import load_csv
-    from nlp.mentions import MentionExtractor
+    from linernotes.nlp.gazetteer import load_csv
+    from linernotes.nlp.mentions import MentionExtractor
 
     extractor = MentionExtractor(load_csv(catalog))
     return [[(m.start, m.end, m.label) for m in found] for found in extractor.annotate(texts)]

@@ -7,8 +7,8 @@ or ALBUM on the same span counts as a hit.
 CrossNER dev is split into a tuning half and a check half by a hash of each text (`split_of`):
 rules and thresholds are chosen on "tune", figures are reported on "check".
 
-Run: python -m nlp.evaluate --catalog CSV [--gold FILE [--split tune|check]] [--musicreconer DIR]
-     [--without RULE ...] [--contributions]
+Run: python -m linernotes.nlp.evaluate --catalog CSV [--gold FILE [--split tune|check]]
+     [--musicreconer DIR] [--without RULE ...] [--contributions]
 """
 
 from __future__ import annotations
@@ -257,8 +257,8 @@ def rule_contributions(extractor: Any, gold: list[GoldExample]) -> list[tuple[st
 
     The component's rule list is swapped in place (no pipeline rebuild), then restored.
     """
-    from nlp.candidates import rules_named
-    from nlp.mention_component import COMPONENT
+    from linernotes.nlp.candidates import rules_named
+    from linernotes.nlp.mention_component import COMPONENT
 
     component = extractor.nlp.get_pipe(COMPONENT)
     names = component.rule_names
@@ -302,8 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--errors", type=int, default=0, help="print N examples with errors")
     args = parser.parse_args(argv)
-    from nlp.gazetteer import load_csv
-    from nlp.mentions import MentionExtractor
+    from linernotes.nlp.gazetteer import load_csv
+    from linernotes.nlp.mentions import MentionExtractor
 
     t0 = time.perf_counter()
     extractor = MentionExtractor(

@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from nlp.embeddings import sentence_hash
-from nlp.page_subjects import Subject, document_subjects
-from storage import Store
-from storage.chunks import chunked
-from storage.models import (
+from linernotes.nlp.embeddings import sentence_hash
+from linernotes.nlp.page_subjects import Subject, document_subjects
+from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
+from linernotes.storage.models import (
     Album,
     Document,
     EntityState,
@@ -39,7 +39,7 @@ from storage.models import (
     Mention,
     Track,
 )
-from storage.upsert import upsert
+from linernotes.storage.upsert import upsert
 
 EntityKey = tuple[str, str]  # (entity_kind, entity_id)
 

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import Store
-from storage.catalog import catalog_names, file_catalog_names
-from storage.models import Document, DocumentSubject, Mention
-from storage.names import normalize_name
-from storage.upsert import upsert
+from linernotes.storage import Store
+from linernotes.storage.catalog import catalog_names, file_catalog_names
+from linernotes.storage.models import Document, DocumentSubject, Mention
+from linernotes.storage.names import normalize_name
+from linernotes.storage.upsert import upsert
 
 if TYPE_CHECKING:
-    from nlp.gazetteer import Gazetteer
-    from nlp.mentions import DocumentMentions, MentionExtractor
+    from linernotes.nlp.gazetteer import Gazetteer
+    from linernotes.nlp.mentions import DocumentMentions, MentionExtractor
 
 log = logging.getLogger("linernotes.extract")
 KIND_OF_LABEL = {"ARTIST": "artist", "TRACK": "track", "ALBUM": "album"}
@@ -61,7 +61,7 @@ def load_gazetteer(store: Store | None, catalog: Path | None = None) -> Gazettee
     Both go through storage.catalog (`catalog_names` / `file_catalog_names`), so a file gives
     the ids an import of it would give.
     """
-    from nlp.gazetteer import CatalogEntry, Gazetteer
+    from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
 
     if catalog is not None:
         return Gazetteer.from_entries_cached(
@@ -83,7 +83,7 @@ def make_extractor(
     catalog: Path | None = None,
 ) -> MentionExtractor:
     """The mention extractor over the database's catalogue (or a catalogue file's)."""
-    from nlp.mentions import MentionExtractor
+    from linernotes.nlp.mentions import MentionExtractor
 
     return MentionExtractor(
         load_gazetteer(store, catalog), n_process=n_process, batch_size=batch_size, without=without
@@ -190,7 +190,7 @@ def _extract_chunk(
         return list(extractor.extract((d.text or "", d.title) for d in docs))
     except Exception:
         log.warning("batch of %d documents failed; retrying one by one", len(docs))
-    from nlp.mentions import DocumentMentions
+    from linernotes.nlp.mentions import DocumentMentions
 
     results: list[DocumentMentions] = []
     for doc in docs:

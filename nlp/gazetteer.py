@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.names import normalize_name
+from linernotes.storage.names import normalize_name
 
 log = logging.getLogger("linernotes.gazetteer")
 
@@ -307,7 +307,7 @@ def entries_from_file(path: str | Path, fmt: str | None = None) -> Iterator[Cata
     merged into a same-named artist with an explicit id), or `eval mentions` and `annotate`
     would link to ids the database does not have. Bad rows are skipped with a warning.
     """
-    from storage.catalog import file_catalog_names
+    from linernotes.storage.catalog import file_catalog_names
 
     for name in file_catalog_names(path, fmt):
         yield CatalogEntry(*name)

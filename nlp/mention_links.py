@@ -11,9 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nlp import linking
-from nlp.candidates import SUBJECT_KEY, Candidate, RuleContext, sentence_bounds, sentence_of
-from nlp.patterns import CAP_RUN
+from linernotes.nlp import linking
+from linernotes.nlp.candidates import (
+    SUBJECT_KEY,
+    Candidate,
+    RuleContext,
+    sentence_bounds,
+    sentence_of,
+)
+from linernotes.nlp.patterns import CAP_RUN
 
 _POSSESSIVE_BEFORE = re.compile(rf"(?<![\w'])(?P<x>{CAP_RUN}) ?['\u2019]s? $")
 _NUMBER = re.compile(r"\d+s?")

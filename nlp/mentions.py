@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nlp.candidates import SUBJECT_KEY, Candidate
-from nlp.gazetteer import Gazetteer
-from nlp.mention_component import (
+from linernotes.nlp.candidates import SUBJECT_KEY, Candidate
+from linernotes.nlp.gazetteer import Gazetteer
+from linernotes.nlp.mention_component import (
     BASE_MODEL,
     COMPONENT,
     DEFAULT_RULES,
@@ -33,8 +33,8 @@ from nlp.mention_component import (
     MusicMentionComponent,
     build_pipeline,
 )
-from nlp.subject import choose_subject, subject_sentences
-from storage.names import normalize_name
+from linernotes.nlp.subject import choose_subject, subject_sentences
+from linernotes.storage.names import normalize_name
 
 __all__ = [
     "BASE_MODEL",

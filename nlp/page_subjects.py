@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlp.subject import pick_title_work, title_keys
-from storage.models import Artist, Document, DocumentSubject, Track
+from linernotes.nlp.subject import pick_title_work, title_keys
+from linernotes.storage.models import Artist, Document, DocumentSubject, Track
 
 Subject = tuple[str, str, list[Any]]  # entity kind, entity id, the extractor's sentence spans
 

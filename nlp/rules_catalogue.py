@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nlp import linking
-from nlp.candidates import Candidate, RuleContext, covers_most, is_capitalised, rule
+from linernotes.nlp import linking
+from linernotes.nlp.candidates import Candidate, RuleContext, covers_most, is_capitalised, rule
 
 # either NER's label for an n-gram that makes a catalogue artist name believable
 _NAME_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE", "FAC", "PRODUCT", "WORK_OF_ART"})

@@ -11,11 +11,11 @@ import re
 from collections import Counter
 from typing import Any
 
-from nlp import linking
-from nlp.candidates import Candidate, RuleContext, rule
-from nlp.patterns import coordinated_runs
-from nlp.rules_ner import PLACE_LABELS
-from storage.names import normalize_name
+from linernotes.nlp import linking
+from linernotes.nlp.candidates import Candidate, RuleContext, rule
+from linernotes.nlp.patterns import coordinated_runs
+from linernotes.nlp.rules_ner import PLACE_LABELS
+from linernotes.storage.names import normalize_name
 
 # stock-NER labels that rule out a list item being a title (places, venues, dates, ...)
 _NOT_WORK_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP", "DATE", "CARDINAL", "EVENT"})

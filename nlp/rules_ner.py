@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nlp.candidates import (
+from linernotes.nlp.candidates import (
     MUSIC_LABELS,
     NER_SPANS_KEY,
     Candidate,
     RuleContext,
     rule,
 )
-from storage.names import normalize_name
+from linernotes.storage.names import normalize_name
 
 # stock-NER labels under which an NER "artist" that is not in the catalogue is still believed
 _ARTIST_BASE_LABELS = frozenset({"PERSON"})

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nlp.candidates import Candidate, RuleContext, place_title, rule, trim_end
-from nlp.patterns import CAP_RUN, find_patterns
-from nlp.rules_ner import work_label
+from linernotes.nlp.candidates import Candidate, RuleContext, place_title, rule, trim_end
+from linernotes.nlp.patterns import CAP_RUN, find_patterns
+from linernotes.nlp.rules_ner import work_label
 
 # " (1997)" right after a name: a dated release
 _YEAR_AFTER = re.compile(r" \((?:19|20)\d\d\)")

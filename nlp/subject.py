@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from storage.names import normalize_name
+from linernotes.storage.names import normalize_name
 
 _ANAPHORA = {
     "ARTIST": r"\b(?:she|he|they|her|his|their|hers|the band|the group|the duo|the trio|"

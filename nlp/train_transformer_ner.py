@@ -7,7 +7,8 @@ dev only; the CHECK half and MusicRecoNER dataset 4 cross-validation are reporte
 Split rule (shared with `eval mentions`): a dev sentence is in the check half when
 int(sha1(text).hexdigest(), 16) % 2 == 1.
 
-Run: python -m nlp.train_transformer_ner --shared ../shared [--cv-folds 0,1,2,3,4] [--smoke]
+Run: python -m linernotes.nlp.train_transformer_ner --shared ../shared
+     [--cv-folds 0,1,2,3,4] [--smoke]
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from nlp import transformer_ner_data as data
-from nlp.evaluate import GoldExample, score
-from nlp.transformer_ner_export import export_int8, onnx_probs, write_provenance
-from nlp.transformer_ner_model import (
+from linernotes.nlp import transformer_ner_data as data
+from linernotes.nlp.evaluate import GoldExample, score
+from linernotes.nlp.transformer_ner_export import export_int8, onnx_probs, write_provenance
+from linernotes.nlp.transformer_ner_model import (
     Feature,
     Hyper,
     build_model,
@@ -38,7 +39,7 @@ from nlp.transformer_ner_model import (
     torch_probs,
     train,
 )
-from nlp.transformer_tagger import LABELS, MODEL_DIR, apply_floors, decode
+from linernotes.nlp.transformer_tagger import LABELS, MODEL_DIR, apply_floors, decode
 
 __all__ = [
     "Feature",

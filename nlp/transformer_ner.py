@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nlp.transformer_tagger import (
+from linernotes.nlp.transformer_tagger import (
     LABELS,
     MAX_PIECES,
     MODEL_DIR,

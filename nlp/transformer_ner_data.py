@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nlp.evaluate import WOA, GoldExample, load_gold, load_musicreconer
-from nlp.transformer_tagger import LABELS, TAGS
+from linernotes.nlp.evaluate import WOA, GoldExample, load_gold, load_musicreconer
+from linernotes.nlp.transformer_tagger import LABELS, TAGS
 
 SPAN_LABELS = (*LABELS, WOA)
 
@@ -255,7 +255,7 @@ def stock_pipeline() -> Any:
     """en_core_web_sm NER only, for the silver ignore masks."""
     import spacy
 
-    from nlp.mentions import BASE_MODEL
+    from linernotes.nlp.mentions import BASE_MODEL
 
     return spacy.load(
         BASE_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]

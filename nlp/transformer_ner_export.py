@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from nlp.transformer_ner_model import ENCODER_PACKAGE, encoder_dir
-from nlp.transformer_tagger import LABELS, TAGS
+from linernotes.nlp.transformer_ner_model import ENCODER_PACKAGE, encoder_dir
+from linernotes.nlp.transformer_tagger import LABELS, TAGS
 
 
 def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
@@ -48,7 +48,7 @@ def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
 
 def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -> list[np.ndarray]:
     """Per-word probabilities through ONNX Runtime, the way the component computes them."""
-    from nlp.transformer_tagger import TransformerTagger
+    from linernotes.nlp.transformer_tagger import TransformerTagger
 
     tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
     return tagger.tag(words_list)

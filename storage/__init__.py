@@ -5,6 +5,6 @@ it and the NLP stages read documents and write mentions, descriptors and
 vectors through it.
 """
 
-from storage.db import StorageError, Store, open_store, resolve_url
+from linernotes.storage.db import StorageError, Store, open_store, resolve_url
 
 __all__ = ["StorageError", "Store", "open_store", "resolve_url"]

@@ -33,12 +33,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.catalog_ids import MAX_ALBUM_ID, MAX_ARTIST_ID, MAX_TRACK_ID, IdCollision
-from storage.catalog_merge import merge_existing_aliases, merge_rows
-from storage.db import StorageError, Store
-from storage.models import Album, Artist, Track
-from storage.names import name_key
-from storage.upsert import upsert
+from linernotes.storage.catalog_ids import MAX_ALBUM_ID, MAX_ARTIST_ID, MAX_TRACK_ID, IdCollision
+from linernotes.storage.catalog_merge import merge_existing_aliases, merge_rows
+from linernotes.storage.db import StorageError, Store
+from linernotes.storage.models import Album, Artist, Track
+from linernotes.storage.names import name_key
+from linernotes.storage.upsert import upsert
 
 log = logging.getLogger("linernotes.catalog")
 REQUIRED_COLUMNS = ("artist_id", "artist", "track_id", "track", "album_id", "album")

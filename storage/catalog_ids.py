@@ -20,8 +20,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
-from storage.models import Album, Artist, Track
-from storage.names import short_hash
+from linernotes.storage.models import Album, Artist, Track
+from linernotes.storage.names import short_hash
 
 MAX_ARTIST_ID: int = Artist.__table__.c.id.type.length  # type: ignore[attr-defined]
 MAX_TRACK_ID: int = Track.__table__.c.id.type.length  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import names
-from storage.catalog_ids import (
+from linernotes.storage import names
+from linernotes.storage.catalog_ids import (
     MAX_ALBUM_ID,
     MAX_ARTIST_ID,
     MAX_TRACK_ID,
@@ -23,8 +23,8 @@ from storage.catalog_ids import (
     IdAllocator,
     OwnerLookup,
 )
-from storage.chunks import chunked
-from storage.models import Album, Artist, Track
+from linernotes.storage.chunks import chunked
+from linernotes.storage.models import Album, Artist, Track
 
 # A catalogue repeats each artist name on many rows: memoised, the keys and slugs of
 # a 200k-row file are computed once per distinct name (half the merge time otherwise).
@@ -34,7 +34,7 @@ normalize_name = lru_cache(maxsize=_CACHE)(names.normalize_name)
 slugify = lru_cache(maxsize=_CACHE)(names.slugify)
 
 if TYPE_CHECKING:
-    from storage.catalog import CatalogRow
+    from linernotes.storage.catalog import CatalogRow
 
 
 def _better_name(old: str, new: str) -> str:

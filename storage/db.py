@@ -166,7 +166,7 @@ def _ensure_reader(engine: Engine, conn: Any = None) -> None:
     """PostgreSQL: the `linernotes sql` reader role, when an earlier upgrade could not make it."""
     if engine.dialect.name != "postgresql":
         return
-    from storage.readonly import ensure_reader, reader_missing
+    from linernotes.storage.readonly import ensure_reader, reader_missing
 
     if conn is not None:
         ensure_reader(conn)

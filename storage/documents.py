@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.db import Store
-from storage.frontier import (
+from linernotes.storage.db import Store
+from linernotes.storage.frontier import (
     FrontierEntry,
     Handled,
     Link,
@@ -32,15 +32,15 @@ from storage.frontier import (
     load_frontier,
     mark_frontier,
 )
-from storage.locks import (
+from linernotes.storage.locks import (
     CrawlLockedError,
     acquire_locks,
     heartbeat,
     lock_owner,
     release_locks,
 )
-from storage.models import Document
-from storage.runs import (
+from linernotes.storage.models import Document
+from linernotes.storage.runs import (
     ensure_source,
     finish_run,
     run_warc_path,
@@ -48,7 +48,7 @@ from storage.runs import (
     update_run_stats,
     warc_paths,
 )
-from storage.syndication import (
+from linernotes.storage.syndication import (
     NearIndex,
     demote,
     exact_original,
@@ -56,7 +56,7 @@ from storage.syndication import (
     load_simhashes,
     published_earlier,
 )
-from storage.validators import Validators, load_validators
+from linernotes.storage.validators import Validators, load_validators
 
 __all__ = [
     "CrawlLockedError",

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
 
-from storage.db import Store
-from storage.views import VIEW_NAMES
+from linernotes.storage.db import Store
+from linernotes.storage.views import VIEW_NAMES
 
 if TYPE_CHECKING:
     import pandas

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.db import Store
-from storage.models import CrawlFrontier
-from storage.runs import now, source_rows
-from storage.upsert import upsert
+from linernotes.storage.db import Store
+from linernotes.storage.models import CrawlFrontier
+from linernotes.storage.runs import now, source_rows
+from linernotes.storage.upsert import upsert
 
 Link = tuple[str, str, str, int]  # url, canonical_url, kind, depth: discovered
 Handled = tuple[str, str, str, str]  # url, canonical_url, kind, status: fetched or refused

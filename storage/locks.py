@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, update
 
-from storage.db import StorageError, Store
-from storage.models import CrawlLock, CrawlRun
-from storage.runs import now
-from storage.upsert import upsert
+from linernotes.storage.db import StorageError, Store
+from linernotes.storage.models import CrawlLock, CrawlRun
+from linernotes.storage.runs import now
+from linernotes.storage.upsert import upsert
 
 STALE_LOCK_AFTER = timedelta(minutes=15)
 

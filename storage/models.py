@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.vectors import VectorBlob
+from linernotes.storage.vectors import VectorBlob
 
 
 class Base(DeclarativeBase):

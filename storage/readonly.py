@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from storage.db import StorageError, Store
+from linernotes.storage.db import StorageError, Store
 
 READER_ROLE = "linernotes_reader"
 READER_FUNCTION = "linernotes_readonly_rows"

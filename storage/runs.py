@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import Store
-from storage.models import CrawlRun, Source
+from linernotes.storage.db import Store
+from linernotes.storage.models import CrawlRun, Source
 
 
 def now() -> datetime:

@@ -14,8 +14,8 @@ from typing import Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import Store
-from storage.models import Document, DocumentSubject, Mention
+from linernotes.storage.db import Store
+from linernotes.storage.models import Document, DocumentSubject, Mention
 
 
 class NearIndex(Protocol):

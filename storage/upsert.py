@@ -18,7 +18,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from storage.chunks import chunked
+from linernotes.storage.chunks import chunked
 
 CHUNK_ROWS = 5000  # rows per execute: bounds the memory of one round trip
 

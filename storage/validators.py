@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Store
-from storage.models import Document
-from storage.runs import source_rows
+from linernotes.storage.db import Store
+from linernotes.storage.models import Document
+from linernotes.storage.runs import source_rows
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from storage import Store, open_store
+from linernotes.storage import Store, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

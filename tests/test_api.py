@@ -14,7 +14,7 @@ from sqlalchemy import text
 import linernotes
 from linernotes.api import Linernotes
 from linernotes.cli import main
-from storage import StorageError, Store, open_store
+from linernotes.storage import StorageError, Store, open_store
 from tests.test_views import REPO, seed
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store
+from linernotes.storage import Store
 from tests.test_views import seed
 
 REPO = Path(__file__).resolve().parents[1]

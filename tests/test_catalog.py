@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import Store
-from storage.catalog import CatalogError, catalog_counts, catalog_names, import_catalog
-from storage.models import Album, Artist, Track
+from linernotes.storage import Store
+from linernotes.storage.catalog import CatalogError, catalog_counts, catalog_names, import_catalog
+from linernotes.storage.models import Album, Artist, Track
 from tests.conftest import FIXTURES, SHARED, needs_shared
 
 CAT = FIXTURES / "catalog"

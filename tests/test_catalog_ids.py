@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import Store
-from storage.catalog import CatalogError, import_catalog
-from storage.catalog_ids import MAX_ARTIST_ID, MAX_TRACK_ID, Claim, IdAllocator
-from storage.models import Artist, Track
+from linernotes.storage import Store
+from linernotes.storage.catalog import CatalogError, import_catalog
+from linernotes.storage.catalog_ids import MAX_ARTIST_ID, MAX_TRACK_ID, Claim, IdAllocator
+from linernotes.storage.models import Artist, Track
 
 HEADER = "artist_id,artist,track_id,track,album_id,album\n"
 
@@ -67,7 +67,7 @@ def test_database_owner_of_an_id_is_respected(store: Store, tmp_path: Path) -> N
 
 
 def test_ids_do_not_depend_on_row_order(sqlite_store: Store, tmp_path: Path) -> None:
-    from storage import open_store
+    from linernotes.storage import open_store
 
     lines = [",AC/DC,,T,,", ",AC DC,,T,,", ",ac dc,,U,,"]
     import_catalog(sqlite_store, _write(tmp_path, lines))

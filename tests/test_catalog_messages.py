@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store
-from storage.catalog import CatalogError, import_catalog
+from linernotes.storage import Store
+from linernotes.storage.catalog import CatalogError, import_catalog
 
 HEADER = "artist_id,artist,track_id,track,album_id,album\n"
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from linernotes.cli import main
-from storage import open_store
+from linernotes.storage import open_store
 from tests.conftest import FIXTURES
 
 CONTRACT_COMMANDS = [

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crawler.runner import CrawlSummary
 from linernotes.cli import main
 from linernotes.commands.pipeline import crawl_hint
-from storage import Store
-from storage.models import Document
+from linernotes.crawler.runner import CrawlSummary
+from linernotes.storage import Store
+from linernotes.storage.models import Document
 from tests.conftest import REPO
 from tests.test_views import _insert, seed
 
@@ -36,7 +36,8 @@ def test_a_fully_refused_crawl_points_at_allow_private_addresses() -> None:
 def test_run_without_a_catalogue_says_to_import_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.runner
+    import linernotes.crawler.runner  # noqa: F401
+    from linernotes import crawler
 
     refused = _summary(fetched=0, stored=0, errors={"private_address": 1})
     monkeypatch.setattr(crawler.runner, "crawl_sources", lambda *a, **k: refused)

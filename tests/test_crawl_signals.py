@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from storage import Store, open_store
-from storage.models import CrawlRun, Document
+from linernotes.storage import Store, open_store
+from linernotes.storage.models import CrawlRun, Document
 from tests.mockserver import MockSite, blog_sources, run_cli
 
 HANG = 90  # seconds: far beyond the grace period; reaching it means the crawl hung

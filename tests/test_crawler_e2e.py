@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crawler.reextract import reextract
-from storage import Store, open_store
-from storage import documents as docs
-from storage.models import CrawlRun, Document
+from linernotes.crawler.reextract import reextract
+from linernotes.storage import Store, open_store
+from linernotes.storage import documents as docs
+from linernotes.storage.models import CrawlRun, Document
 from tests.conftest import SHARED, needs_shared
 from tests.mockserver import MockSite, blog_sources, run_cli
 
@@ -117,7 +117,7 @@ def test_safety_and_politeness(blog: dict[str, Any]) -> None:
 
 
 def test_warc_archive_and_reextract_offline(blog: dict[str, Any]) -> None:
-    from crawler.warc import read_archive
+    from linernotes.crawler.warc import read_archive
 
     store = blog["store"]
     (_, path), *_ = docs.warc_paths(store)

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from crawler.sources import load_sources
-from storage import open_store
-from storage.models import CrawlLock, CrawlRun, Document
+from linernotes.crawler.sources import load_sources
+from linernotes.storage import open_store
+from linernotes.storage.models import CrawlLock, CrawlRun, Document
 from tests.mockserver import MockSite
 
 PAGES = 40
@@ -36,7 +36,7 @@ def test_requests_survive_the_json_codec() -> None:
     from scrapy import Request
     from scrapy.utils.request import request_from_dict
 
-    from crawler.distributed import JsonRequestCodec
+    from linernotes.crawler.distributed import JsonRequestCodec
 
     class Spider(scrapy.Spider):
         name = "codec"
@@ -66,7 +66,7 @@ def test_requests_survive_the_json_codec() -> None:
 def test_fingerprint_is_of_the_canonical_url() -> None:
     from scrapy import Request
 
-    from crawler.distributed import CanonicalDupeFilter
+    from linernotes.crawler.distributed import CanonicalDupeFilter
 
     df = CanonicalDupeFilter(server=None, key="k")
     plain = df.request_fingerprint(Request("http://example.org/post.html"))
@@ -78,7 +78,7 @@ def test_fingerprint_is_of_the_canonical_url() -> None:
 
 
 def test_redis_url_is_opt_in_and_its_password_stays_out_of_locks(tmp_path: Path) -> None:
-    from crawler.distributed import SharedKeys, lock_owner
+    from linernotes.crawler.distributed import SharedKeys, lock_owner
 
     path = tmp_path / "s.toml"
     source = '[[source]]\nname = "a"\nstart_urls = ["https://x.org/"]\n'
@@ -221,7 +221,7 @@ def test_two_workers_share_one_frontier_and_fetch_nothing_twice(
         # killed crawl left behind (a dead worker, its fingerprints) does not block it
         from scrapy import Request
 
-        from crawler.distributed import CanonicalDupeFilter, SharedKeys
+        from linernotes.crawler.distributed import CanonicalDupeFilter, SharedKeys
 
         keys = SharedKeys.of("big")
         client.zadd(keys.workers, {"deadhost:1": time.time() - 3600})
@@ -246,7 +246,7 @@ def test_max_pages_is_one_budget_for_all_workers(redis_url: str) -> None:
     """Two workers' budgets on one Redis: together they schedule at most the limit."""
     import redis
 
-    from crawler.distributed import SharedKeys, SharedPageBudget
+    from linernotes.crawler.distributed import SharedKeys, SharedPageBudget
 
     client = redis.Redis.from_url(redis_url)
     first, second = (SharedPageBudget(client, "budget", 3) for _ in range(2))

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from scrapy import Request
 
-from crawler.middlewares import RefusedRequest, SafetyMiddleware
-from crawler.sources import Source
-from crawler.urls import is_public_ip, private_address_reason
+from linernotes.crawler.middlewares import RefusedRequest, SafetyMiddleware
+from linernotes.crawler.sources import Source
+from linernotes.crawler.urls import is_public_ip, private_address_reason
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dedup import SimhashIndex, content_hash, distance, simhash
-from crawler.extraction import extract
-from crawler.urls import canonicalize, is_public_ip, private_address_reason, trap_reason
+from linernotes.crawler.dedup import SimhashIndex, content_hash, distance, simhash
+from linernotes.crawler.extraction import extract
+from linernotes.crawler.urls import canonicalize, is_public_ip, private_address_reason, trap_reason
 from tests.conftest import SHARED, needs_shared
 from tests.mockserver import page, prose
 
@@ -154,7 +154,7 @@ def test_scrapy_download_errors_get_stable_kinds(name: str, kind: str) -> None:
     import scrapy.exceptions
     from twisted.python.failure import Failure
 
-    from crawler.runner import error_kind
+    from linernotes.crawler.runner import error_kind
 
     exc_type = getattr(scrapy.exceptions, name, None)
     if exc_type is None:

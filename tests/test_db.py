@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage import StorageError, Store, open_store, resolve_url
-from storage.models import Base, Vector
-from storage.vectors import from_blob, to_blob
+from linernotes.storage import StorageError, Store, open_store, resolve_url
+from linernotes.storage.models import Base, Vector
+from linernotes.storage.vectors import from_blob, to_blob
 
 
 def test_migrations_match_models(store: Store) -> None:

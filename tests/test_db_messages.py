@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from linernotes.cli import main
-from storage import StorageError, open_store, resolve_url
+from linernotes.storage import StorageError, open_store, resolve_url
 
 
 def _status(db: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.extraction import decode, extract
+from linernotes.crawler.extraction import decode, extract
 
 REVIEW_EN = (
     "The record is a marvel, and the production is remarkable from start to finish; "

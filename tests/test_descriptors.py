@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from nlp.descriptors import (
+from linernotes.nlp.descriptors import (
     ERA_DECADES,
     EntityTerms,
     FamilyMatcher,
@@ -17,7 +17,7 @@ from nlp.descriptors import (
     salience,
     top_terms,
 )
-from nlp.vocabulary import builtin_terms, normalize_term
+from linernotes.nlp.vocabulary import builtin_terms, normalize_term
 
 
 def test_vocabulary_is_ours_and_large_enough() -> None:
@@ -113,7 +113,7 @@ def test_family_profile_matches_variants_and_longest_phrase() -> None:
 
 @pytest.mark.slow
 def test_content_words_keep_nouns_and_adjectives_not_verbs_or_names() -> None:
-    from nlp.descriptors import content_words
+    from linernotes.nlp.descriptors import content_words
 
     found = content_words(["We'll never forget how Mara Lind turned these dreamy synths."])
     if found is None:
@@ -135,7 +135,7 @@ def test_terms_keep_only_content_words_when_given() -> None:
 
 
 def test_display_weights_shrink_a_one_sentence_entity_towards_the_corpus() -> None:
-    from nlp.descriptors import display_weights, sentence_rates
+    from linernotes.nlp.descriptors import display_weights, sentence_rates
 
     once, often = EntityTerms(), EntityTerms()
     once.add(1, 1.0, None, ["dreamy"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import open_store
+from linernotes.storage import open_store
 from tests.test_api import add_second_heaven
 from tests.test_views import REPO, seed
 

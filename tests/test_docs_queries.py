@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from storage import Store
-from storage.views import VIEW_NAMES
+from linernotes.storage import Store
+from linernotes.storage.views import VIEW_NAMES
 from tests.test_views import seed
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from crawler.dedup import SimhashIndex, content_hash, simhash
-from storage import Store
-from storage import documents as docs
-from storage.models import CrawlLock, CrawlRun, Document
+from linernotes.crawler.dedup import SimhashIndex, content_hash, simhash
+from linernotes.storage import Store
+from linernotes.storage import documents as docs
+from linernotes.storage.models import CrawlLock, CrawlRun, Document
 
 ARTICLE = (
     "Joni Mitchell wrote Blue in a season of travel and heartbreak, and the songs still feel "

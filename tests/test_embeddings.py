@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.embeddings import (
+from linernotes.nlp.embeddings import (
     SHIPPED_MODEL_DIR,
     ModelFileError,
     OnnxEncoder,
@@ -22,7 +22,7 @@ from nlp.embeddings import (
     sentence_hash,
     shipped_model,
 )
-from storage import open_store
+from linernotes.storage import open_store
 from tests.test_evidence import seed_corpus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ SENTENCES = [
 @pytest.fixture(scope="session")
 def reference_vectors() -> np.ndarray:
     pytest.importorskip("sentence_transformers", reason="the reference needs the [train] extra")
-    from nlp.minilm_export import load_sentence_transformer
+    from linernotes.nlp.minilm_export import load_sentence_transformer
 
     model = load_sentence_transformer("cpu")
     return np.asarray(model.encode(SENTENCES, normalize_embeddings=True), dtype=np.float32)
@@ -160,7 +160,7 @@ def test_embed_runs_without_torch(tmp_path: Path) -> None:
     with open_store(url).session() as session:
         from sqlalchemy import func, select
 
-        from storage.models import SentenceEmbedding, Vector
+        from linernotes.storage.models import SentenceEmbedding, Vector
 
         assert session.execute(select(func.count()).select_from(SentenceEmbedding)).scalar_one()
         assert session.execute(

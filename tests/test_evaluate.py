@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.evaluate import (
+from linernotes.nlp.evaluate import (
     GoldExample,
     GoldFormatError,
     format_scores,
@@ -80,7 +80,7 @@ SHARED_GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "gold"
 
 @pytest.mark.skipif(not (SHARED_GOLD / "crossner_music").exists(), reason="no ../shared gold data")
 def test_crossner_dev_halves_are_the_documented_ones() -> None:
-    from nlp.evaluate import select_split
+    from linernotes.nlp.evaluate import select_split
 
     dev = load_gold(SHARED_GOLD / "crossner_music" / "dev.jsonl")
     tune, check = select_split(dev, "tune"), select_split(dev, "check")

@@ -6,9 +6,17 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from nlp.evidence import document_evidence, refresh_evidence, split_sentences
-from storage import Store
-from storage.models import Artist, Document, DocumentSubject, EntityState, Evidence, Mention, Track
+from linernotes.nlp.evidence import document_evidence, refresh_evidence, split_sentences
+from linernotes.storage import Store
+from linernotes.storage.models import (
+    Artist,
+    Document,
+    DocumentSubject,
+    EntityState,
+    Evidence,
+    Mention,
+    Track,
+)
 
 NOW = datetime(2024, 3, 5, tzinfo=UTC)
 
@@ -152,7 +160,7 @@ def test_evidence_is_incremental(sqlite_store: Store) -> None:
 
 
 def test_document_evidence_dedupes_sentences() -> None:
-    from nlp.evidence import _Doc
+    from linernotes.nlp.evidence import _Doc
 
     text = "Ironhull and Ironhull again. Other."
     doc = _Doc(
@@ -171,7 +179,7 @@ def test_document_evidence_dedupes_sentences() -> None:
 def test_a_document_that_stops_being_stored_leaves_no_mentions_or_evidence(store: Store) -> None:
     # Doc 1 is re-fetched and now carries doc 2's text (a syndicated copy): it becomes a
     # duplicate, and nothing derived from its old text may linger to be counted twice.
-    from storage import documents as docs
+    from linernotes.storage import documents as docs
 
     seed_corpus(store)
     refresh_evidence(store)

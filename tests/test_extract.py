@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from nlp.extract import count_pending, extract_documents
-from nlp.mentions import DocumentMentions, FoundMention
-from storage import Store
-from storage.models import Document, DocumentSubject, Mention
+from linernotes.nlp.extract import count_pending, extract_documents
+from linernotes.nlp.mentions import DocumentMentions, FoundMention
+from linernotes.storage import Store
+from linernotes.storage.models import Document, DocumentSubject, Mention
 
 
 @dataclass
@@ -121,7 +121,7 @@ def test_postgres_workers_split_the_work(pg_url: str) -> None:
     import threading
     import time
 
-    from storage import open_store
+    from linernotes.storage import open_store
 
     store = open_store(pg_url)
     with store.session() as s:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage import Store
-from storage.frames import query_frame
+from linernotes.storage import Store
+from linernotes.storage.frames import query_frame
 from tests.test_views import seed
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp.gazetteer import CatalogEntry, Gazetteer, default_cache_dir, entries_from_csv
-from storage.names import normalize_name
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer, default_cache_dir, entries_from_csv
+from linernotes.storage.names import normalize_name
 
 ENTRIES = [
     CatalogEntry("artist", "ar:beatles", "The Beatles"),
@@ -70,7 +70,7 @@ def test_entries_from_csv_derives_ids(tmp_path: Path) -> None:
 def test_entries_from_csv_bad_header(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("name\nfoo\n", encoding="utf-8")
-    from storage.catalog import CatalogError
+    from linernotes.storage.catalog import CatalogError
 
     with pytest.raises(CatalogError, match="header lacks"):
         list(entries_from_csv(path))

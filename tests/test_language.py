@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import Extracted, extract, skip_reason
-from crawler.language import identify, language_skip
+from linernotes.crawler.extraction import Extracted, extract, skip_reason
+from linernotes.crawler.language import identify, language_skip
 from tests.mockserver import page
 
 SAMPLES = Path(__file__).parent / "fixtures" / "language" / "samples.tsv"

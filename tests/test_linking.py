@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nlp import linking
-from nlp.gazetteer import CatalogEntry, Gazetteer
+from linernotes.nlp import linking
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
 
 CATALOG = [
     CatalogEntry("artist", "ar:adele", "Adele"),

@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
     [
         ["ruff", "format", "--check", "."],
         ["ruff", "check", "."],
-        ["mypy", "linernotes", "storage", "crawler", "nlp"],
+        ["mypy", "linernotes"],
     ],
     ids=["ruff-format", "ruff-check", "mypy"],
 )

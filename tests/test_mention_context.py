@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from nlp.gazetteer import CatalogEntry, Gazetteer, title_base
-from nlp.mentions import FoundMention, MentionExtractor
-from storage import Store
-from storage.models import Document, Mention
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer, title_base
+from linernotes.nlp.mentions import FoundMention, MentionExtractor
+from linernotes.storage import Store
+from linernotes.storage.models import Document, Mention
 
 
 def _artist(aid: str, name: str) -> CatalogEntry:
@@ -68,7 +68,7 @@ def test_possessor_outranks_the_page_subject(extractor: MentionExtractor) -> Non
 
 
 def test_link_levels_nearest_first() -> None:
-    from nlp import linking
+    from linernotes.nlp import linking
 
     gaz = Gazetteer.from_entries(CATALOG)
     ctx = linking.LinkContext
@@ -170,9 +170,9 @@ def _store_docs(store: Store, texts: list[str]) -> None:
 def test_stored_candidates_and_the_name_choice(store: Store, tmp_path: Path) -> None:
     """Ambiguous mentions are stored with their candidates; `choose_by_name` says which one the
     stored text supports and that another track has the same name."""
-    from nlp.extract import extract_documents
-    from nlp.name_choice import choose_by_name
-    from storage.catalog import import_catalog
+    from linernotes.nlp.extract import extract_documents
+    from linernotes.nlp.name_choice import choose_by_name
+    from linernotes.storage.catalog import import_catalog
 
     csv = tmp_path / "cat.csv"
     lines = ["artist_id,artist,track_id,track,album_id,album"]

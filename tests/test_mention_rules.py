@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nlp.candidates import Candidate, RuleContext, known_rules, rules_named
-from nlp.evaluate import GoldExample, format_contributions, select_split, split_of
-from nlp.gazetteer import CatalogEntry, Gazetteer, entries_from_csv
-from nlp.mention_component import DEFAULT_RULES
-from nlp.mentions import MentionExtractor
+from linernotes.nlp.candidates import Candidate, RuleContext, known_rules, rules_named
+from linernotes.nlp.evaluate import GoldExample, format_contributions, select_split, split_of
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer, entries_from_csv
+from linernotes.nlp.mention_component import DEFAULT_RULES
+from linernotes.nlp.mentions import MentionExtractor
 
 CATALOG = [
     CatalogEntry("artist", "ar:robyn", "Robyn"),
@@ -67,7 +67,7 @@ def test_ner_spans_rule_reads_another_components_span_group() -> None:
 def test_rules_may_edit_earlier_candidates() -> None:
     import spacy
 
-    from nlp.candidates import run_rules
+    from linernotes.nlp.candidates import run_rules
 
     text = "Words by Quibble Zorn\nMore text."
     doc = spacy.blank("en")(text)
@@ -100,7 +100,7 @@ def test_contribution_table_shows_deltas() -> None:
 
 def test_catalogue_file_ids_are_the_importers(tmp_path: Path, sqlite_store) -> None:  # type: ignore[no-untyped-def]
     """An id-less row of an artist that has an explicit id elsewhere gets that id, as on import."""
-    from storage.catalog import catalog_names, import_catalog
+    from linernotes.storage.catalog import catalog_names, import_catalog
 
     path = tmp_path / "cat.csv"
     path.write_text(

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from nlp.gazetteer import CatalogEntry, Gazetteer
-from nlp.mentions import MAX_CHARS, DocumentMentions, FoundMention, MentionExtractor
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
+from linernotes.nlp.mentions import MAX_CHARS, DocumentMentions, FoundMention, MentionExtractor
 
 
 def _artist(aid: str, name: str) -> CatalogEntry:
@@ -74,7 +74,7 @@ def test_album_word_pattern(extractor: MentionExtractor) -> None:
     ms = _one(extractor, "The closing song comes from the album OK Computer, released in 1997.")
     album = _find(ms, "OK Computer", "ALBUM")
     assert album.entity_id == "al:radiohead/ok-computer"
-    from nlp.patterns import find_patterns
+    from linernotes.nlp.patterns import find_patterns
 
     hits = {(h.label, h.pattern) for h in find_patterns("from the album OK Computer, in 1997")}
     assert ("ALBUM", "album_word") in hits
@@ -188,8 +188,8 @@ def test_title_next_to_its_artist_comes_from_the_catalogue(extractor: MentionExt
 
 
 def test_stock_ner_side_channel_is_stashed(extractor: MentionExtractor) -> None:
-    from nlp.candidates import BASE_KEY as _BASE_KEY
-    from nlp.mentions import MODEL_DIR
+    from linernotes.nlp.candidates import BASE_KEY as _BASE_KEY
+    from linernotes.nlp.mentions import MODEL_DIR
 
     if not (MODEL_DIR / "ner").exists():
         pytest.skip("music NER not shipped")
@@ -214,7 +214,7 @@ def _stock_doc(text: str, music: list[tuple[int, int]], stock: dict[tuple[int, i
 
 
 def _ctx(doc: Any, cands: list[Any] | None = None) -> Any:
-    from nlp.candidates import RuleContext
+    from linernotes.nlp.candidates import RuleContext
 
     ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
     ctx.cands = list(cands or [])
@@ -222,7 +222,7 @@ def _ctx(doc: Any, cands: list[Any] | None = None) -> Any:
 
 
 def test_unlinked_ner_artist_needs_stock_person_label() -> None:
-    from nlp.rules_ner import unsure_artist
+    from linernotes.nlp.rules_ner import unsure_artist
 
     doc = _stock_doc(
         "She played Dublin with Zed Zorblax and Radiohead",
@@ -238,7 +238,7 @@ def test_unlinked_ner_artist_needs_stock_person_label() -> None:
 
 
 def test_unsure_artist_kept_in_artist_contexts() -> None:
-    from nlp.rules_ner import unsure_artist
+    from linernotes.nlp.rules_ner import unsure_artist
 
     cases = [
         ("Zorblax recorded two solo albums.", "Zorblax", True),  # lone surname opening a sentence
@@ -255,7 +255,7 @@ def test_unsure_artist_kept_in_artist_contexts() -> None:
 
 
 def test_coordinated_runs_split_list_items() -> None:
-    from nlp.patterns import coordinated_runs
+    from linernotes.nlp.patterns import coordinated_runs
 
     text = "albums Midnight Blue, Out to Lunch! (1964), Unity and The Sidewinder."
     (items,) = list(coordinated_runs(text))
@@ -269,7 +269,7 @@ def test_coordinated_runs_split_list_items() -> None:
 
 def _rule(name: str, text: str, cands: list[Any]) -> list[Any]:
     """Run one named rule on a one-sentence doc of `text` with these earlier candidates."""
-    from nlp.candidates import rules_named
+    from linernotes.nlp.candidates import rules_named
 
     doc = _stock_doc(text, [], {})
     ctx = _ctx(doc, cands)
@@ -278,7 +278,7 @@ def _rule(name: str, text: str, cands: list[Any]) -> list[Any]:
 
 
 def test_name_before_a_year_in_parentheses_is_an_album() -> None:
-    from nlp.candidates import Candidate as _Cand
+    from linernotes.nlp.candidates import Candidate as _Cand
 
     text = "They released Glass Harbour (1994) and then Radiohead (1997) and Velvet Dusk (2001)."
     velvet = _Cand(text.index("Velvet"), text.index(" (2001)"), "ARTIST", 0.8, "ner", False)
@@ -290,7 +290,7 @@ def test_name_before_a_year_in_parentheses_is_an_album() -> None:
 
 
 def test_title_after_an_artists_possessive() -> None:
-    from nlp.candidates import Candidate as _Cand
+    from linernotes.nlp.candidates import Candidate as _Cand
 
     text = "The best albums include Radiohead 's Amber Static and the 1993 record."
     artist = _Cand(text.index("Radiohead"), text.index(" 's"), "ARTIST", 0.95, "ner", True)
@@ -303,7 +303,7 @@ def test_title_after_an_artists_possessive() -> None:
 
 
 def test_unquoted_title_by_artist() -> None:
-    from nlp.candidates import Candidate as _Cand
+    from linernotes.nlp.candidates import Candidate as _Cand
 
     text = "It sampled Copper Kettle Blues by Radiohead, recorded in the 1930s by Adele."
     artists = [
@@ -315,7 +315,7 @@ def test_unquoted_title_by_artist() -> None:
 
 
 def test_list_lead_in_names_the_kind_of_its_items() -> None:
-    from nlp.rules_lists import list_cue as _list_cue
+    from linernotes.nlp.rules_lists import list_cue as _list_cue
 
     text = "Her albums include Glass, Wire and Stone. Songs recorded by Alpha, Beta and Gamma."
     assert _list_cue(text, text.index("Glass")) == "ALBUM"
@@ -331,7 +331,7 @@ def test_unknown_list_items_take_the_lead_in_kind(extractor: MentionExtractor) -
 def test_capitalised_runs_keep_tokenised_clitics() -> None:
     import re
 
-    from nlp.patterns import CAP_RUN, find_patterns
+    from linernotes.nlp.patterns import CAP_RUN, find_patterns
 
     run = re.compile(CAP_RUN)
     assert run.fullmatch("Can 't Feel My Face")
@@ -344,7 +344,7 @@ def test_capitalised_runs_keep_tokenised_clitics() -> None:
 
 
 def test_title_with_year_in_parentheses_after_an_artist() -> None:
-    from nlp.candidates import Candidate as _Cand
+    from linernotes.nlp.candidates import Candidate as _Cand
 
     text = "Early examples include Sir Lord Quibble (Kingdom Glass, 1970) and more."
     added = _rule("year_title", text, [])
@@ -355,7 +355,7 @@ def test_title_with_year_in_parentheses_after_an_artist() -> None:
 
 
 def test_encyclopaedic_title_patterns() -> None:
-    from nlp.patterns import find_patterns
+    from linernotes.nlp.patterns import find_patterns
 
     def hits(text: str) -> set[tuple[str, str, str]]:
         return {(text[h.start : h.end], h.label, h.pattern) for h in find_patterns(text)}
@@ -373,7 +373,7 @@ def test_encyclopaedic_title_patterns() -> None:
 
 
 def test_list_after_a_song_verb_is_a_list_of_songs() -> None:
-    from nlp.rules_lists import list_cue as _list_cue
+    from linernotes.nlp.rules_lists import list_cue as _list_cue
 
     text = "Soundgarden performed Rusty Nail, Outshone and Loud Lava."
     assert _list_cue(text, text.index("Rusty")) == "TRACK"

@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from storage.names import name_key, normalize_name, slugify
+from linernotes.storage.names import name_key, normalize_name, slugify
 
 
 @pytest.mark.parametrize(

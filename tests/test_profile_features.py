@@ -7,10 +7,10 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 
-from nlp.descriptors import FamilyMatcher
-from nlp.profiles.config import ProfileConfig
-from nlp.profiles.corpus import Corpus, Ev
-from nlp.profiles.features import (
+from linernotes.nlp.descriptors import FamilyMatcher
+from linernotes.nlp.profiles.config import ProfileConfig
+from linernotes.nlp.profiles.corpus import Corpus, Ev
+from linernotes.nlp.profiles.features import (
     context_features,
     entity_parts,
     sparse_parts,
@@ -18,7 +18,7 @@ from nlp.profiles.features import (
     text_grams,
     tfidf,
 )
-from nlp.similarity import knn_combined, name_walk, normalise_part, zscore_rows
+from linernotes.nlp.similarity import knn_combined, name_walk, normalise_part, zscore_rows
 
 
 def _ev(i: int, text: str, co: list[str], weight: float = 1.0) -> Ev:
@@ -117,7 +117,7 @@ def test_groups_leave_out_the_querys_own_artist() -> None:
 
 
 def test_own_clauses_keep_a_works_adjectives_to_itself() -> None:
-    from nlp.profiles.features import own_clauses
+    from linernotes.nlp.profiles.features import own_clauses
 
     text = (
         'Highlights: the dreamy "Alison", the noisy "Souvlaki Space Station" '

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from linernotes.cli import main
-from nlp.profiles import CULTURAL, ProfileConfig, build_profiles
-from nlp.vocabulary import GENRE_FAMILIES
-from storage import Store
-from storage.models import (
+from linernotes.nlp.profiles import CULTURAL, ProfileConfig, build_profiles
+from linernotes.nlp.vocabulary import GENRE_FAMILIES
+from linernotes.storage import Store
+from linernotes.storage.models import (
     Descriptor,
     DescriptorMonth,
     Document,
@@ -183,7 +183,7 @@ def test_concurrent_embed_runs_never_do_the_work_twice(db_url: str) -> None:
     """Two embed workers on one database: one profiles everything, the other finds it done."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from storage import open_store
+    from linernotes.storage import open_store
 
     seeded = open_store(db_url)
     seed_corpus(seeded)
@@ -211,8 +211,9 @@ def test_postgres_workers_split_sentence_embedding(
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    import nlp.profiles.sentence_cache
-    from storage import open_store
+    import linernotes.nlp.profiles.sentence_cache  # noqa: F401
+    from linernotes import nlp
+    from linernotes.storage import open_store
 
     monkeypatch.setattr(nlp.profiles.sentence_cache, "SENTENCE_CHUNK", 1)
     seeded = open_store(pg_url)

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from sqlalchemy import Table
 
 from linernotes.cli import main
-from storage import open_store
-from storage.models import Descriptor, Document, Mention, Neighbor, Source
+from linernotes.storage import open_store
+from linernotes.storage.models import Descriptor, Document, Mention, Neighbor, Source
 from tests.test_views import REPO, _insert
 
 BLUE_MONDAY = "tr:new-order/blue-monday"

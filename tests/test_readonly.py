@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage import Store, open_store
-from storage.readonly import READER_FUNCTION, ReadOnlyError, run_readonly
+from linernotes.storage import Store, open_store
+from linernotes.storage.readonly import READER_FUNCTION, ReadOnlyError, run_readonly
 from tests.test_views import seed
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.resolver import PrivateAddressRefused, SafeResolver
-from storage import open_store
-from storage.models import CrawlRun, Document
+from linernotes.crawler.resolver import PrivateAddressRefused, SafeResolver
+from linernotes.storage import open_store
+from linernotes.storage.models import CrawlRun, Document
 from tests.mockserver import MockSite
 
 

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from crawler.sources import SourceConfigError
 from linernotes.cli import main
 from linernotes.commands import ops
-from storage import Store
+from linernotes.crawler.sources import SourceConfigError
+from linernotes.storage import Store
 
 SOURCES = """
 [[source]]

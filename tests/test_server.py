@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from linernotes.api import Linernotes
 from linernotes.server import create_server
-from storage import Store
+from linernotes.storage import Store
 from tests.test_views import seed
 
 # `ar:pct%41` must never be read as `ar:pctA` (the %41 decoded a second time).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from nlp.similarity import (
+from linernotes.nlp.similarity import (
     Combination,
     backoff,
     evaluate,

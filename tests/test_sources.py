@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import SourceConfigError, load_sources, parse_duration
+from linernotes.crawler.sources import SourceConfigError, load_sources, parse_duration
 
 
 def write(tmp_path: Path, text: str) -> Path:

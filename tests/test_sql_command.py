@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from linernotes.cli import main
-from storage import Store
+from linernotes.storage import Store
 from tests.test_views import seed
 
 TOP = "SELECT track, term FROM track_descriptors WHERE term_rank = 1 ORDER BY track"

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from linernotes.cli import main
-from storage import Store
+from linernotes.storage import Store
 from tests.test_views import seed
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nlp.evidence import refresh_evidence, skip_headings
-from nlp.subject import credit_names, pick_title_work, title_keys
-from storage import Store
-from storage.models import Artist, Document, DocumentSubject, Evidence, Track
+from linernotes.nlp.evidence import refresh_evidence, skip_headings
+from linernotes.nlp.subject import credit_names, pick_title_work, title_keys
+from linernotes.storage import Store
+from linernotes.storage.models import Artist, Document, DocumentSubject, Evidence, Track
 from tests.test_evidence import NOW
 
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from nlp.train_ner import _strip_markup, conll_spans, kexp_silver, read_conll, replace_mentions
+from linernotes.nlp.train_ner import (
+    _strip_markup,
+    conll_spans,
+    kexp_silver,
+    read_conll,
+    replace_mentions,
+)
 
 
 def test_conll_to_text_and_mapped_spans(tmp_path: Path) -> None:
@@ -67,7 +73,7 @@ def test_kexp_metadata_names_are_found(tmp_path: Path) -> None:
 def test_silver_places_are_missing_or_negatives() -> None:
     import spacy
 
-    from nlp.train_ner import BASE_MODEL, make_example
+    from linernotes.nlp.train_ner import BASE_MODEL, make_example
 
     nlp = spacy.load(BASE_MODEL, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
     text = "Zed Band played a long show in Paris last night."

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp import transformer_ner as tn
+from linernotes.nlp import transformer_ner as tn
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def _run(code: str) -> str:
 def test_inference_core_does_not_import_torch():
     code = (
         "import sys\n"
-        "from nlp.transformer_tagger import TransformerTagger, decode\n"
+        "from linernotes.nlp.transformer_tagger import TransformerTagger, decode\n"
         "tagger = TransformerTagger()\n"
         "words = 'Fleetwood Mac recorded Rumours in 1976 .'.split()\n"
         "spans = decode(tagger.tag([words])[0], tagger.threshold)\n"
@@ -166,7 +166,7 @@ def test_spacy_component_runs_with_torch_unavailable():
         "import sys\n"
         "sys.modules['torch'] = None\n"
         "import spacy\n"
-        "import nlp.transformer_ner as tn\n"
+        "import linernotes.nlp.transformer_ner as tn\n"
         "p = spacy.blank('en'); p.add_pipe(tn.COMPONENT, config={'set_ents': True})\n"
         "doc = p('Fleetwood Mac recorded Rumours in 1976 .')\n"
         "print(len(doc.spans[tn.SPAN_KEY]) > 0)\n"
@@ -176,8 +176,8 @@ def test_spacy_component_runs_with_torch_unavailable():
 
 @pytest.mark.slow
 def test_training_smoke_learns_a_handful_of_sentences():
-    from nlp import train_transformer_ner as tt
-    from nlp.transformer_ner_data import WordExample, lower_unpunct
+    from linernotes.nlp import train_transformer_ner as tt
+    from linernotes.nlp.transformer_ner_data import WordExample, lower_unpunct
 
     sentences = [
         ("Mara Lind sang Paper Moon at the festival .", [(0, 2, "ARTIST"), (3, 5, "TRACK")]),

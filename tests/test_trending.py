@@ -16,9 +16,9 @@ from sqlalchemy import Table, text
 
 from linernotes.api import Linernotes
 from linernotes.cli import main
+from linernotes.storage import Store
+from linernotes.storage.models import Artist, Document, Mention, Source
 from linernotes.web import render_home_page
-from storage import Store
-from storage.models import Artist, Document, Mention, Source
 from tests.test_views import _insert
 
 UNTIL = datetime(2024, 6, 10, tzinfo=UTC)  # a Monday; the window is the 7 days before

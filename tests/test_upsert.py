@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage import Store
-from storage.models import Artist
-from storage.upsert import dedupe_by_key, upsert
+from linernotes.storage import Store
+from linernotes.storage.models import Artist
+from linernotes.storage.upsert import dedupe_by_key, upsert
 
 
 def _artist(i: str, name: str) -> dict[str, object]:

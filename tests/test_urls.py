@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from crawler.urls import canonicalize
-from storage import Store
-from storage import documents as docs
-from storage.models import Document
+from linernotes.crawler.urls import canonicalize
+from linernotes.storage import Store
+from linernotes.storage import documents as docs
+from linernotes.storage.models import Document
 from tests.conftest import SHARED, needs_shared
 from tests.test_documents import record
 
@@ -59,7 +59,7 @@ def _old_canonicalize(url: str) -> str:
     """The canonical form before w3lib, frozen: stored keys were made by it."""
     from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-    from crawler.urls import _DEFAULT_PORTS, TRACKING_PARAMS, TRACKING_PREFIXES
+    from linernotes.crawler.urls import _DEFAULT_PORTS, TRACKING_PARAMS, TRACKING_PREFIXES
 
     parts = urlsplit(url.strip())
     scheme, host, port = (

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, inspect, text
 
-from storage import Store
-from storage.models import (
+from linernotes.storage import Store
+from linernotes.storage.models import (
     Album,
     Artist,
     CrawlRun,
@@ -29,8 +29,8 @@ from storage.models import (
     Track,
     Vector,
 )
-from storage.vectors import to_blob
-from storage.views import VIEW_NAMES, VIEWS
+from linernotes.storage.vectors import to_blob
+from linernotes.storage.views import VIEW_NAMES, VIEWS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -310,7 +310,7 @@ def test_downgrade_drops_views_and_upgrade_restores_them(sqlite_store: Store) ->
     from alembic import command
     from alembic.config import Config
 
-    from storage.db import MIGRATIONS
+    from linernotes.storage.db import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

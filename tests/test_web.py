@@ -14,8 +14,8 @@ from linernotes.api import Linernotes
 from linernotes.cli import main
 from linernotes.errors import UserFacingError
 from linernotes.server import make_app
+from linernotes.storage import Store
 from linernotes.web import render_entity_page
-from storage import Store
 from tests.test_views import seed
 
 
@@ -127,7 +127,7 @@ def test_report_writes_one_static_file(sqlite_store: Store, tmp_path: Path) -> N
 
 
 def test_a_track_page_lists_neighbours_by_other_artists_apart(sqlite_store: Store) -> None:
-    from storage.models import Neighbor
+    from linernotes.storage.models import Neighbor
 
     seed(sqlite_store)
     with sqlite_store.session() as session:

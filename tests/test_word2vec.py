@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
-from nlp.word2vec import (
+from linernotes.nlp.word2vec import (
     Word2VecConfig,
     descriptor_vector,
     document_sentences,
@@ -18,8 +18,8 @@ from nlp.word2vec import (
     term_vector,
     train,
 )
-from storage import Store
-from storage.models import Document
+from linernotes.storage import Store
+from linernotes.storage.models import Document
 from tests.test_evidence import seed_corpus
 
 

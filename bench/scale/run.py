@@ -145,7 +145,7 @@ print(time.perf_counter() - t0)
 CEILING_EMBED = r"""
 import json, sys, time
 import numpy as np
-from nlp.embeddings import OnnxEncoder
+from linernotes.nlp.embeddings import OnnxEncoder
 sentences = json.load(open(sys.argv[1]))
 enc = OnnxEncoder()
 t0 = time.perf_counter()

@@ -89,7 +89,7 @@ def load_postgres(url: str, matrix: np.ndarray) -> float:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from storage import open_store
+    from linernotes.storage import open_store
 
     open_store(url).close()  # the project's schema, migrations and extension
     started = time.perf_counter()
@@ -187,9 +187,9 @@ def postgres_bench(n: int) -> dict[str, Any]:
 
 def sqlite_bench(sizes: list[int]) -> list[dict[str, Any]]:
     """Exact search as `similar` does it on SQLite: load the matrix, one product."""
-    from nlp.profiles import load_matrix
-    from storage import open_store
-    from storage.upsert import upsert
+    from linernotes.nlp.profiles import load_matrix
+    from linernotes.storage import open_store
+    from linernotes.storage.upsert import upsert
 
     rows = []
     for n in sizes:
@@ -210,7 +210,7 @@ def sqlite_bench(sizes: list[int]) -> list[dict[str, Any]]:
 
 
 def _fill_sqlite(store: Any, matrix: np.ndarray, upsert: Any) -> None:
-    from storage.models import Vector
+    from linernotes.storage.models import Vector
 
     now = _now()
     with store.session() as session:

@@ -19,12 +19,12 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.sources import Source, site_key
-from crawler.urls import canonicalize, scheme_allowed, trap_reason
+from linernotes.crawler.sources import Source, site_key
+from linernotes.crawler.urls import canonicalize, scheme_allowed, trap_reason
 
 if TYPE_CHECKING:
-    from storage.frontier import FrontierEntry
-    from storage.validators import Validators
+    from linernotes.storage.frontier import FrontierEntry
+    from linernotes.storage.validators import Validators
 
 
 class Counts(Protocol):
@@ -84,7 +84,7 @@ class SiteSpider(scrapy.Spider):
         self.pages_scheduled = 0
         self.shared_budget = None  # max_pages across workers of a shared (Redis) frontier
         if run.redis_url is not None and self.max_pages is not None:
-            from crawler.distributed import SharedPageBudget, connect
+            from linernotes.crawler.distributed import SharedPageBudget, connect
 
             self.shared_budget = SharedPageBudget(
                 connect(run.redis_url), source.name, self.max_pages

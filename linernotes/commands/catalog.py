@@ -32,7 +32,7 @@ def import_command(
     app: AppContext, file: Path, fmt: str | None, skip_bad: bool, as_json: bool
 ) -> None:
     """Import a catalogue CSV or MusicBrainz JSON dump (idempotent, all-or-nothing)."""
-    from storage.catalog import import_catalog
+    from linernotes.storage.catalog import import_catalog
 
     started = time.perf_counter()
     summary = import_catalog(app.store(), file, fmt, skip_bad=skip_bad)

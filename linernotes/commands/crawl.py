@@ -30,9 +30,9 @@ def crawl_command(
     With --redis, start the same command on as many machines as you like: they share
     each source's queue and never fetch a URL twice.
     """
-    from crawler.runner import crawl_sources
     from linernotes.commands.pipeline import crawl_hint
     from linernotes.crawl_progress import crawl_progress
+    from linernotes.crawler.runner import crawl_sources
 
     ctx = app(click.get_current_context())
     with crawl_progress(ctx.store()):
@@ -52,7 +52,7 @@ def crawl_command(
 @json_option
 def reextract_command(run_id: int | None, as_json: bool) -> None:
     """Rebuild documents from the WARC archives, without the network."""
-    from crawler.reextract import reextract
+    from linernotes.crawler.reextract import reextract
 
     ctx = app(click.get_current_context())
     result = reextract(ctx.store(), run_id)

@@ -28,7 +28,7 @@ from linernotes.output import echo_summary, json_option
 @pass_app
 def extract_command(app: AppContext, processes: int, chunk_size: int, as_json: bool) -> None:
     """Find mentions in documents not processed yet (new or changed)."""
-    from nlp.extract import extract_documents
+    from linernotes.nlp.extract import extract_documents
 
     summary = extract_documents(
         app.store(), n_process=processes, chunk_size=chunk_size, progress=sys.stderr.isatty()
@@ -107,7 +107,7 @@ def span_json(mention: Any) -> dict[str, Any]:
 @pass_app
 def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> None:
     """Write each input JSONL object back with the mentions found in its text as `spans`."""
-    from nlp.extract import make_extractor
+    from linernotes.nlp.extract import make_extractor
 
     extractor = make_extractor(app.store())
     name = str(input_path) if input_path else "<stdin>"
@@ -176,7 +176,7 @@ def eval_mentions_command(
     as_json: bool,
 ) -> None:
     """Precision, recall and F1 per label and micro-averaged (exact span and label)."""
-    from nlp.evaluate import (
+    from linernotes.nlp.evaluate import (
         GoldFormatError,
         evaluate_extractor,
         format_contributions,
@@ -186,7 +186,7 @@ def eval_mentions_command(
         rule_contributions,
         select_split,
     )
-    from nlp.extract import make_extractor
+    from linernotes.nlp.extract import make_extractor
 
     if gold is None and musicreconer is None:
         raise UserFacingError("eval mentions: give --gold FILE and/or --musicreconer DIR")

@@ -21,7 +21,7 @@ import click
 
 from linernotes.context import app
 from linernotes.errors import UserFacingError
-from storage import Store
+from linernotes.storage import Store
 
 log = logging.getLogger("linernotes.schedule")
 
@@ -115,7 +115,9 @@ def status_command(runs: int, as_json: bool) -> None:
 
 def load_schedules(path: Path, default_cron: str) -> dict[str, str]:
     """Source name -> cron expression, from the sources file (`schedule` key per source)."""
-    from crawler.sources import read_sources_text  # names the file and line of a bad byte
+    from linernotes.crawler.sources import (
+        read_sources_text,  # names the file and line of a bad byte
+    )
 
     try:
         config = tomllib.loads(read_sources_text(path))
@@ -140,7 +142,7 @@ def subprocess_runner(command: list[str]) -> int:
 def record_failure(store: Store, source: str, detail: dict[str, Any]) -> None:
     """A failed scheduled run leaves a 'failed' crawl_runs row, so `status` shows it."""
     now = datetime.now(UTC)
-    from storage.models import CrawlRun
+    from linernotes.storage.models import CrawlRun
 
     with store.session() as session:
         session.add(

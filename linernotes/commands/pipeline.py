@@ -12,7 +12,7 @@ import click
 from linernotes.commands.options import crawl_options
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
-from storage import Store
+from linernotes.storage import Store
 
 
 @click.command("run")
@@ -34,10 +34,10 @@ def run_command(
     Without a catalogue nothing can be linked, so the crawled documents are
     kept for `extract` and the command says to import a catalogue first.
     """
-    from crawler.runner import crawl_sources
     from linernotes.crawl_progress import crawl_progress
-    from nlp.extract import extract_documents
-    from nlp.profiles import build_profiles
+    from linernotes.crawler.runner import crawl_sources
+    from linernotes.nlp.extract import extract_documents
+    from linernotes.nlp.profiles import build_profiles
 
     store = app.store()
     progress = sys.stderr.isatty()

@@ -48,7 +48,7 @@ def _candidates_json(res: Resolution) -> list[dict[str, Any]]:
 @json_option
 def embed_command(full: bool, as_json: bool) -> None:
     """Build descriptors and vectors for every artist/track whose evidence changed."""
-    from nlp.profiles import build_profiles
+    from linernotes.nlp.profiles import build_profiles
 
     store = app(click.get_current_context()).store()
     echo_summary(build_profiles(store, progress=sys.stderr.isatty(), full=full), as_json)
@@ -139,7 +139,7 @@ def export_neighbors_command(kind: str, k: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_similarity_command(gold_file: Path, kind: str, k: int, as_json: bool) -> None:
     """P@k and nDCG@k of `export neighbors` against a gold TSV."""
-    from nlp.similarity import evaluate, read_neighbor_tsv
+    from linernotes.nlp.similarity import evaluate, read_neighbor_tsv
 
     if not gold_file.is_file():
         raise UserFacingError(f"gold file not found: {gold_file}")

@@ -21,8 +21,8 @@ import click
 from sqlalchemy.engine import make_url
 
 from linernotes.context import app
-from storage import Store, resolve_url
-from storage.readonly import run_readonly, sqlite_path
+from linernotes.storage import Store, resolve_url
+from linernotes.storage.readonly import run_readonly, sqlite_path
 
 MAX_CELL = 80
 # A cell a spreadsheet would evaluate (OWASP "CSV injection"): these first characters.

@@ -9,7 +9,7 @@ neighbours      the neighbour table and the pgvector index
 stage           `build_profiles`, the order of the steps
 """
 
-from nlp.profiles.config import (
+from linernotes.nlp.profiles.config import (
     CULTURAL,
     DEFAULT_COMBINATION,
     OTHER_ARTISTS,
@@ -17,9 +17,9 @@ from nlp.profiles.config import (
     ProfileConfig,
     ProfileSummary,
 )
-from nlp.profiles.neighbours import load_matrix, sparse_terms, write_neighbors
-from nlp.profiles.sentence_cache import embed_pending_sentences
-from nlp.profiles.stage import build_profiles
+from linernotes.nlp.profiles.neighbours import load_matrix, sparse_terms, write_neighbors
+from linernotes.nlp.profiles.sentence_cache import embed_pending_sentences
+from linernotes.nlp.profiles.stage import build_profiles
 
 __all__ = [
     "CULTURAL",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from nlp.descriptors import ERA_DECADES, SalienceConfig
-from nlp.embeddings import DIM as MINILM_DIM
-from nlp.similarity import COMENTION_DIM, TFIDF_DIM, Combination
-from nlp.vocabulary import GENRE_FAMILIES, prototype_terms
-from nlp.word2vec import Word2VecConfig
+from linernotes.nlp.descriptors import ERA_DECADES, SalienceConfig
+from linernotes.nlp.embeddings import DIM as MINILM_DIM
+from linernotes.nlp.similarity import COMENTION_DIM, TFIDF_DIM, Combination
+from linernotes.nlp.vocabulary import GENRE_FAMILIES, prototype_terms
+from linernotes.nlp.word2vec import Word2VecConfig
 
 CULTURAL = "cultural"
 OTHER_ARTISTS = "cultural-other-artists"  # neighbour rows: a track's nearest by other artists

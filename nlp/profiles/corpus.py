@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlp.descriptors import month_of
-from nlp.evidence import EntityKey
-from nlp.profiles.config import STATE_KEY
-from storage import Store
-from storage.models import Album, Artist, EntityState, Evidence, KeyValue, Track
+from linernotes.nlp.descriptors import month_of
+from linernotes.nlp.evidence import EntityKey
+from linernotes.nlp.profiles.config import STATE_KEY
+from linernotes.storage import Store
+from linernotes.storage.models import Album, Artist, EntityState, Evidence, KeyValue, Track
 
 
 @dataclass

@@ -17,18 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from nlp.descriptors import (
+from linernotes.nlp.descriptors import (
     EntityTerms,
     FamilyMatcher,
     TermExtractor,
     content_words,
     era_profile,
 )
-from nlp.evidence import EntityKey
-from nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
-from nlp.profiles.corpus import Corpus, Ev
-from nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
-from nlp.word2vec import descriptor_vector, entity_vector
+from linernotes.nlp.evidence import EntityKey
+from linernotes.nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
+from linernotes.nlp.profiles.corpus import Corpus, Ev
+from linernotes.nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
+from linernotes.nlp.word2vec import descriptor_vector, entity_vector
 
 WORKS = ("track", "album")
 WORK_PREFIXES = ("track:", "album:")

@@ -9,16 +9,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, insert, select, text
 
-from nlp.profiles.config import (
+from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
     DEFAULT_COMBINATION,
     OTHER_ARTISTS,
     UNCENTRED,
 )
-from nlp.similarity import Combination, knn, knn_combined
-from storage import Store
-from storage.models import Neighbor, Vector
+from linernotes.nlp.similarity import Combination, knn, knn_combined
+from linernotes.storage import Store
+from linernotes.storage.models import Neighbor, Vector
 
 log = logging.getLogger(__name__)
 HNSW_MAX_DIM = 4000  # pgvector's limit for an HNSW index over halfvec

@@ -14,12 +14,12 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from nlp.embeddings import MODEL_NAME as MINILM_NAME
-from nlp.embeddings import Encoder, default_encoder, sentence_hash
-from nlp.vocabulary import prototype_terms
-from storage import Store
-from storage.models import Evidence, SentenceEmbedding
-from storage.upsert import upsert
+from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
+from linernotes.nlp.embeddings import Encoder, default_encoder, sentence_hash
+from linernotes.nlp.vocabulary import prototype_terms
+from linernotes.storage import Store
+from linernotes.storage.models import Evidence, SentenceEmbedding
+from linernotes.storage.upsert import upsert
 
 SENTENCE_CHUNK = 256  # evidence rows one worker claims at a time in the parallel phase
 ENCODE_BATCH = 2048

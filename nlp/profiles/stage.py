@@ -17,18 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from nlp.descriptors import (
+from linernotes.nlp.descriptors import (
     FamilyMatcher,
     TermExtractor,
     document_frequencies,
     salience,
     sentence_rates,
 )
-from nlp.embeddings import DIM as MINILM_DIM
-from nlp.embeddings import MODEL_NAME as MINILM_NAME
-from nlp.embeddings import Encoder, default_encoder
-from nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
-from nlp.profiles.config import (
+from linernotes.nlp.embeddings import DIM as MINILM_DIM
+from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
+from linernotes.nlp.embeddings import Encoder, default_encoder
+from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
+from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
     SALIENCE,
@@ -37,19 +37,24 @@ from nlp.profiles.config import (
     ProfileConfig,
     ProfileSummary,
 )
-from nlp.profiles.corpus import Corpus, load_corpus
-from nlp.profiles.features import SparseParts, entity_parts, sparse_parts, term_bags
-from nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
-from nlp.profiles.sentence_cache import (
+from linernotes.nlp.profiles.corpus import Corpus, load_corpus
+from linernotes.nlp.profiles.features import SparseParts, entity_parts, sparse_parts, term_bags
+from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
+from linernotes.nlp.profiles.sentence_cache import (
     embed_pending_sentences,
     prototype_matrix,
     sentence_vectors,
 )
-from nlp.profiles.writers import DescriptorInput, VectorInput, write_descriptors, write_vectors
-from nlp.word2vec import ensure_model
-from storage import Store
-from storage.models import KeyValue
-from storage.upsert import upsert
+from linernotes.nlp.profiles.writers import (
+    DescriptorInput,
+    VectorInput,
+    write_descriptors,
+    write_vectors,
+)
+from linernotes.nlp.word2vec import ensure_model
+from linernotes.storage import Store
+from linernotes.storage.models import KeyValue
+from linernotes.storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ import numpy as np
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from nlp.descriptors import EntityTerms, TermExtractor, display_weights, top_terms
-from nlp.evidence import EntityKey
-from nlp.profiles.config import CULTURAL, ProfileConfig
-from nlp.similarity import backoff
-from storage import Store
-from storage.models import Descriptor, DescriptorMonth, EntityState, Neighbor, Vector
-from storage.upsert import upsert
+from linernotes.nlp.descriptors import EntityTerms, TermExtractor, display_weights, top_terms
+from linernotes.nlp.evidence import EntityKey
+from linernotes.nlp.profiles.config import CULTURAL, ProfileConfig
+from linernotes.nlp.similarity import backoff
+from linernotes.storage import Store
+from linernotes.storage.models import Descriptor, DescriptorMonth, EntityState, Neighbor, Vector
+from linernotes.storage.upsert import upsert
 
 
 @dataclass

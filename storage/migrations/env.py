@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.models import Base
+from linernotes.storage.models import Base
 
 target_metadata = Base.metadata
 
@@ -13,7 +13,7 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        from storage.db import make_engine, resolve_url
+        from linernotes.storage.db import make_engine, resolve_url
 
         engine = make_engine(resolve_url(context.config.get_main_option("sqlalchemy.url")))
         with engine.begin() as conn:

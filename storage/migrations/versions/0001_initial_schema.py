@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.vectors
+import linernotes.storage.vectors  # noqa: F401
+from linernotes import storage
 
 revision = "0001"
 down_revision = None
