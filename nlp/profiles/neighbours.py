@@ -25,7 +25,14 @@ HNSW_MAX_DIM = 4000  # pgvector's limit for an HNSW index over halfvec
 
 
 def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[str], np.ndarray]:
-    """All vectors of one kind and model as (ids, matrix)."""
+    """All vectors of one kind and model as (ids, matrix).
+
+    On SQLite the float32 blobs are joined and read by numpy in one go: decoding
+    row by row through the ORM cost ~30 µs a vector, which is what `similar`
+    waits for on every query (bench/scale/vectors.py measures it).
+    """
+    if store.dialect == "sqlite":
+        return _load_matrix_sqlite(store, kind, model)
     with store.session() as session:
         rows = session.execute(
             select(Vector.entity_id, Vector.vector)
@@ -35,6 +42,23 @@ def load_matrix(store: Store, kind: str, model: str = CULTURAL) -> tuple[list[st
     if not rows:
         return [], np.zeros((0, 0), dtype=np.float32)
     return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+
+
+def _load_matrix_sqlite(store: Store, kind: str, model: str) -> tuple[list[str], np.ndarray]:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT entity_id, vector FROM vectors WHERE entity_kind = ? AND model = ? "
+            "ORDER BY entity_id",
+            (kind, model),
+        ).all()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    blobs = [bytes(r[1]) for r in rows]
+    width = len(blobs[0])
+    if any(len(b) != width for b in blobs):  # mixed dimensions: decode one by one
+        return [r[0] for r in rows], np.stack([np.frombuffer(b, dtype="<f4") for b in blobs])
+    flat = np.frombuffer(b"".join(blobs), dtype="<f4")
+    return [r[0] for r in rows], flat.reshape(len(blobs), width // 4).astype(np.float32)
 
 
 def sparse_terms(ids: list[str], term_weights: Mapping[str, Mapping[str, float]]) -> Any:
