@@ -152,6 +152,23 @@ def render_trend(trend: dict[str, Any], width: int = 640, height: int = 180) -> 
     return "".join(parts) + '</svg><div class="legend">' + "".join(legend) + "</div>"
 
 
+def entity_label(
+    kind: str,
+    entity_id: str,
+    name: str | None,
+    artist: str | None,
+    link: Linker,
+    css: str = "",
+) -> str:
+    """An entity's name (a link where the page can link) and, for works, its artist."""
+    label = esc(name or entity_id)
+    href = link(kind, entity_id) if link is not None else None
+    if href is not None:
+        cls = f' class="{css}"' if css else ""
+        label = f'<a{cls} href="{esc(href)}">{label}</a>'
+    return label + (f" &ndash; {esc(artist)}" if kind != "artist" and artist else "")
+
+
 def render_neighbors(
     kind: str, neighbors: list[dict[str, Any]], live: bool, link: Linker = None
 ) -> str:
@@ -160,13 +177,10 @@ def render_neighbors(
     to = _linker(live, link)
     items = []
     for n in neighbors:
-        label = esc(n["neighbor_name"] or n["neighbor_id"])
-        href = to(kind, n["neighbor_id"]) if to is not None else None
-        if href is not None:
-            label = f'<a class="neighbor" href="{esc(href)}">{label}</a>'
-        artist = n["neighbor_artist_name"]
-        by = f" &ndash; {esc(artist)}" if kind != "artist" and artist else ""
-        items.append(f'<li>{label}{by} <span class="num">{float(n["score"]):.3f}</span></li>')
+        label = entity_label(
+            kind, n["neighbor_id"], n["neighbor_name"], n["neighbor_artist_name"], to, "neighbor"
+        )
+        items.append(f'<li>{label} <span class="num">{float(n["score"]):.3f}</span></li>')
     return '<ol class="neighbors">' + "".join(items) + "</ol>"
 
 
@@ -257,12 +271,7 @@ def render_chart(
         return f'<h3>{esc(title)}</h3><p class="empty">No posts in this window.</p>'
     rows = []
     for e in entries:
-        name = esc(e["name"] or e["id"])
-        href = link(kind, e["id"]) if link is not None else None
-        if href is not None:
-            name = f'<a href="{esc(href)}">{name}</a>'
-        if kind != "artist" and e.get("artist_name"):
-            name += f" &ndash; {esc(e['artist_name'])}"
+        name = entity_label(kind, e["id"], e["name"], e.get("artist_name"), link)
         posts = "".join(
             f"<li>{_post_link(p)} <span class='meta'>{esc(p['source'])} · "
             f"{esc(p['posted_at'])}</span></li>"

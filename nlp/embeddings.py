@@ -84,7 +84,8 @@ class ShippedModel:
         return f"onnx-int8-{self.sha256[:12]}"
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (the model files are tens of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -109,7 +110,7 @@ def shipped_model(directory: Path = SHIPPED_MODEL_DIR) -> ShippedModel:
         ) from None
     for name in ("model.onnx", "tokenizer.json"):
         path = directory / name
-        found = _sha256(path) if path.is_file() else "missing"
+        found = sha256_of(path) if path.is_file() else "missing"
         if found != outputs.get(name):
             raise ModelFileError(
                 f"{path}: sha256 {found[:16]} does not match PROVENANCE.json "

