@@ -74,6 +74,9 @@ def load_gazetteer(store: Store | None, catalog: Path | None = None) -> Gazettee
     return Gazetteer.from_entries_cached(entries)
 
 
+TRANSFORMER_NER = "music_transformer_ner"
+
+
 def make_extractor(
     store: Store | None,
     *,
@@ -81,12 +84,23 @@ def make_extractor(
     batch_size: int = 64,
     without: Sequence[str] = (),
     catalog: Path | None = None,
+    transformer_ner: bool = False,
 ) -> MentionExtractor:
-    """The mention extractor over the database's catalogue (or a catalogue file's)."""
+    """The mention extractor over the database's catalogue (or a catalogue file's).
+
+    `transformer_ner` adds the shipped transformer token classifier as one more candidate
+    source (rule `ner_spans`); off by default: it is 3x slower than the CNN NER and does
+    not beat the rules on edited text, only on conversational queries (docs/mentions.md).
+    """
     from linernotes.nlp.mentions import MentionExtractor
 
+    extra = TRANSFORMER_NER if transformer_ner else None
     return MentionExtractor(
-        load_gazetteer(store, catalog), n_process=n_process, batch_size=batch_size, without=without
+        load_gazetteer(store, catalog),
+        n_process=n_process,
+        batch_size=batch_size,
+        without=without,
+        extra_ner=extra,
     )
 
 

@@ -131,6 +131,8 @@ def build_pipeline(
             nlp.remove_pipe("ner")
         nlp.add_pipe("ner", source=spacy.load(model_dir), last=True)
     if extra_ner:
+        if extra_ner == "music_transformer_ner":
+            import linernotes.nlp.transformer_ner  # noqa: F401  (registers the factory)
         nlp.add_pipe(extra_ner, last=True)
     component: Any = nlp.add_pipe(COMPONENT, last=True, config={"rules": names})
     component.gazetteer = gazetteer

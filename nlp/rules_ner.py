@@ -37,6 +37,11 @@ _FILM_WORDS = re.compile(
     r"Academy Award|\bfilms?\b|\bactor|\bactress|Best Director|Screenplay|Emmy|Golden Globe"
 )
 NER_CONFIDENCE = 0.8
+# Extra NER spans (the transformer's) are trusted only where the rules found nothing and only
+# when confident: "rules + transformer >= 0.9 in the gaps" was the merge chosen on the CrossNER
+# tuning half (nlp/models/music-ner-int8/PROVENANCE.json, chosen_on_tuning).
+GAP_SCORE = 0.9
+GAP_CONFIDENCE = 0.05
 
 
 @rule("ner")
@@ -56,9 +61,10 @@ def ner_spans_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
     scores = group.attrs.get("scores") if hasattr(group, "attrs") else None
     out = []
     for i, span in enumerate(group):
-        if span.label_ in MUSIC_LABELS:
-            conf = float(scores[i]) if scores is not None and i < len(scores) else NER_CONFIDENCE
-            out.append(_vetted(ctx, span, conf, "ner"))
+        score = float(scores[i]) if scores is not None and i < len(scores) else NER_CONFIDENCE
+        if span.label_ in MUSIC_LABELS and score >= GAP_SCORE:
+            # the lowest confidence of all rules: a span only fills a gap the others leave
+            out.append(_vetted(ctx, span, GAP_CONFIDENCE, "ner"))
     return out
 
 

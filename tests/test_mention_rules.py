@@ -46,8 +46,10 @@ def test_rule_list_comes_from_the_component_config() -> None:
 
 
 def test_ner_spans_rule_reads_another_components_span_group() -> None:
-    """The hook for a transformer NER: spans in doc.spans["ner_candidates"] become candidates,
-    with the component's scores as confidences, vetted like the CNN NER's."""
+    from linernotes.nlp.rules_ner import GAP_CONFIDENCE
+
+    """The hook for a transformer NER: confident spans in doc.spans["ner_candidates"] become
+    candidates vetted like the CNN NER's, at the lowest confidence so they only fill gaps."""
     import spacy
 
     doc = spacy.blank("en")("Yesterday Quibble Zorn played Honey live.")
@@ -58,8 +60,7 @@ def test_ner_spans_rule_reads_another_components_span_group() -> None:
     (rule,) = rules_named(["ner_spans"])
     found = rule.func(doc, ctx)
     assert [(doc.text[c.start : c.end], c.label, c.confidence) for c in found] == [
-        ("Quibble Zorn", "ARTIST", 0.91),
-        ("Honey", "ALBUM", 0.66),
+        ("Quibble Zorn", "ARTIST", GAP_CONFIDENCE),  # 0.91 >= GAP_SCORE; "Honey" (0.66) is not
     ]
     assert rule.func(spacy.blank("en")("No group here."), ctx) == []
 
@@ -159,3 +160,15 @@ def test_eval_mentions_cli_split_and_without(tmp_path: Path) -> None:
     assert json.loads(half.output)["TRACK"]["support"] == n_check
     bad = runner.invoke(cli, [*base, "--without", "nope"])
     assert bad.exit_code != 0 and "unknown mention rule" in bad.output
+
+
+@pytest.mark.slow
+def test_transformer_switch_puts_the_shipped_model_before_the_rules() -> None:
+    """`--transformer-ner`: the shipped component runs before ours and fills the span group."""
+    extractor = MentionExtractor(Gazetteer.from_entries(CATALOG), extra_ner="music_transformer_ner")
+    names = extractor.nlp.pipe_names
+    assert names.index("music_transformer_ner") < names.index(names[-1])
+    doc = extractor.nlp("Robyn played Honey live in Stockholm last night.")
+    assert "ner_candidates" in doc.spans
+    found = next(extractor.annotate(["Robyn played Honey live in Stockholm last night."]))
+    assert ("Robyn", "ARTIST") in [(m.surface, m.label) for m in found]

@@ -104,12 +104,19 @@ def span_json(mention: Any) -> dict[str, Any]:
 @click.option(
     "--batch", type=click.IntRange(min=1), default=64, show_default=True, help="Lines per batch."
 )
+@click.option(
+    "--transformer-ner",
+    is_flag=True,
+    help="Add the shipped transformer NER as a candidate source (slower; docs/mentions.md).",
+)
 @pass_app
-def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> None:
+def annotate_command(
+    app: AppContext, input_path: Path | None, batch: int, transformer_ner: bool
+) -> None:
     """Write each input JSONL object back with the mentions found in its text as `spans`."""
     from linernotes.nlp.extract import make_extractor
 
-    extractor = make_extractor(app.store())
+    extractor = make_extractor(app.store(), transformer_ner=transformer_ner)
     name = str(input_path) if input_path else "<stdin>"
     stream = input_path.open("rb") if input_path else sys.stdin.buffer
     pending: list[dict[str, Any]] = []
@@ -164,6 +171,11 @@ def annotate_command(app: AppContext, input_path: Path | None, batch: int) -> No
     help="Link against this catalogue file instead of the database's catalogue.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option(
+    "--transformer-ner",
+    is_flag=True,
+    help="Add the shipped transformer NER as a candidate source (slower; docs/mentions.md).",
+)
 @pass_app
 def eval_mentions_command(
     app: AppContext,
@@ -174,6 +186,7 @@ def eval_mentions_command(
     contributions: bool,
     catalog: Path | None,
     as_json: bool,
+    transformer_ner: bool,
 ) -> None:
     """Precision, recall and F1 per label and micro-averaged (exact span and label)."""
     from linernotes.nlp.evaluate import (
@@ -197,7 +210,9 @@ def eval_mentions_command(
             sets.append((name, select_split(load_gold(gold), split)))
         if musicreconer is not None:
             sets.append((str(musicreconer), load_musicreconer(musicreconer)))
-        extractor = make_extractor(app.store(), without=without, catalog=catalog)
+        extractor = make_extractor(
+            app.store(), without=without, catalog=catalog, transformer_ner=transformer_ner
+        )
     except (GoldFormatError, ValueError, OSError) as exc:
         raise UserFacingError(str(exc)) from None
     results = {}
