@@ -23,9 +23,16 @@ from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.storage.names import normalize_name
 
 MUSIC_LABELS = ("ARTIST", "TRACK", "ALBUM")
-BASE_KEY = "linernotes_stock_ents"  # doc.user_data: the stock NER's {(start, end): label}
+BASE_KEY = "linernotes_stock_ents"  # doc.user_data: the stock NER's [start, end, label] rows
 SUBJECT_KEY = "linernotes_subject_artist"  # doc.user_data: the page subject's artist id
 NER_SPANS_KEY = "ner_candidates"  # doc.spans group an extra NER component may fill
+
+
+def stock_labels(doc: Any) -> dict[tuple[int, int], str]:
+    """The stock NER's labels by character span, from the side channel the stash wrote."""
+    return {(int(s), int(e)): str(label) for s, e, label in doc.user_data.get(BASE_KEY) or []}
+
+
 Ngram = tuple[int, int, tuple[int, ...]]
 
 
@@ -72,7 +79,7 @@ class RuleContext:
         rows = doc.to_array([ORTH, SPACY, IDX, SENT_START]).tolist()
         orths = [strings[r[0]] for r in rows]
         text = "".join([o + " " if r[1] else o for o, r in zip(orths, rows, strict=True)])
-        ctx = cls(doc, gazetteer, text, doc.user_data.get(BASE_KEY) or {})
+        ctx = cls(doc, gazetteer, text, stock_labels(doc))
         ctx.orths = orths
         ctx.starts = [r[2] for r in rows]
         ctx.ends = [r[2] + len(o) for o, r in zip(orths, rows, strict=True)]

@@ -73,7 +73,9 @@ class MusicMentionComponent:
 
 def _stash_base_ents(doc: Any) -> Any:
     """Keep the stock NER's labels as a side channel, then clear them for the music NER."""
-    doc.user_data[BASE_KEY] = {(e.start_char, e.end_char): e.label_ for e in doc.ents}
+    # [start, end, label] rows, not a dict keyed by (start, end): with n_process > 1 spaCy
+    # sends docs back through msgpack, which turns tuple keys into unhashable lists.
+    doc.user_data[BASE_KEY] = [[e.start_char, e.end_char, e.label_] for e in doc.ents]
     doc.set_ents([], default="missing")
     return doc
 

@@ -17,7 +17,7 @@ per-rule contributions. This module streams documents through the pipeline (Ment
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,6 +207,9 @@ class MentionExtractor:
             doc = next(title_docs)
             doc.user_data[USER_KEY] = component.title_candidates(doc)
             title_mentions.append(self._mentions(doc, count=False, text=title))
+        # Run the generator to its end: with n_process > 1 a pipe left suspended joins its
+        # workers when collected while they still wait to send, and extract hangs for ever.
+        deque(title_docs, maxlen=0)
         chosen = [_subject_of(found) for found in title_mentions]
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []  # (item index, char offset of the piece)

@@ -188,13 +188,13 @@ def test_title_next_to_its_artist_comes_from_the_catalogue(extractor: MentionExt
 
 
 def test_stock_ner_side_channel_is_stashed(extractor: MentionExtractor) -> None:
-    from linernotes.nlp.candidates import BASE_KEY as _BASE_KEY
+    from linernotes.nlp.candidates import stock_labels
     from linernotes.nlp.mentions import MODEL_DIR
 
     if not (MODEL_DIR / "ner").exists():
         pytest.skip("music NER not shipped")
     doc = extractor.nlp("Adele moved from London to Paris.")
-    stock = doc.user_data[_BASE_KEY]
+    stock = stock_labels(doc)
     assert stock.get((27, 32)) == "GPE"  # the stock NER's place, kept beside the music NER
     assert "parser" not in extractor.nlp.pipe_names and doc.has_annotation("SENT_START")
 
@@ -209,7 +209,7 @@ def _stock_doc(text: str, music: list[tuple[int, int]], stock: dict[tuple[int, i
     spans = [doc.char_span(s, e, label="ARTIST") for s, e in music]
     assert all(span is not None for span in spans), "test spans must align with tokens"
     doc.ents = [span for span in spans if span is not None]
-    doc.user_data["linernotes_stock_ents"] = stock
+    doc.user_data["linernotes_stock_ents"] = [[s, e, label] for (s, e), label in stock.items()]
     return doc
 
 
@@ -393,3 +393,44 @@ def test_single_word_catalogue_artist_in_plain_text() -> None:
     robyn = _find(found, "Robyn", "ARTIST")
     assert robyn.entity_id == "ar:robyn"
     assert not [m for m in found if m.label == "ALBUM"]
+
+
+TWO_PROCESSES = """
+from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
+from linernotes.nlp.mentions import MentionExtractor
+
+gaz = Gazetteer.from_entries([
+    CatalogEntry("artist", "ar:robyn", "Robyn"),
+    CatalogEntry("track", "tr:robyn/dancing", "Dancing On My Own", "ar:robyn", "Robyn"),
+])
+items = [
+    (f'Robyn wrote "Dancing On My Own" in take {i}, and the singer Robyn played it live.',
+     f"Robyn, take {i}")
+    for i in range(9)
+]
+def run(n):
+    found = MentionExtractor(gaz, n_process=n, batch_size=2).extract(items)
+    return [[(m.start, m.end, m.label, m.entity_id) for m in d.mentions] for d in found]
+one, two = run(1), run(2)
+print(len(two), sum(len(d) for d in two), one == two)
+"""
+
+
+@pytest.mark.slow
+def test_two_worker_processes_finish(tmp_path: Any) -> None:
+    """`extract -p 2` with page titles: the title pipe must be run to its end, or its workers
+    wait to send while the parent joins them, and the stage never returns."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_PROCESSES],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    documents, mentions, same = done.stdout.split()
+    assert (documents, same) == ("9", "True") and int(mentions) >= 9
