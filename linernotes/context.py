@@ -2,7 +2,10 @@
 
 Commands that write (import, crawl, extract, embed) take `store()`, which
 creates or upgrades the schema; commands that only read take `api()`, a
-read-only `linernotes.api.Linernotes` that never writes and never migrates.
+read-only `linernotes.api.Linernotes`. A reading command never creates a
+database, but it upgrades an existing one whose schema is behind, as every
+command of the CONTRACT does; only the Python API's `open(readonly=True)`
+refuses instead, so a notebook never writes.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class AppContext:
             from linernotes.api import Linernotes
             from linernotes.api import open as open_api
 
+            if self._store is None:
+                _upgrade_existing(self.db_url)
             self._api = (
                 Linernotes(self._store, readonly=False)
                 if self._store is not None
@@ -67,3 +72,14 @@ def app(ctx: click.Context) -> AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def _upgrade_existing(db_url: str | None) -> None:
+    """Bring an existing database to the current schema (a missing file stays missing)."""
+    from linernotes.api import as_url
+    from linernotes.opening import check_sqlite_path
+    from linernotes.storage import open_store, resolve_url
+
+    url = resolve_url(as_url(db_url))
+    check_sqlite_path(url, readonly=True)  # refuses a missing file, names a bad one
+    open_store(url).close()

@@ -87,15 +87,17 @@ def vector_search(store: Store, kind: str, entity_id: str, k: int) -> list[tuple
 
 def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
     """entity id -> neighbour ids, best first (the precomputed table, or vectors past its depth)."""
+    from linernotes.nlp.profiles import OTHER_ARTISTS
+
+    # the plain list only: a track's second list (by other artists) is ranked after it
+    plain = (Neighbor.entity_kind == kind) & (Neighbor.model != OTHER_ARTISTS)
     with store.session() as session:
         rows = session.execute(
             select(Neighbor.entity_id, Neighbor.neighbor_id)
-            .where(Neighbor.entity_kind == kind, Neighbor.rank <= k)
+            .where(plain, Neighbor.rank <= k)
             .order_by(Neighbor.entity_id, Neighbor.rank)
         ).all()
-        depth = session.execute(
-            select(func.max(Neighbor.rank)).where(Neighbor.entity_kind == kind)
-        ).scalar()
+        depth = session.execute(select(func.max(Neighbor.rank)).where(plain)).scalar()
     out: dict[str, list[str]] = {}
     for eid, nid in rows:
         out.setdefault(str(eid), []).append(str(nid))
@@ -104,5 +106,6 @@ def export_table(store: Store, kind: str, k: int) -> dict[str, list[str]]:
         from linernotes.nlp.similarity import knn
 
         ids, matrix = load_matrix(store, kind, CULTURAL)
-        out = {e: [n for n, _ in v] for e, v in knn(ids, matrix, k).items()}
+        if ids:  # deeper than the table: search the vectors, or keep the table without them
+            out = {e: [n for n, _ in v] for e, v in knn(ids, matrix, k).items()}
     return out

@@ -122,3 +122,29 @@ def test_no_progress_line_off_a_terminal(
     with crawl_progress(sqlite_store, interval=0.01):
         pass
     assert capsys.readouterr().err == ""
+
+
+def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: Path) -> None:
+    """CONTRACT: any command upgrades the schema as needed; a reader still never creates a file."""
+    from sqlalchemy import text as sql_text
+
+    from linernotes.storage import open_store
+
+    db = tmp_path / "old.db"
+    store = open_store(f"sqlite:///{db}")
+    with store.engine.begin() as conn:  # the schema as it was one revision ago
+        conn.execute(sql_text("DROP VIEW trending"))
+        conn.execute(sql_text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
+    store.close()
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "sql", "SELECT 1 AS one"])
+    assert result.exit_code == 0, result.stderr
+    store = open_store(f"sqlite:///{db}", upgrade=False)
+    with store.engine.connect() as conn:
+        assert conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar() == (
+            "0005_trending"
+        )
+        assert conn.execute(sql_text("SELECT count(*) FROM trending")).scalar() == 0
+    store.close()
+    missing = tmp_path / "missing.db"
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{missing}", "similar", "--track", "x"])
+    assert result.exit_code == 1 and not missing.exists()
