@@ -24,6 +24,7 @@ from linernotes.errors import UserFacingError
 from linernotes.opening import as_url, check_sqlite_path, open_readonly, schema_revisions
 from linernotes.resolve import KINDS, Resolution, resolve
 from linernotes.storage import Store, open_store, resolve_url
+from linernotes.storage.chunks import chunked
 
 __all__ = ["Linernotes", "open", "schema_revisions"]
 
@@ -159,16 +160,14 @@ class Linernotes:
 
     def _names(self, kind: str, ids: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = {f"i{n}": v for n, v in enumerate(ids[start : start + 500])}
-            if not chunk:
-                continue
-            marks = ", ".join(f":{p}" for p in chunk)
+        for chunk in chunked(ids):
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            marks = ", ".join(f":{p}" for p in params)
             rows = self._rows(
                 "SELECT entity_id, name FROM entity_names WHERE entity_kind = :k "
                 f"AND entity_id IN ({marks})",
                 k=kind,
-                **chunk,
+                **params,
             )
             out.update({str(r["entity_id"]): str(r["name"]) for r in rows})
         return out

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from linernotes.nlp.subject import pick_title_work, title_keys
+from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Artist, Document, DocumentSubject, Track
 
 Subject = tuple[str, str, list[Any]]  # entity kind, entity id, the extractor's sentence spans
@@ -70,8 +71,8 @@ def _subject_titles(session: Session, subjects: dict[int, Subject]) -> dict[int,
             by_track[eid].append(d)
     out: dict[int, str] = {}
     ids = sorted(by_track)
-    for start in range(0, len(ids), 500):
-        query = select(Track.id, Track.norm_title).where(Track.id.in_(ids[start : start + 500]))
+    for chunk in chunked(ids):
+        query = select(Track.id, Track.norm_title).where(Track.id.in_(chunk))
         for tid, norm in session.execute(query):
             out.update({d: norm for d in by_track[tid]})
     return out
@@ -82,12 +83,11 @@ def _tracks_by_title(
 ) -> dict[str, list[tuple[str, str, str | None, str | None]]]:
     """norm_title -> catalogue tracks (id, title, artist id, artist name) with that title."""
     out: dict[str, list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
-    key_list = sorted(keys)
-    for start in range(0, len(key_list), 500):
+    for chunk in chunked(sorted(keys)):
         query = (
             select(Track.norm_title, Track.id, Track.title, Track.artist_id, Artist.name)
             .outerjoin(Artist, Artist.id == Track.artist_id)
-            .where(Track.norm_title.in_(key_list[start : start + 500]))
+            .where(Track.norm_title.in_(chunk))
         )
         for norm, tid, title, aid, name in session.execute(query):
             out[norm].append((tid, title, aid, name))
@@ -96,7 +96,7 @@ def _tracks_by_title(
 
 def _texts(session: Session, ids: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        query = select(Document.id, Document.text).where(Document.id.in_(ids[start : start + 500]))
+    for chunk in chunked(ids):
+        query = select(Document.id, Document.text).where(Document.id.in_(chunk))
         out.update({d: t or "" for d, t in session.execute(query)})
     return out

@@ -18,6 +18,7 @@ from linernotes.nlp.descriptors import month_of
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import STATE_KEY
 from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Album, Artist, EntityState, Evidence, KeyValue, Track
 
 
@@ -97,8 +98,7 @@ def _names(session: Session, keys: set[str]) -> dict[str, list[str]]:
         if model is None:
             continue
         id_list = sorted(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+        for chunk in chunked(id_list):
             if model is Artist:
                 rows = session.execute(
                     select(Artist.id, Artist.name, Artist.aliases).where(Artist.id.in_(chunk))
@@ -116,8 +116,7 @@ def _names(session: Session, keys: set[str]) -> dict[str, list[str]]:
 def _track_artists(session: Session, track_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(track_ids))
     out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunked(ids):
         for tid, aid in session.execute(
             select(Track.id, Track.artist_id).where(Track.id.in_(chunk))
         ):

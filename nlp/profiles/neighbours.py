@@ -18,6 +18,7 @@ from linernotes.nlp.profiles.config import (
 )
 from linernotes.nlp.similarity import Combination, knn, knn_combined
 from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Neighbor, Vector
 
 log = logging.getLogger(__name__)
@@ -197,8 +198,8 @@ def _store_neighbors(
                 )
     with store.session() as session:
         session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
-        for start in range(0, len(rows), 2000):
-            session.execute(insert(Neighbor), rows[start : start + 2000])
+        for chunk in chunked(rows, 2000):
+            session.execute(insert(Neighbor), chunk)
     return len(rows)
 
 

@@ -18,6 +18,7 @@ from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
 from linernotes.nlp.embeddings import Encoder, default_encoder, sentence_hash
 from linernotes.nlp.vocabulary import prototype_terms
 from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Evidence, SentenceEmbedding
 from linernotes.storage.upsert import upsert
 
@@ -27,8 +28,7 @@ ENCODE_BATCH = 2048
 
 def _cached(session: Session, hashes: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
+    for chunk in chunked(hashes):
         for h, vec in session.execute(
             select(SentenceEmbedding.sentence_hash, SentenceEmbedding.vector).where(
                 SentenceEmbedding.model == MINILM_NAME,

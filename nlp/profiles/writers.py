@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import CULTURAL, ProfileConfig
 from linernotes.nlp.similarity import backoff
 from linernotes.storage import Store
+from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Descriptor, DescriptorMonth, EntityState, Neighbor, Vector
 from linernotes.storage.upsert import upsert
 
@@ -35,10 +36,9 @@ class DescriptorInput:
     rates: dict[str, float] = field(default_factory=dict)  # corpus sentence share per term
 
 
-def chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[list[EntityKey]]:
-    items = sorted(keys)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[Sequence[EntityKey]]:
+    """Entity keys in sorted order, in pieces (each key is two bound parameters)."""
+    return chunked(sorted(keys), size)
 
 
 def delete_for(session: Session, model: Any, keys: set[EntityKey]) -> None:
@@ -115,8 +115,7 @@ def load_vectors(
     out: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
     id_list = sorted(set(ids))
     model_list = list(models)
-    for start in range(0, len(id_list), 500):
-        chunk = id_list[start : start + 500]
+    for chunk in chunked(id_list):
         for eid, model, vec in session.execute(
             select(Vector.entity_id, Vector.model, Vector.vector).where(
                 Vector.entity_kind == kind,
@@ -173,8 +172,8 @@ def write_vectors(store: Store, data: VectorInput, cfg: ProfileConfig) -> None:
             rows.append(_vector_row(key, CULTURAL, version[:100], combined, support, alpha, now))
     with store.session() as session:
         delete_for(session, Vector, set(parts) | data.removed)
-        for start in range(0, len(rows), 500):
-            session.execute(insert(Vector), rows[start : start + 500])
+        for chunk in chunked(rows):
+            session.execute(insert(Vector), chunk)
         _write_states(session, set(parts), data.removed, data.hashes, now)
         delete_for(session, Neighbor, data.removed)
 
