@@ -34,6 +34,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "patterns",
     "gazetteer",
     "byline",
+    "genre_word",
     "work_by_artist",
     "year_title",
     "possessive",

@@ -5,12 +5,14 @@
 * `possessive`: the capitalised run after a sure artist's possessive is their work;
 * `title_by`: the capitalised run before "by Artist" is their work;
 * `byline`: credits ("Words by", "Photo:", a line opening "By") name writers, not artists;
+* `genre_word`: "Gospel music", "Chicago blues", "Heavy metal": a genre's name, not an artist;
 * `year_trim`: "1985's Little Creatures": the year is no part of the title.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from linernotes.nlp.candidates import Candidate, RuleContext, place_title, rule, trim_end
@@ -164,6 +166,43 @@ def byline_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
     if dropped:
         gone = {id(c) for c in dropped}
         ctx.cands = [c for c in ctx.cands if id(c) not in gone]
+    return []
+
+
+@lru_cache(maxsize=1)
+def genre_names() -> frozenset[str]:
+    """The descriptor vocabulary's genres (nlp.vocabulary), normalised."""
+    from linernotes.nlp.vocabulary import GENRES, _parse, normalize_term
+
+    return frozenset(normalize_term(term) for term in _parse(GENRES))
+
+
+_NEXT_WORD = re.compile(r"\s+([\w&-]+)")
+
+
+@rule("genre_word")
+def genre_word_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
+    """Drop "artists" that name a genre: a genre term, or a word a genre term follows.
+
+    "Gospel music", "Texas country music", "Chicago blues", "Heavy metal", "Euro disco":
+    a capitalised word right before a lower-case genre word (or "music") modifies the genre,
+    even where a band of that name exists (Gospel, Texas, Chicago, The Heavy). A candidate
+    that is itself a genre term ("Punk", "Soul", "Gospel music") is one too. Artists are
+    named before "music" or a genre word hardly ever in running prose ("Beatles music").
+    """
+    from linernotes.nlp.vocabulary import normalize_term
+
+    genres, text = genre_names(), ctx.text
+    kept = []
+    for cand in ctx.cands:
+        if cand.label == "ARTIST":
+            after = _NEXT_WORD.match(text, cand.end)
+            word = after.group(1) if after else ""
+            name = normalize_term(text[cand.start : cand.end]).removesuffix(" music")
+            if name in genres or (word.islower() and (word in genres or word == "music")):
+                continue
+        kept.append(cand)
+    ctx.cands = kept
     return []
 
 

@@ -172,3 +172,79 @@ def test_transformer_switch_puts_the_shipped_model_before_the_rules() -> None:
     assert "ner_candidates" in doc.spans
     found = next(extractor.annotate(["Robyn played Honey live in Stockholm last night."]))
     assert ("Robyn", "ARTIST") in [(m.surface, m.label) for m in found]
+
+
+def _with_extra_spans(
+    text: str, spans: list[tuple[int, int, str, float]], cands: list[Candidate], **stock: object
+) -> tuple[object, RuleContext]:
+    """A blank-pipeline doc whose extra-NER span group holds `spans`, its rule context holding
+    `cands` (and, if given, the stock NER side channel)."""
+    import spacy
+
+    from linernotes.nlp.candidates import BASE_KEY
+
+    doc = spacy.blank("en")(text)
+    group = [doc.char_span(s, e, label=lab) for s, e, lab, _ in spans]
+    doc.spans["ner_candidates"] = [s for s in group if s is not None]
+    doc.spans["ner_candidates"].attrs["scores"] = [score for *_, score in spans]
+    if "rows" in stock:
+        doc.user_data[BASE_KEY] = stock["rows"]
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = cands
+    return doc, ctx
+
+
+def test_extra_ner_label_wins_an_artist_or_work_disagreement() -> None:
+    """The CNN NER calls a song an artist, the transformer a track: the transformer's label
+    is taken, and the span is no gap to fill twice. A catalogue artist keeps its label."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Then Glass Lanterns came out, and Robyn toured it."
+    song = Candidate(5, 19, "ARTIST", 0.8, "ner", True)
+    known = Candidate(34, 39, "ARTIST", 0.8, "ner", True)
+    spans = [(5, 19, "TRACK", 0.98), (34, 39, "ALBUM", 0.97)]
+    _, ctx = _with_extra_spans(text, spans, [song, known])
+    assert rule.func(ctx.doc, ctx) == []
+    assert (song.label, song.evidence) == ("TRACK", True)
+    assert known.label == "ARTIST"  # the catalogue knows Robyn as an artist
+
+
+def test_extra_ner_fills_gaps_with_artists_and_albums_not_tracks() -> None:
+    """Unknown names need no stock PERSON label from the transformer, but a film sentence or
+    a place label still vetoes an artist; punctuation at a span's edge is trimmed."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Zorblax toured with Quibble: Second Dawn and Night Song."
+    spans = [(0, 7, "ARTIST", 0.99), (27, 40, "ALBUM", 0.95), (45, 55, "TRACK", 0.99)]
+    rows = [[0, 7, "ORG"]]
+    doc, ctx = _with_extra_spans(text, spans, [], rows=rows)
+    found = rule.func(doc, ctx)
+    assert [(text[c.start : c.end], c.label, c.evidence) for c in found] == [
+        ("Zorblax", "ARTIST", True),
+        ("Second Dawn", "ALBUM", True),
+    ]
+    film = "Zorblax won an Academy Award for the film."
+    doc, ctx = _with_extra_spans(film, [(0, 7, "ARTIST", 0.99)], [], rows=[])
+    assert [c.evidence for c in rule.func(doc, ctx)] == [False]
+    place = "Zorblax is lovely in spring."
+    doc, ctx = _with_extra_spans(place, [(0, 7, "ARTIST", 0.99)], [], rows=[[0, 7, "GPE"]])
+    assert [c.evidence for c in rule.func(doc, ctx)] == [False]
+
+
+def test_genre_words_are_not_artists() -> None:
+    """ "Gospel music", "Chicago blues", "Heavy metal": genre names, even where a band of that
+    name is in the catalogue; an artist before an ordinary word stays."""
+    import spacy
+
+    from linernotes.nlp.candidates import run_rules
+
+    text = "She sang Gospel music and Chicago blues, then Heavy metal with Robyn today."
+    doc = spacy.blank("en")(text)
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = [
+        Candidate(text.index(name), text.index(name) + len(name), "ARTIST", 0.8, "ner", True)
+        for name in ("Gospel", "Chicago", "Heavy", "Robyn")
+    ]
+    run_rules(ctx, rules_named(["genre_word"]))
+    assert [text[c.start : c.end] for c in ctx.cands] == ["Robyn"]
+    ctx.cands = [Candidate(9, 21, "ARTIST", 0.8, "gazetteer", False)]  # "Gospel music"
+    run_rules(ctx, rules_named(["genre_word"]))
+    assert ctx.cands == []
