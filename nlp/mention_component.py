@@ -35,6 +35,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "gazetteer",
     "byline",
     "genre_word",
+    "and_the_band",
     "work_by_artist",
     "year_title",
     "possessive",

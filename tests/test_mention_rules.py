@@ -248,3 +248,25 @@ def test_genre_words_are_not_artists() -> None:
     ctx.cands = [Candidate(9, 21, "ARTIST", 0.8, "gazetteer", False)]  # "Gospel music"
     run_rules(ctx, rules_named(["genre_word"]))
     assert ctx.cands == []
+
+
+def test_and_the_band_is_one_artist_unless_the_band_is_catalogued() -> None:
+    """ "Quibble and the Zorns" is one name; "Quibble and the Robyns" stays two when "the
+    Robyns" is in the catalogue; "Peru and the United States" is a place, not a band."""
+    import spacy
+
+    from linernotes.nlp.candidates import BASE_KEY, run_rules
+
+    gaz = Gazetteer.from_entries([*CATALOG, CatalogEntry("artist", "ar:robyns", "The Robyns")])
+
+    def names(text: str, stock: list[list[object]]) -> list[str]:
+        doc = spacy.blank("en")(text)
+        doc.user_data[BASE_KEY] = stock
+        ctx = RuleContext.of(doc, gaz)
+        ctx.cands = [Candidate(0, 7, "ARTIST", 0.8, "ner", True)]
+        return [text[c.start : c.end] for c in run_rules(ctx, rules_named(["and_the_band"]))]
+
+    assert names("Quibble and the Zorns played.", []) == ["Quibble and the Zorns"]
+    assert names("Quibble and the Family Band played.", []) == ["Quibble and the Family Band"]
+    assert names("Quibble and the Robyns played.", []) == ["Quibble"]
+    assert names("Quibble and the United States.", [[12, 29, "GPE"]]) == ["Quibble"]
