@@ -270,3 +270,14 @@ def test_and_the_band_is_one_artist_unless_the_band_is_catalogued() -> None:
     assert names("Quibble and the Family Band played.", []) == ["Quibble and the Family Band"]
     assert names("Quibble and the Robyns played.", []) == ["Quibble"]
     assert names("Quibble and the United States.", [[12, 29, "GPE"]]) == ["Quibble"]
+
+
+def test_extra_ner_widens_a_name_the_cnn_ner_cut_short() -> None:
+    """The CNN NER saw "Six Feet" (an album), the transformer "Six Feet Under" (an artist):
+    one candidate on the longer span with the transformer's label replaces it."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "They toured with Six Feet Under in May."
+    short = Candidate(17, 25, "ALBUM", 0.8, "ner", True)
+    _, ctx = _with_extra_spans(text, [(17, 31, "ARTIST", 0.99)], [short])
+    assert rule.func(ctx.doc, ctx) == []
+    assert [(text[c.start : c.end], c.label) for c in ctx.cands] == [("Six Feet Under", "ARTIST")]
