@@ -60,12 +60,10 @@ def ner_spans_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
     least GAP_SCORE count. Where the music NER tagged the same span as an artist and the
     extra NER as a work, or the other way round, the extra NER's label wins unless the
     catalogue knows the span under the music NER's label (`relabel_ner`); where it reads a
-    longer name around the music NER's unknown one, the longer name wins (`widen_ner`). Its
-    ARTIST and
-    ALBUM spans fill the gaps the other rules leave (the lowest confidence of all), believed
-    unless a film sentence or the stock NER's place label speaks against an artist
-    (`unsure_extra_artist`); its TRACK spans are not used alone (on the tuning half they
-    are wrong more often than right).
+    longer name around the music NER's unknown one, the longer name wins (`widen_ner`).
+    Its other spans fill the gaps the other rules leave (the lowest confidence of all);
+    an artist is believed unless a film sentence or the stock NER's place label speaks
+    against it (`unsure_extra_artist`), titles are vetted like the music NER's.
     """
     if NER_SPANS_KEY not in doc.spans:
         return []
@@ -89,7 +87,7 @@ def ner_spans_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
             out.append(
                 Candidate(span.start_char, span.end_char, "ARTIST", GAP_CONFIDENCE, "ner", sure)
             )
-        elif span.label_ == "ALBUM":
+        else:
             out.append(_vetted(ctx, span, GAP_CONFIDENCE, "ner"))
     return out
 

@@ -208,7 +208,7 @@ def test_extra_ner_label_wins_an_artist_or_work_disagreement() -> None:
     assert known.label == "ARTIST"  # the catalogue knows Robyn as an artist
 
 
-def test_extra_ner_fills_gaps_with_artists_and_albums_not_tracks() -> None:
+def test_extra_ner_fills_gaps_without_asking_the_stock_ner_for_a_person() -> None:
     """Unknown names need no stock PERSON label from the transformer, but a film sentence or
     a place label still vetoes an artist; punctuation at a span's edge is trimmed."""
     (rule,) = rules_named(["ner_spans"])
@@ -220,6 +220,7 @@ def test_extra_ner_fills_gaps_with_artists_and_albums_not_tracks() -> None:
     assert [(text[c.start : c.end], c.label, c.evidence) for c in found] == [
         ("Zorblax", "ARTIST", True),
         ("Second Dawn", "ALBUM", True),
+        ("Night Song", "TRACK", True),
     ]
     film = "Zorblax won an Academy Award for the film."
     doc, ctx = _with_extra_spans(film, [(0, 7, "ARTIST", 0.99)], [], rows=[])
