@@ -2,8 +2,9 @@
 
 `ner` reads doc.ents (the CNN music NER of nlp.train_ner). `ner_spans` reads the span group
 `doc.spans["ner_candidates"]` that any other NER component may fill (the hook for a transformer
-token classifier: add its component before ours and it becomes one more rule, vetted alike, with
-its span scores in `doc.spans["ner_candidates"].attrs["scores"]` as confidences when given).
+token classifier: add its component before ours and it becomes one more rule, with its span
+scores in `doc.spans["ner_candidates"].attrs["scores"]`); how its spans are merged with the
+music NER's is told in `ner_spans_rule`.
 
 Vetting: an NER artist the catalogue does not know is kept only when the stock NER calls it a
 PERSON outside film/award sentences, or a context vouches for it; otherwise it is mostly a place,
@@ -37,9 +38,9 @@ _FILM_WORDS = re.compile(
     r"Academy Award|\bfilms?\b|\bactor|\bactress|Best Director|Screenplay|Emmy|Golden Globe"
 )
 NER_CONFIDENCE = 0.8
-# Extra NER spans (the transformer's) are trusted only where the rules found nothing and only
-# when confident: "rules + transformer >= 0.9 in the gaps" was the merge chosen on the CrossNER
-# tuning half (nlp/models/music-ner-int8/PROVENANCE.json, chosen_on_tuning).
+# Extra NER spans (the transformer's) count only when confident: ">= 0.9" was the floor chosen
+# on the CrossNER tuning half (nlp/models/music-ner-int8/PROVENANCE.json, chosen_on_tuning); on
+# their own they fill only the gaps the rules leave (the lowest confidence of all).
 GAP_SCORE = 0.9
 GAP_CONFIDENCE = 0.05
 
