@@ -8,7 +8,8 @@ pages in these languages), `delay` and `max_depth`. An optional `[crawler]`
 table sets run-wide politeness: `contact` (the URL put in the User-Agent),
 `delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, and, to share one
 source's frontier between several crawler processes, `redis_url` with
-`redis_max_idle` (see crawler/distributed.py).
+`redis_max_idle` (see crawler/distributed.py). An optional `[extract]` table
+sets how `run` extracts mentions: `transformer_ner` (see docs/mentions.md).
 
 Every mistake is reported as one `SourceConfigError` naming file, source and
 key, because a user editing the file needs to know exactly where to look.
@@ -66,6 +67,7 @@ CRAWLER_KEYS = {
     "redis_url",
     "redis_max_idle",
 }
+EXTRACT_KEYS = {"transformer_ner"}
 
 
 class SourceConfigError(CrawlerError):
@@ -145,10 +147,22 @@ class CrawlerConfig:
 
 
 @dataclass(frozen=True)
+class ExtractConfig:
+    """How `run` extracts mentions, from the optional `[extract]` table.
+
+    `transformer_ner`: add the transformer NER as a candidate source, the better one on
+    conversational text (queries, forum posts); None when the file does not say.
+    """
+
+    transformer_ner: bool | None = None
+
+
+@dataclass(frozen=True)
 class SourcesFile:
     path: Path
     sources: tuple[Source, ...]
     crawler: CrawlerConfig = field(default_factory=CrawlerConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
 
     def select(self, name: str | None) -> tuple[Source, ...]:
         """All sources, or the one called `name` (an error naming the known ones otherwise)."""
@@ -331,6 +345,18 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
     )
 
 
+def _extract(path: Path, table: Any) -> ExtractConfig:
+    if table is None:
+        return ExtractConfig()
+    if not isinstance(table, dict):
+        raise SourceConfigError(f"{path}: [extract]: expected a table")
+    r = _Reader(path, "[extract]", table)
+    r.unknown(EXTRACT_KEYS)
+    if "transformer_ner" not in table:
+        return ExtractConfig()
+    return ExtractConfig(transformer_ner=r.flag("transformer_ner", False))
+
+
 def read_sources_text(path: Path) -> str:
     """The file's text; TOML is UTF-8, so another encoding is named with its line."""
     try:
@@ -357,7 +383,7 @@ def load_sources(path: Path) -> SourcesFile:
     except tomllib.TOMLDecodeError as exc:
         raise SourceConfigError(f"{path}: not valid TOML: {exc}") from None
     for key in raw:
-        if key not in ("source", "crawler"):
+        if key not in ("source", "crawler", "extract"):
             raise SourceConfigError(f"{path}: unknown top-level key {key!r} (use [[source]])")
     tables = raw.get("source", [])
     if not isinstance(tables, list) or not tables:
@@ -368,4 +394,6 @@ def load_sources(path: Path) -> SourcesFile:
         if src.name in seen:
             raise SourceConfigError(f"{path}: source {src.name!r}: key 'name': used twice")
         seen.add(src.name)
-    return SourcesFile(path, sources, _crawler(path, raw.get("crawler")))
+    return SourcesFile(
+        path, sources, _crawler(path, raw.get("crawler")), _extract(path, raw.get("extract"))
+    )

@@ -43,6 +43,7 @@ class ExtractSummary:
     subjects: int = 0
     by_label: dict[str, int] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
+    transformer_ner: bool = False
 
     def format(self) -> str:
         if not self.documents:
@@ -51,6 +52,7 @@ class ExtractSummary:
         return (
             f"extract: {self.documents} documents, {self.mentions} mentions "
             f"({self.linked} linked; {labels or 'none'}), {self.subjects} document subjects"
+            + (" (with the transformer NER)" if self.transformer_ner else "")
             + (f"; {len(self.failed)} failed (see log)" if self.failed else "")
         )
 
@@ -224,6 +226,7 @@ def extract_documents(
     chunk_size: int = 200,
     n_process: int = 1,
     progress: bool = False,
+    transformer_ner: bool = False,
 ) -> ExtractSummary:
     """Run mention extraction over every new or changed document.
 
@@ -231,12 +234,16 @@ def extract_documents(
     the chunk's rows are locked with SKIP LOCKED, so several `linernotes
     extract` workers against one database split the work and never process
     a document twice; on SQLite run one worker (use `--processes` instead).
+    `transformer_ner` builds the extractor with the transformer NER (ignored when
+    `extractor` is given).
     """
-    summary = ExtractSummary()
+    summary = ExtractSummary(transformer_ner=transformer_ner and extractor is None)
     total = count_pending(store)
     if total == 0:
         return summary
-    extractor = extractor or make_extractor(store, n_process=n_process)
+    extractor = extractor or make_extractor(
+        store, n_process=n_process, transformer_ner=transformer_ner
+    )
     lock = store.dialect == "postgresql"
     from tqdm import tqdm
 

@@ -34,6 +34,8 @@ DEFAULT_RULES: tuple[str, ...] = (
     "patterns",
     "gazetteer",
     "byline",
+    "genre_word",
+    "and_the_band",
     "work_by_artist",
     "year_title",
     "possessive",

@@ -5,17 +5,20 @@
 * `possessive`: the capitalised run after a sure artist's possessive is their work;
 * `title_by`: the capitalised run before "by Artist" is their work;
 * `byline`: credits ("Words by", "Photo:", a line opening "By") name writers, not artists;
+* `genre_word`: "Gospel music", "Chicago blues", "Heavy metal": a genre's name, not an artist;
+* `and_the_band`: "Adam and the Ants", "Robert Randolph and the Family Band" are one artist;
 * `year_trim`: "1985's Little Creatures": the year is no part of the title.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from linernotes.nlp.candidates import Candidate, RuleContext, place_title, rule, trim_end
 from linernotes.nlp.patterns import CAP_RUN, find_patterns
-from linernotes.nlp.rules_ner import work_label
+from linernotes.nlp.rules_ner import PLACE_LABELS, work_label
 
 # " (1997)" right after a name: a dated release
 _YEAR_AFTER = re.compile(r" \((?:19|20)\d\d\)")
@@ -165,6 +168,89 @@ def byline_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
         gone = {id(c) for c in dropped}
         ctx.cands = [c for c in ctx.cands if id(c) not in gone]
     return []
+
+
+@lru_cache(maxsize=1)
+def genre_names() -> frozenset[str]:
+    """The descriptor vocabulary's genres (nlp.vocabulary), normalised."""
+    from linernotes.nlp.vocabulary import GENRES, _parse, normalize_term
+
+    return frozenset(normalize_term(term) for term in _parse(GENRES))
+
+
+_NEXT_WORD = re.compile(r"\s+([\w&-]+)")
+
+
+@rule("genre_word")
+def genre_word_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
+    """Drop "artists" that name a genre: a genre term, or a word a genre term follows.
+
+    "Gospel music", "Texas country music", "Chicago blues", "Heavy metal", "Euro disco":
+    a capitalised word right before a lower-case genre word (or "music") modifies the genre,
+    even where a band of that name exists (Gospel, Texas, Chicago, The Heavy). A candidate
+    that is itself a genre term ("Punk", "Soul", "Gospel music") is one too. Artists are
+    named before "music" or a genre word hardly ever in running prose ("Beatles music").
+    """
+    from linernotes.nlp.vocabulary import normalize_term
+
+    genres, text = genre_names(), ctx.text
+    kept = []
+    for cand in ctx.cands:
+        if cand.label == "ARTIST":
+            after = _NEXT_WORD.match(text, cand.end)
+            word = after.group(1) if after else ""
+            name = normalize_term(text[cand.start : cand.end]).removesuffix(" music")
+            if name in genres or (word.islower() and (word in genres or word == "music")):
+                continue
+        kept.append(cand)
+    ctx.cands = kept
+    return []
+
+
+# "... and the Ants", "... and the Family Band": a backing band's name after a leader's
+_AND_THE_BAND = re.compile(r" (?:and|&) the ((?:[A-Z][\w'-]* )*[A-Z][\w'-]*)")
+_BAND_NOUNS = frozenset(
+    {"Band", "Orchestra", "Crew", "Gang", "Posse", "Experience", "Group", "Ensemble", "Revue"}
+)
+
+
+@rule("and_the_band")
+def and_the_band_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
+    """An artist followed by "and the Ys" (a plural or a band noun) is one artist with it.
+
+    "Adam and the Ants", "Echo and the Bunnymen", "Robert Randolph and the Family Band":
+    the NER cuts such names at "and". Where "the Ys" is a catalogue artist of its own
+    ("Bob Dylan and the Beatles") they stay two, unless the whole name is catalogued; a
+    place ("Peru and the United States") is no band.
+    """
+    text = ctx.text
+    merged: list[Candidate] = []
+    for cand in ctx.cands:
+        match = _AND_THE_BAND.match(text, cand.end) if cand.label == "ARTIST" else None
+        if match is None:
+            continue
+        band = match.group(1)
+        last = band.rsplit(" ", 1)[-1]
+        if not (last.endswith("s") or last in _BAND_NOUNS):
+            continue
+        the_band = (match.start(1) - 4, match.end())
+        if {ctx.stock.get(the_band), ctx.stock.get(match.span(1))} & PLACE_LABELS:
+            continue  # "Peru and the United States"
+        whole = text[cand.start : match.end()]
+        if not ctx.known(whole, "ARTIST") and (
+            ctx.known(band, "ARTIST") or ctx.known("the " + band, "ARTIST")
+        ):
+            continue
+        merged.append(
+            Candidate(cand.start, match.end(), "ARTIST", cand.confidence + 0.1, "and_the", True)
+        )
+    if merged:
+        spans = [(m.start, m.end) for m in merged]
+        # in place: run_rules extends the list object it held before calling the rule
+        ctx.cands[:] = [
+            c for c in ctx.cands if not any(s <= c.start and c.end <= e for s, e in spans)
+        ]
+    return merged
 
 
 @rule("year_trim")

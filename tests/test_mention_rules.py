@@ -172,3 +172,113 @@ def test_transformer_switch_puts_the_shipped_model_before_the_rules() -> None:
     assert "ner_candidates" in doc.spans
     found = next(extractor.annotate(["Robyn played Honey live in Stockholm last night."]))
     assert ("Robyn", "ARTIST") in [(m.surface, m.label) for m in found]
+
+
+def _with_extra_spans(
+    text: str, spans: list[tuple[int, int, str, float]], cands: list[Candidate], **stock: object
+) -> tuple[object, RuleContext]:
+    """A blank-pipeline doc whose extra-NER span group holds `spans`, its rule context holding
+    `cands` (and, if given, the stock NER side channel)."""
+    import spacy
+
+    from linernotes.nlp.candidates import BASE_KEY
+
+    doc = spacy.blank("en")(text)
+    group = [doc.char_span(s, e, label=lab) for s, e, lab, _ in spans]
+    doc.spans["ner_candidates"] = [s for s in group if s is not None]
+    doc.spans["ner_candidates"].attrs["scores"] = [score for *_, score in spans]
+    if "rows" in stock:
+        doc.user_data[BASE_KEY] = stock["rows"]
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = cands
+    return doc, ctx
+
+
+def test_extra_ner_label_wins_an_artist_or_work_disagreement() -> None:
+    """The CNN NER calls a song an artist, the transformer a track: the transformer's label
+    is taken, and the span is no gap to fill twice. A catalogue artist keeps its label."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Then Glass Lanterns came out, and Robyn toured it."
+    song = Candidate(5, 19, "ARTIST", 0.8, "ner", True)
+    known = Candidate(34, 39, "ARTIST", 0.8, "ner", True)
+    spans = [(5, 19, "TRACK", 0.98), (34, 39, "ALBUM", 0.97)]
+    _, ctx = _with_extra_spans(text, spans, [song, known])
+    assert rule.func(ctx.doc, ctx) == []
+    assert (song.label, song.evidence) == ("TRACK", True)
+    assert known.label == "ARTIST"  # the catalogue knows Robyn as an artist
+
+
+def test_extra_ner_fills_gaps_without_asking_the_stock_ner_for_a_person() -> None:
+    """Unknown names need no stock PERSON label from the transformer, but a film sentence or
+    a place label still vetoes an artist; punctuation at a span's edge is trimmed."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Zorblax toured with Quibble: Second Dawn and Night Song."
+    spans = [(0, 7, "ARTIST", 0.99), (27, 40, "ALBUM", 0.95), (45, 55, "TRACK", 0.99)]
+    rows = [[0, 7, "ORG"]]
+    doc, ctx = _with_extra_spans(text, spans, [], rows=rows)
+    found = rule.func(doc, ctx)
+    assert [(text[c.start : c.end], c.label, c.evidence) for c in found] == [
+        ("Zorblax", "ARTIST", True),
+        ("Second Dawn", "ALBUM", True),
+        ("Night Song", "TRACK", True),
+    ]
+    film = "Zorblax won an Academy Award for the film."
+    doc, ctx = _with_extra_spans(film, [(0, 7, "ARTIST", 0.99)], [], rows=[])
+    assert [c.evidence for c in rule.func(doc, ctx)] == [False]
+    place = "Zorblax is lovely in spring."
+    doc, ctx = _with_extra_spans(place, [(0, 7, "ARTIST", 0.99)], [], rows=[[0, 7, "GPE"]])
+    assert [c.evidence for c in rule.func(doc, ctx)] == [False]
+
+
+def test_genre_words_are_not_artists() -> None:
+    """ "Gospel music", "Chicago blues", "Heavy metal": genre names, even where a band of that
+    name is in the catalogue; an artist before an ordinary word stays."""
+    import spacy
+
+    from linernotes.nlp.candidates import run_rules
+
+    text = "She sang Gospel music and Chicago blues, then Heavy metal with Robyn today."
+    doc = spacy.blank("en")(text)
+    ctx = RuleContext.of(doc, Gazetteer.from_entries(CATALOG))
+    ctx.cands = [
+        Candidate(text.index(name), text.index(name) + len(name), "ARTIST", 0.8, "ner", True)
+        for name in ("Gospel", "Chicago", "Heavy", "Robyn")
+    ]
+    run_rules(ctx, rules_named(["genre_word"]))
+    assert [text[c.start : c.end] for c in ctx.cands] == ["Robyn"]
+    ctx.cands = [Candidate(9, 21, "ARTIST", 0.8, "gazetteer", False)]  # "Gospel music"
+    run_rules(ctx, rules_named(["genre_word"]))
+    assert ctx.cands == []
+
+
+def test_and_the_band_is_one_artist_unless_the_band_is_catalogued() -> None:
+    """ "Quibble and the Zorns" is one name; "Quibble and the Robyns" stays two when "the
+    Robyns" is in the catalogue; "Peru and the United States" is a place, not a band."""
+    import spacy
+
+    from linernotes.nlp.candidates import BASE_KEY, run_rules
+
+    gaz = Gazetteer.from_entries([*CATALOG, CatalogEntry("artist", "ar:robyns", "The Robyns")])
+
+    def names(text: str, stock: list[list[object]]) -> list[str]:
+        doc = spacy.blank("en")(text)
+        doc.user_data[BASE_KEY] = stock
+        ctx = RuleContext.of(doc, gaz)
+        ctx.cands = [Candidate(0, 7, "ARTIST", 0.8, "ner", True)]
+        return [text[c.start : c.end] for c in run_rules(ctx, rules_named(["and_the_band"]))]
+
+    assert names("Quibble and the Zorns played.", []) == ["Quibble and the Zorns"]
+    assert names("Quibble and the Family Band played.", []) == ["Quibble and the Family Band"]
+    assert names("Quibble and the Robyns played.", []) == ["Quibble"]
+    assert names("Quibble and the United States.", [[12, 29, "GPE"]]) == ["Quibble"]
+
+
+def test_extra_ner_widens_a_name_the_cnn_ner_cut_short() -> None:
+    """The CNN NER saw "Six Feet" (an album), the transformer "Six Feet Under" (an artist):
+    one candidate on the longer span with the transformer's label replaces it."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "They toured with Six Feet Under in May."
+    short = Candidate(17, 25, "ALBUM", 0.8, "ner", True)
+    _, ctx = _with_extra_spans(text, [(17, 31, "ARTIST", 0.99)], [short])
+    assert rule.func(ctx.doc, ctx) == []
+    assert [(text[c.start : c.end], c.label) for c in ctx.cands] == [("Six Feet Under", "ARTIST")]

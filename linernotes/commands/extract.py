@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
 from linernotes.output import echo_summary, json_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+TRANSFORMER_NER_ENV = "LINERNOTES_TRANSFORMER_NER"
+
+
+def transformer_ner_switch(command: F) -> F:
+    """`--transformer-ner/--no-transformer-ner` (env LINERNOTES_TRANSFORMER_NER) for the
+    commands that store mentions; None when neither is given, so `run` can fall back on
+    the sources file's `[extract] transformer_ner`."""
+    return click.option(
+        "--transformer-ner/--no-transformer-ner",
+        "transformer_ner",
+        default=None,
+        envvar=TRANSFORMER_NER_ENV,
+        help="Add the shipped transformer NER as a candidate source: better on conversational "
+        "text (queries, forum posts), about 3x slower; off by default (env "
+        f"{TRANSFORMER_NER_ENV}=1; docs/mentions.md).",
+    )(command)
 
 
 @click.command("extract")
@@ -24,14 +42,25 @@ from linernotes.output import echo_summary, json_option
     show_default=True,
     help="Documents per commit.",
 )
+@transformer_ner_switch
 @json_option
 @pass_app
-def extract_command(app: AppContext, processes: int, chunk_size: int, as_json: bool) -> None:
+def extract_command(
+    app: AppContext,
+    processes: int,
+    chunk_size: int,
+    transformer_ner: bool | None,
+    as_json: bool,
+) -> None:
     """Find mentions in documents not processed yet (new or changed)."""
     from linernotes.nlp.extract import extract_documents
 
     summary = extract_documents(
-        app.store(), n_process=processes, chunk_size=chunk_size, progress=sys.stderr.isatty()
+        app.store(),
+        n_process=processes,
+        chunk_size=chunk_size,
+        progress=sys.stderr.isatty(),
+        transformer_ner=bool(transformer_ner),
     )
     echo_summary(summary, as_json)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from linernotes.commands.extract import transformer_ner_switch
 from linernotes.commands.options import crawl_options
 from linernotes.context import AppContext, pass_app
 from linernotes.errors import UserFacingError
@@ -18,6 +19,7 @@ from linernotes.storage import Store
 @click.command("run")
 @crawl_options
 @click.option("--processes", "-p", default=1, show_default=True, help="spaCy worker processes.")
+@transformer_ner_switch
 @click.option("--json", "as_json", is_flag=True, help="The stage summaries as one JSON object.")
 @pass_app
 def run_command(
@@ -26,6 +28,7 @@ def run_command(
     source: str | None,
     max_pages: int | None,
     processes: int,
+    transformer_ner: bool | None,
     redis_url: str | None,
     as_json: bool,
 ) -> None:
@@ -33,12 +36,17 @@ def run_command(
 
     Without a catalogue nothing can be linked, so the crawled documents are
     kept for `extract` and the command says to import a catalogue first.
+    The transformer NER is used when `--transformer-ner` (or its env variable) says so,
+    else when the sources file's `[extract] transformer_ner` does.
     """
     from linernotes.crawl_progress import crawl_progress
     from linernotes.crawler.runner import crawl_sources
+    from linernotes.crawler.sources import load_sources
     from linernotes.nlp.extract import extract_documents
     from linernotes.nlp.profiles import build_profiles
 
+    if transformer_ner is None:
+        transformer_ner = bool(load_sources(sources_file).extract.transformer_ner)
     store = app.store()
     progress = sys.stderr.isatty()
     with crawl_progress(store):
@@ -51,7 +59,9 @@ def run_command(
     if catalogue_size(store) == 0:
         _echo(as_json, crawl=crawl)
         raise UserFacingError(NO_CATALOGUE)
-    extracted = extract_documents(store, n_process=processes, progress=progress)
+    extracted = extract_documents(
+        store, n_process=processes, progress=progress, transformer_ner=transformer_ner
+    )
     profiled = build_profiles(store, progress=progress)
     _echo(as_json, crawl=crawl, extract=extracted, embed=profiled)
     if not crawl.ok:
