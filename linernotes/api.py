@@ -107,7 +107,7 @@ class Linernotes:
                 **key,
             )
         rows = self._rows(
-            "SELECT term, weight, count, doc_freq, evidence_ids FROM descriptors "
+            "SELECT term, weight, count, doc_freq, evidence_ids, source FROM descriptors "
             f"WHERE entity_kind = :k AND entity_id = :i ORDER BY weight DESC, term LIMIT {int(n)}",
             **key,
         )
@@ -134,12 +134,16 @@ class Linernotes:
         n: int = 20,
         month: str | None = None,
     ) -> pandas.DataFrame:
-        """Top descriptor terms: term, weight, count, doc_freq, evidence_count."""
+        """Top descriptor terms: term, weight, count, doc_freq, evidence_count, source.
+
+        `source` is 'text' for a term read in the entity's evidence and
+        'neighbours' for one inferred from its nearest neighbours (count 0).
+        """
         res = self._pick(artist, track, album)
         rows = self.descriptor_rows(res.kind, res.id, n, month)
         columns = ["term", "weight", "count"]
         if not month:
-            columns += ["doc_freq", "evidence_count"]
+            columns += ["doc_freq", "evidence_count", "source"]
         return self._frame(rows, columns, resolution=res)
 
     def neighbor_rows(
