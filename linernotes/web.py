@@ -68,9 +68,15 @@ def _linker(live: bool, link: Linker) -> Linker:
 # ---------------------------------------------------------------- data
 
 
-def trend_series(rows: Iterable[dict[str, Any]], terms: int = 5) -> dict[str, Any]:
-    """Monthly weights of the strongest terms: {"months": [...], "series": {term: [...]}}."""
-    table: dict[str, dict[str, float]] = {}
+def trend_series(
+    rows: Iterable[dict[str, Any]], terms: int = 5, months: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Monthly weights of the strongest terms: {"months": [...], "series": {term: [...]}}.
+
+    `months`: every month the entity was written about; a month whose writing
+    used none of the plotted terms shows them at 0 instead of vanishing.
+    """
+    table: dict[str, dict[str, float]] = {m: {} for m in months}
     totals: dict[str, float] = {}
     for row in rows:
         table.setdefault(row["month"], {})[row["term"]] = float(row["weight"])
