@@ -107,7 +107,7 @@ class Linernotes:
                 **key,
             )
         rows = self._rows(
-            "SELECT term, weight, count, doc_freq, evidence_ids FROM descriptors "
+            "SELECT term, weight, count, doc_freq, evidence_ids, source FROM descriptors "
             f"WHERE entity_kind = :k AND entity_id = :i ORDER BY weight DESC, term LIMIT {int(n)}",
             **key,
         )
@@ -134,12 +134,16 @@ class Linernotes:
         n: int = 20,
         month: str | None = None,
     ) -> pandas.DataFrame:
-        """Top descriptor terms: term, weight, count, doc_freq, evidence_count."""
+        """Top descriptor terms: term, weight, count, doc_freq, evidence_count, source.
+
+        `source` is 'text' for a term read in the entity's evidence and
+        'neighbours' for one inferred from its nearest neighbours (count 0).
+        """
         res = self._pick(artist, track, album)
         rows = self.descriptor_rows(res.kind, res.id, n, month)
         columns = ["term", "weight", "count"]
         if not month:
-            columns += ["doc_freq", "evidence_count"]
+            columns += ["doc_freq", "evidence_count", "source"]
         return self._frame(rows, columns, resolution=res)
 
     def neighbor_rows(
@@ -238,11 +242,23 @@ class Linernotes:
             "id": entity_id,
             **names[0],
             "descriptors": self.descriptor_rows(kind, entity_id, top),
-            "trend": trend_series(self.trend_rows(kind, entity_id)),
+            "trend": trend_series(
+                self.trend_rows(kind, entity_id), months=self._evidence_months(kind, entity_id)
+            ),
             "neighbors": self._neighbor_names(kind, entity_id, other_artists=False),
             "other_artists": self._neighbor_names(kind, entity_id, other_artists=True),
             "evidence": self.evidence_rows(kind, entity_id, evidence),
         }
+
+    def _evidence_months(self, kind: str, entity_id: str) -> list[str]:
+        """The 'YYYY-MM' months of the entity's dated evidence (the trend chart's axis)."""
+        rows = self._rows(
+            "SELECT DISTINCT published_at FROM evidence WHERE entity_kind = :k "
+            "AND entity_id = :i AND published_at IS NOT NULL",
+            k=kind,
+            i=entity_id,
+        )
+        return sorted({str(r["published_at"])[:7] for r in rows})
 
     def _neighbor_names(
         self, kind: str, entity_id: str, other_artists: bool

@@ -30,6 +30,7 @@ section{margin:1.4rem 0}h2{font-size:1.1rem;border-bottom:1px solid #ddd}
 .bar-row{display:grid;grid-template-columns:11rem 1fr 5rem;gap:.5rem;align-items:center;
 margin:.15rem 0}
 .bar{background:#3b6ea5;height:.9rem;border-radius:2px}.num{color:#666;font-size:.85rem}
+.inferred .bar{background:#a9c1dc}.inferred .term{font-style:italic}
 ol.neighbors li,ul.evidence li,ul.results li{margin:.3rem 0}
 ul.evidence q{display:block}.meta{color:#666;font-size:.85rem}
 .legend span{margin-right:1rem;font-size:.85rem}.empty{color:#888}
@@ -67,9 +68,15 @@ def _linker(live: bool, link: Linker) -> Linker:
 # ---------------------------------------------------------------- data
 
 
-def trend_series(rows: Iterable[dict[str, Any]], terms: int = 5) -> dict[str, Any]:
-    """Monthly weights of the strongest terms: {"months": [...], "series": {term: [...]}}."""
-    table: dict[str, dict[str, float]] = {}
+def trend_series(
+    rows: Iterable[dict[str, Any]], terms: int = 5, months: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Monthly weights of the strongest terms: {"months": [...], "series": {term: [...]}}.
+
+    `months`: every month the entity was written about; a month whose writing
+    used none of the plotted terms shows them at 0 instead of vanishing.
+    """
+    table: dict[str, dict[str, float]] = {m: {} for m in months}
     totals: dict[str, float] = {}
     for row in rows:
         table.setdefault(row["month"], {})[row["term"]] = float(row["weight"])
@@ -108,12 +115,23 @@ def render_bars(descriptors: list[dict[str, Any]]) -> str:
     rows = []
     for d in descriptors:
         width = max(1.0, 100.0 * float(d["weight"]) / peak)
+        inferred = d.get("source") == "neighbours"
+        said = "inferred" if inferred else f"{esc(d['count'])}&times;"
+        cls = "bar-row inferred" if inferred else "bar-row"
+        title = ' title="not in its own text: its nearest neighbours use it"' if inferred else ""
         rows.append(
-            f'<div class="bar-row" data-term="{esc(d["term"])}"><span class="term">'
-            f'{esc(d["term"])}</span><div class="bar" style="width:{width:.1f}%"></div>'
-            f'<span class="num">{float(d["weight"]):.3f} · {esc(d["count"])}&times;</span></div>'
+            f'<div class="{cls}"{title} data-term="{esc(d["term"])}">'
+            f'<span class="term">{esc(d["term"])}</span>'
+            f'<div class="bar" style="width:{width:.1f}%"></div>'
+            f'<span class="num">{float(d["weight"]):.3f} · {said}</span></div>'
         )
-    return '<div class="bars">' + "".join(rows) + "</div>"
+    note = ""
+    if any(d.get("source") == "neighbours" for d in descriptors):
+        note = (
+            '<p class="meta">Terms in italics are inferred: its nearest neighbours are '
+            "described with them, its own evidence is not.</p>"
+        )
+    return '<div class="bars">' + "".join(rows) + "</div>" + note
 
 
 def render_trend(trend: dict[str, Any], width: int = 640, height: int = 180) -> str:

@@ -31,6 +31,7 @@ from linernotes.nlp.vocabulary import (
     GENERIC,
     GENRE_FAMILIES,
     builtin_terms,
+    fact_terms,
     family_terms,
     normalize_term,
 )
@@ -75,7 +76,7 @@ class SalienceConfig:
     whitman_sigma: float = 2.0
     min_df_display: int = 2  # terms seen for one entity only are kept for vectors, not shown
     shrink: float = 3.0  # pseudo-sentences of corpus prior in display weights
-    version: str = "desc-v3"
+    version: str = "desc-v4"
 
 
 @dataclass
@@ -93,6 +94,7 @@ class TermExtractor:
     def __init__(self, vocabulary: dict[str, str] | None = None) -> None:
         self.vocab = vocabulary if vocabulary is not None else builtin_terms()
         self.vocab_keys = set(self.vocab)
+        self.descriptive_keys = self.vocab_keys - fact_terms()
 
     def terms(
         self, text: str, exclude: Iterable[str] = (), content: frozenset[str] | None = None
@@ -117,6 +119,10 @@ class TermExtractor:
 
     def is_vocab(self, term: str) -> bool:
         return normalize_term(term) in self.vocab_keys
+
+    def is_descriptive(self, term: str) -> bool:
+        """A vocabulary term that says how music sounds or feels (not a fact such as "producer")."""
+        return normalize_term(term) in self.descriptive_keys
 
     def _chunk_terms(
         self, tokens: list[str], banned: set[str], content: frozenset[str] | None
@@ -267,7 +273,8 @@ def display_weights(
     them saying so, are strong), times the term's specificity: the Whitman
     Gaussian over its document frequency for free words, 1 for vocabulary
     terms (a genre or an instrument describes however many entities share it),
-    which also get `vocab_boost`. Unlike `salience`, a term's weight means the
+    which also get `vocab_boost`; vocabulary facts ("producer", "covers") count
+    as free words. Unlike `salience`, a term's weight means the
     same for every entity, so "tracks described as dreamy" can rank by it.
     With `month`, the same over that month's sentences (trend lines).
     """
@@ -287,8 +294,8 @@ def display_weights(
 def specificity(
     term: str, df: Counter[str], n_entities: int, config: SalienceConfig, extractor: TermExtractor
 ) -> float:
-    """`vocab_boost` for vocabulary terms, else the Whitman Gaussian of the term's df."""
-    if extractor.is_vocab(term):
+    """`vocab_boost` for descriptive vocabulary terms, else the Whitman Gaussian of the df."""
+    if extractor.is_descriptive(term):
         return config.vocab_boost
     d = max(1, df.get(term, 1))
     z = (math.log(d / max(1, n_entities)) - config.whitman_mu) / config.whitman_sigma
@@ -310,6 +317,27 @@ def top_terms(
         TermStat(t, weights[t], bag.counts[t], df.get(t, 0), bag.evidence[t][:50])
         for t in ranked[:n]
     ]
+
+
+def trend_terms(
+    bag: EntityTerms,
+    shown: Mapping[str, float],
+    n: int,
+    extractor: TermExtractor,
+) -> set[str]:
+    """The terms an entity's trend lines may plot: its own strongest, said more than once.
+
+    A month with one sentence gives every word of that sentence a quarter of
+    the month's writing ("the obvious peak, we'll give it its own post" makes
+    "obvious", "peak" and "post" the month's top terms), so a month's line is
+    restricted to the `n` terms the entity's overall list ranks highest
+    (`shown`: its display weights, already cut to displayable terms), and a
+    word outside the descriptive vocabulary must occur in at least two of the
+    entity's sentences: a word said once is an anecdote, not a trend.
+    """
+    ranked = sorted(shown, key=lambda t: (-shown[t], t))
+    keep = [t for t in ranked if extractor.is_descriptive(t) or len(set(bag.evidence[t])) >= 2]
+    return set(keep[:n])
 
 
 def era_profile(texts: Sequence[str], weights: Sequence[float]) -> list[float]:

@@ -94,6 +94,18 @@ supergroup; trio; quartet; duo; songwriting
 """
 
 
+# Vocabulary phrases that state a fact about how a record was made, released or who
+# played on it, not how it sounds or feels: "co-written with producer X", "countless
+# covers", "a live album". They stay vocabulary (matched as whole phrases, boosted in the
+# salience vectors) but are shown like any free word (specificity by document frequency,
+# no boost) and never inferred for an entity from its neighbours.
+FACTS = """
+live; live recording; live album; studio; home recording; bedroom recording; four-track;
+production; producer; mixing; mastering; remix; remixes; dub version; concept album; b-side;
+cover; covers; duet; collaboration; side project; supergroup; trio; quartet; duo; songwriting
+"""
+
+
 # Broad genre families, each with the genre, instrument and role words that point to it.
 # Why a coarse layer on top of the fine vocabulary: listeners' similarity judgements follow
 # broad families more than sub-genres, and a 15-dimensional family profile cannot be
@@ -181,6 +193,11 @@ def prototype_terms() -> list[str]:
         for term in _parse(block):
             seen.setdefault(normalize_term(term), term)
     return list(seen.values())
+
+
+def fact_terms() -> frozenset[str]:
+    """Normalised keys of the vocabulary phrases that are facts, not descriptions (`FACTS`)."""
+    return frozenset(normalize_term(t) for t in _parse(FACTS))
 
 
 def family_terms() -> dict[str, list[str]]:

@@ -282,6 +282,10 @@ class Descriptor(Base):
     count: Mapped[int] = mapped_column(Integer)
     doc_freq: Mapped[int] = mapped_column(Integer)
     evidence_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # 'text': read in the entity's evidence (count = sentences' weight, evidence_ids its
+    # sentences); 'neighbours': inferred from its nearest neighbours' terms (count 0,
+    # evidence_ids the neighbours' sentences that use it). Migration 0006.
+    source: Mapped[str] = mapped_column(String(12), default="text", server_default="text")
 
     __table_args__ = (Index("ix_descriptors_term", "term", "weight"),)
 

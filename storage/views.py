@@ -75,6 +75,7 @@ FROM albums al LEFT JOIN artists aa ON aa.id = al.artist_id""",
         "track_descriptors",
         """SELECT d.entity_id AS track_id, t.title AS track, t.artist_id AS artist_id,
        a.name AS artist, d.term AS term, d.weight AS weight, d.count AS count,
+       d.source AS source,
        ROW_NUMBER() OVER (PARTITION BY d.entity_id ORDER BY d.weight DESC, d.term)
          AS term_rank
 FROM descriptors d
@@ -82,29 +83,32 @@ LEFT JOIN tracks t ON t.id = d.entity_id
 LEFT JOIN artists a ON a.id = t.artist_id
 WHERE d.entity_kind = 'track'""",
         "Descriptor terms of each track with track title and artist; term_rank 1 = strongest. "
-        "Filter on term_rank for the top N, or on term for the tracks a word describes.",
+        "Filter on term_rank for the top N, or on term for the tracks a word describes; "
+        "source 'text' = read in its evidence, 'neighbours' = inferred from its neighbours.",
     ),
     View(
         "artist_descriptors",
         """SELECT d.entity_id AS artist_id, a.name AS artist, d.term AS term,
-       d.weight AS weight, d.count AS count,
+       d.weight AS weight, d.count AS count, d.source AS source,
        ROW_NUMBER() OVER (PARTITION BY d.entity_id ORDER BY d.weight DESC, d.term)
          AS term_rank
 FROM descriptors d
 LEFT JOIN artists a ON a.id = d.entity_id
 WHERE d.entity_kind = 'artist'""",
-        "Descriptor terms of each artist with the artist's name; term_rank 1 = strongest.",
+        "Descriptor terms of each artist with the artist's name; term_rank 1 = strongest; "
+        "source 'text' or 'neighbours' as in track_descriptors.",
     ),
     View(
         "descriptor_entities",
         f"""SELECT d.term AS term, d.entity_kind AS entity_kind, d.entity_id AS entity_id,
        {_NAME} AS name,
        {_ARTIST_NAME} AS artist_name,
-       d.weight AS weight, d.count AS count
+       d.weight AS weight, d.count AS count, d.source AS source
 FROM descriptors d
 {_name_joins("d.entity_kind", "d.entity_id")}""",
         "Which artists, tracks and albums a term describes, with names: "
-        "`WHERE term = 'hazy' ORDER BY weight DESC`.",
+        "`WHERE term = 'hazy' ORDER BY weight DESC` (add `AND source = 'text'` for the "
+        "ones whose own evidence says it).",
     ),
     View(
         "neighbor_names",

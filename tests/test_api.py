@@ -63,7 +63,10 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
     store = open_store(db_url)
     with store.engine.begin() as conn:
         conn.execute(text("DROP VIEW trending"))
-        # the schema as it was one revision ago (before the trending view)
+        # the schema as it was two revisions ago (before the trending view and descriptors.source)
+        for view in ("track_descriptors", "artist_descriptors", "descriptor_entities"):
+            conn.execute(text(f"DROP VIEW {view}"))
+        conn.execute(text("ALTER TABLE descriptors DROP COLUMN source"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
     with pytest.raises(StorageError, match="is at schema revision 0004_mention_candidates"):
@@ -77,6 +80,7 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
     store.close()
     with linernotes.open(db_url, readonly=False) as api:  # the writer upgrades
         assert not api.sql("SELECT * FROM trending").columns.empty
+        assert "source" in api.sql("SELECT * FROM descriptor_entities").columns
 
 
 def test_readonly_postgres_session_cannot_write(pg_url: str) -> None:

@@ -12,7 +12,8 @@ from tests.test_views import seed
 def test_view_by_name_and_sql_with_params(store: Store) -> None:
     seed(store)
     frame = query_frame(store, "artist_descriptors")
-    assert list(frame.columns) == ["artist_id", "artist", "term", "weight", "count", "term_rank"]
+    columns = ["artist_id", "artist", "term", "weight", "count", "source", "term_rank"]
+    assert list(frame.columns) == columns
     assert sorted(frame["artist"]) == ["Cocteau Twins", "Slowdive"]
 
     top = query_frame(

@@ -40,7 +40,11 @@ TABLES = {
     "mentions": 'SELECT document_id, start, "end", label, entity_id, surface FROM mentions',
     "evidence": "SELECT entity_kind, entity_id, document_id, sent_start, sent_end, text "
     "FROM evidence",
-    "descriptors": "SELECT entity_kind, entity_id, term, weight, count FROM descriptors",
+    "descriptors": "SELECT entity_kind, entity_id, term, weight, count FROM descriptors "
+    "WHERE source = 'text'",
+    # terms inferred from the neighbours: they follow the neighbour table
+    "inferred": "SELECT entity_kind, entity_id, term, weight, count FROM descriptors "
+    "WHERE source <> 'text'",
     "neighbors": "SELECT entity_kind, entity_id, rank, neighbor_id, score FROM neighbors",
 }
 
@@ -169,6 +173,9 @@ def test_named_entities_get_descriptors_evidence_and_neighbours(
     descriptors = entity_rows(first["descriptors"], entity)
     assert descriptors, f"{name}: no descriptors"
     assert all(weight > 0 and count >= 1 for *_, weight, count in descriptors)
+    inferred = entity_rows(first["inferred"], entity)
+    assert all(weight > 0 and count == 0 for *_, weight, count in inferred)
+    assert not {r[2] for r in inferred} & {r[2] for r in descriptors}
     evidence = entity_rows(first["evidence"], entity)
     assert any(name.lower() in sentence.lower() for *_, sentence in evidence), evidence
     assert entity_rows(first["neighbors"], entity), f"{name}: no neighbours"
@@ -208,7 +215,7 @@ def test_a_changed_page_changes_only_its_entities(chain: Chain) -> None:
     """One post is rewritten: its document, mentions and entities move, nothing else.
 
     Neighbour lists of other entities may move with them (a changed vector is
-    everyone's neighbour), so they are not compared.
+    everyone's neighbour), and so may the terms inferred from them: neither is compared.
     """
     before, after, doc = chain.after[1], chain.after[2], chain.changed_doc
     assert chain.site.hits[CHANGED_PATH] >= 3

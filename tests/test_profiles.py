@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from linernotes.storage.models import (
     Descriptor,
     DescriptorMonth,
     Document,
+    Evidence,
     Neighbor,
     SentenceEmbedding,
     Vector,
@@ -251,3 +254,58 @@ def test_track_backoff_towards_the_artist_when_configured(sqlite_store: Store) -
             select(Vector).where(Vector.entity_id == "tr:slow-tide", Vector.model == CULTURAL)
         ).scalar_one()
     assert vec.support == 1 and 0 < vec.backoff < 1  # one sentence: backs off to artist
+
+
+def test_terms_inferred_from_neighbours_are_marked_and_touch_no_vector(
+    sqlite_store: Store, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Glasswing's only neighbour is Ironhull: it gets Ironhull's descriptive terms, marked."""
+    seed_corpus(sqlite_store)
+    build_profiles(sqlite_store, config=CFG, encoder=FakeEncoder())
+    with sqlite_store.session() as session:
+        rows = {
+            d.term: d
+            for d in session.execute(
+                select(Descriptor).where(Descriptor.entity_id == "ar:glasswing")
+            ).scalars()
+        }
+        ironhull_evidence = set(
+            session.execute(
+                select(Evidence.id).where(Evidence.entity_id == "ar:ironhull")
+            ).scalars()
+        )
+        vectors = _vectors(session)
+        neighbours = session.execute(select(Neighbor.entity_id, Neighbor.neighbor_id)).all()
+    assert rows["dream pop"].source == "text" and rows["dream pop"].count >= 1
+    inferred = {t for t, d in rows.items() if d.source == "neighbours"}
+    assert "doom metal" in inferred and "sludgy" in inferred  # Ironhull's words, not its own
+    assert not inferred & {"ironhull", "dirge", "dream pop"}  # no names, free words or own terms
+    for term in inferred:
+        assert rows[term].count == 0 and set(rows[term].evidence_ids) <= ironhull_evidence
+    result = CliRunner().invoke(
+        main, ["--db", sqlite_url, "descriptors", "--artist", "Glasswing", "-n", "50"]
+    )
+    assert "doom metal  (inferred from neighbours" in result.output
+
+    other = tmp_path / "off.db"
+    from linernotes.storage import open_store
+
+    off_store = open_store(f"sqlite:///{other}")
+    seed_corpus(off_store)
+    build_profiles(
+        off_store, config=replace(CFG, infer_from_neighbours=False), encoder=FakeEncoder()
+    )
+    with off_store.session() as session:
+        assert not session.execute(
+            select(Descriptor).where(Descriptor.source == "neighbours")
+        ).first()
+        off_vectors = _vectors(session)
+        assert session.execute(select(Neighbor.entity_id, Neighbor.neighbor_id)).all() == neighbours
+    off_store.close()
+    assert vectors.keys() == off_vectors.keys()
+    assert all(np.array_equal(vectors[m], off_vectors[m]) for m in vectors)
+
+
+def _vectors(session: Any) -> dict[tuple[str, str], Any]:
+    rows = session.execute(select(Vector.entity_id, Vector.model, Vector.vector)).all()
+    return {(e, m): v for e, m, v in rows}

@@ -147,3 +147,28 @@ def test_a_track_page_lists_neighbours_by_other_artists_apart(sqlite_store: Stor
     assert [n["neighbor_id"] for n in data["other_artists"]] == ["tr:heaven"]
     page = render_entity_page(data)
     assert page.index("By other artists") > page.index("Nearest neighbours")
+
+
+def test_trend_chart_keeps_months_whose_writing_used_none_of_its_terms() -> None:
+    from linernotes.web import trend_series
+
+    rows = [{"month": "2024-05", "term": "shimmering", "weight": 1.5}]
+    trend = trend_series(rows, months=["2024-03", "2024-05"])
+    assert trend == {"months": ["2024-03", "2024-05"], "series": {"shimmering": [0.0, 1.5]}}
+
+
+def test_bars_mark_terms_inferred_from_neighbours() -> None:
+    from linernotes.web import render_bars
+
+    html = render_bars(
+        [
+            {"term": "dreamy", "weight": 2.0, "count": 3, "source": "text"},
+            {"term": "shoegaze", "weight": 1.0, "count": 0, "source": "neighbours"},
+        ]
+    )
+    assert re.search(r'class="bar-row" data-term="dreamy".*?3&times;', html)
+    assert re.search(
+        r'class="bar-row inferred" title="[^"]+" data-term="shoegaze".*?inferred', html
+    )
+    assert "Terms in italics are inferred" in html
+    assert "inferred" not in render_bars([{"term": "dreamy", "weight": 2.0, "count": 3}])

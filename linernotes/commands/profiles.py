@@ -113,7 +113,10 @@ def descriptors_command(
     click.echo(f"{kind} {res.name} ({res.id})" + (f" {month}" if month else ""))
     for item in items:
         extra = f"  df={item['doc_freq']}" if "doc_freq" in item else ""
-        click.echo(f"{item['weight']:>9.4f}  {item['term']}  (count {item['count']}{extra})")
+        said = f"count {item['count']}"
+        if item.get("source") == "neighbours":  # not in its own text: say so
+            said = "inferred from neighbours"
+        click.echo(f"{item['weight']:>9.4f}  {item['term']}  ({said}{extra})")
         for sent in item.get("evidence", []):
             click.echo(f"             - [{sent['document_id']}] {sent['text']}")
 

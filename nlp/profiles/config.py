@@ -60,6 +60,9 @@ class ProfileConfig:
     vocab_temperature: float = 0.1
     use_minilm: bool = True
     use_word2vec: bool = True
+    # Descriptive vocabulary terms the neighbours' texts use and the entity's does not,
+    # stored as descriptors with source 'neighbours' (nlp/profiles/borrowed.py).
+    infer_from_neighbours: bool = True
 
     def dims(self, w2v_dim: int) -> dict[str, int]:
         return {
@@ -88,6 +91,7 @@ class ProfileConfig:
                 "parts-v3",
                 self.vocab_temperature,
                 self.use_minilm,
+                self.infer_from_neighbours,
                 w2v_version,
             ]
         )

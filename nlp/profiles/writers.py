@@ -14,7 +14,13 @@ import numpy as np
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from linernotes.nlp.descriptors import EntityTerms, TermExtractor, display_weights, top_terms
+from linernotes.nlp.descriptors import (
+    EntityTerms,
+    TermExtractor,
+    display_weights,
+    top_terms,
+    trend_terms,
+)
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import CULTURAL, ProfileConfig
 from linernotes.nlp.similarity import backoff
@@ -86,15 +92,20 @@ def _descriptor_rows(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) 
 
 
 def _month_rows(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) -> list[dict]:
-    """Per month, the terms of that month's sentences, weighted as `display_weights`."""
+    """Per month, the entity's trend terms (`trend_terms`) weighted as `display_weights`."""
     rows = []
     bag = data.bags[key]
     min_df = cfg.salience.min_df_display if data.n_entities >= 20 else 1
+    overall = display_weights(
+        bag, data.rates, data.df, data.n_entities, cfg.salience, data.extractor
+    )
+    overall = {t: w for t, w in overall.items() if data.df.get(t, 0) >= min_df}
+    allowed = trend_terms(bag, overall, cfg.month_top_n, data.extractor)
     for month, counts in bag.months.items():
         mw = display_weights(
             bag, data.rates, data.df, data.n_entities, cfg.salience, data.extractor, month
         )
-        shown = [t for t in mw if data.df.get(t, 0) >= min_df]
+        shown = [t for t in mw if t in allowed]
         for term in sorted(shown, key=lambda t: (-mw[t], t))[: cfg.month_top_n]:
             rows.append(
                 {
