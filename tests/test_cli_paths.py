@@ -141,7 +141,7 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
     store = open_store(f"sqlite:///{db}", upgrade=False)
     with store.engine.connect() as conn:
         assert conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0005_trending"
+            "0006_embed_caches"
         )
         assert conn.execute(sql_text("SELECT count(*) FROM trending")).scalar() == 0
     store.close()
