@@ -117,6 +117,8 @@ def _profile(
     _refresh_if_drifted(store, corpus, cfg)
     summary.entities_recomputed = len(corpus.todo)
     summary.entities_removed = len(corpus.removed)
+    if not corpus.todo and not corpus.removed:
+        return summary  # nothing to write, and the neighbour table is current
 
     extractor = TermExtractor()
     bags = entity_bags(store, corpus, extractor, refresh=full, version=cfg.salience.version)

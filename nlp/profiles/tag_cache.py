@@ -28,13 +28,19 @@ def text_key(text: str) -> str:
 
 
 def tagger_version() -> str | None:
-    """Name and version of the tagger `content_words` loads, or None when it is not installed."""
-    from spacy.util import get_package_version
+    """Name and version of the tagger `content_words` loads, or None when it is not installed.
+
+    Read from the package metadata: importing spaCy (and torch under it) costs
+    seconds, which a run whose sentences are all cached need not pay.
+    """
+    from importlib.metadata import PackageNotFoundError, version
 
     from linernotes.nlp.mentions import BASE_MODEL
 
-    version = get_package_version(BASE_MODEL)
-    return f"{BASE_MODEL}:{version}" if version else None
+    try:
+        return f"{BASE_MODEL}:{version(BASE_MODEL)}"
+    except PackageNotFoundError:
+        return None
 
 
 def cached_content_words(store: Store, texts: Iterable[str]) -> dict[str, frozenset[str]] | None:
