@@ -132,8 +132,10 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
 
     db = tmp_path / "old.db"
     store = open_store(f"sqlite:///{db}")
-    with store.engine.begin() as conn:  # the schema as it was one revision ago
+    with store.engine.begin() as conn:  # the schema as it was two revisions ago
         conn.execute(sql_text("DROP VIEW trending"))
+        conn.execute(sql_text("DROP TABLE sentence_tags"))
+        conn.execute(sql_text("DROP TABLE entity_bags"))
         conn.execute(sql_text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "sql", "SELECT 1 AS one"])
@@ -144,6 +146,7 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
             "0006_embed_caches"
         )
         assert conn.execute(sql_text("SELECT count(*) FROM trending")).scalar() == 0
+        assert conn.execute(sql_text("SELECT count(*) FROM entity_bags")).scalar() == 0
     store.close()
     missing = tmp_path / "missing.db"
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{missing}", "similar", "--track", "x"])
