@@ -63,7 +63,9 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
     store = open_store(db_url)
     with store.engine.begin() as conn:
         conn.execute(text("DROP VIEW trending"))
-        # the schema as it was one revision ago (before the trending view)
+        conn.execute(text("DROP TABLE sentence_tags"))
+        conn.execute(text("DROP TABLE entity_bags"))
+        # the schema as it was two revisions ago (before the trending view and embed caches)
         conn.execute(text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
     with pytest.raises(StorageError, match="is at schema revision 0004_mention_candidates"):
