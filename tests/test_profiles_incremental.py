@@ -44,7 +44,10 @@ ARTISTS = {
     "ar:harbour-lights": "Harbour Lights",
     "ar:quiet-engines": "Quiet Engines",
 }
-TRACKS = {"tr:slow-tide": ("Slow Tide", "ar:ironhull"), "tr:paper-sun": ("Paper Sun", "ar:glasswing")}
+TRACKS = {
+    "tr:slow-tide": ("Slow Tide", "ar:ironhull"),
+    "tr:paper-sun": ("Paper Sun", "ar:glasswing"),
+}
 POSTS = [
     "Glasswing released a dreamy shoegaze record. Their guitars drown in reverb.",
     "Ironhull play crushing doom metal with sludgy riffs. Slow Tide is a heavy dirge.",
