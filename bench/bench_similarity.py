@@ -189,9 +189,11 @@ def _parts_alone(store: Any, kind: str) -> dict[str, dict[str, list[str]]]:
     out = {}
     for part in (*SPARSE_PARTS, *DENSE_PARTS):
         alone = Combination(((part, 1.0),), standardise=True)
-        out[part] = _top(combined_neighbors(store, kind, ids, K, alone, sparse))
+        out[part] = _top(combined_neighbors(store, kind, ids, K, alone, sparse)[0])
     walked = Combination(DEFAULT_COMBINATION.weights, standardise=True, walk=0.0)
-    out["default without the walk:"] = _top(combined_neighbors(store, kind, ids, K, walked, sparse))
+    out["default without the walk:"] = _top(
+        combined_neighbors(store, kind, ids, K, walked, sparse)[0]
+    )
     return out
 
 

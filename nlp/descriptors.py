@@ -283,9 +283,26 @@ def display_weights(
         n = len(bag.sentences)
     else:
         uses, n = bag.month_uses.get(month, {}), len(bag.month_sentences.get(month, ()))
+    counts = {term: len(set(ids)) for term, ids in uses.items()}
+    return shown_weights(counts, n, rates, df, n_entities, config, extractor)
+
+
+def shown_weights(
+    uses: Mapping[str, int],
+    n: int,
+    rates: Mapping[str, float],
+    df: Counter[str],
+    n_entities: int,
+    config: SalienceConfig,
+    extractor: TermExtractor,
+) -> dict[str, float]:
+    """`display_weights` from sentence counts alone (term -> sentences using it, of `n`).
+
+    An incremental embed keeps only these counts for entities it does not
+    rewrite (nlp/profiles/bags.py), and inferred terms need every entity's weights.
+    """
     out: dict[str, float] = {}
-    for term, ids in uses.items():
-        used = len(set(ids))
+    for term, used in uses.items():
         rate = (used + config.shrink * rates.get(term, 0.0)) / (n + config.shrink)
         out[term] = 10.0 * rate * specificity(term, df, n_entities, config, extractor)
     return out

@@ -164,6 +164,41 @@ def knn_combined(
     With `groups` (one label per row, e.g. a track's artist) candidates sharing
     the query's label are left out: "nearest tracks by other artists".
     """
+    return knn_combined_lists(
+        ids,
+        parts,
+        k,
+        block=block,
+        center_dense=center_dense,
+        uncentred=uncentred,
+        standardise=standardise,
+        names=names,
+        walk=walk,
+        unwalked=unwalked,
+        groupings=[groups],
+    )[0]
+
+
+def knn_combined_lists(
+    ids: Sequence[str],
+    parts: Sequence[tuple[float, Any]],
+    k: int,
+    *,
+    block: int = 1024,
+    center_dense: bool = True,
+    uncentred: Sequence[int] = (),
+    standardise: bool = False,
+    names: Any = None,
+    walk: float = 0.0,
+    unwalked: Sequence[int] = (),
+    groupings: Sequence[Sequence[str | None] | None] = (None,),
+) -> list[dict[str, list[tuple[str, float]]]]:
+    """`knn_combined` once per grouping (None: no group left out), from one similarity pass.
+
+    The combined similarities are the expensive part (every part's block
+    product, z-scored and walked); a track's plain list and its "other
+    artists" list differ only in which candidates are masked, so they share it.
+    """
     normed = []
     for index, (weight, mat) in enumerate(parts):
         unit_rows = normalise_part(mat, center_dense and index not in uncentred)
@@ -171,9 +206,10 @@ def knn_combined(
         normed.append((weight, name_walk(unit_rows, names, smoothing)))
     n = len(ids)
     kk = min(k, n - 1)
-    out: dict[str, list[tuple[str, float]]] = {}
+    outs: list[dict[str, list[tuple[str, float]]]] = [{} for _ in groupings]
     if kk <= 0:
-        return {i: [] for i in ids}
+        return [{i: [] for i in ids} for _ in groupings]
+    codes = [_group_codes(g) if g is not None else None for g in groupings]
     total = sum(w for w, _m in normed) or 1.0
     for start in range(0, n, block):
         stop = min(n, start + block)
@@ -187,24 +223,42 @@ def knn_combined(
         sims /= total
         for row in range(stop - start):
             sims[row, start + row] = -np.inf
-        if groups is not None:
-            _mask_groups(sims, start, groups)
-        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-        for row in range(stop - start):
-            cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
-            out[ids[start + row]] = [
-                (ids[j], float(sims[row, j])) for j in cand if np.isfinite(sims[row, j])
-            ]
-    return out
+        for out, code in zip(outs, codes, strict=True):
+            masked = sims
+            if code is not None:
+                masked = sims.copy()
+                _mask_groups(masked, start, code)
+            _top_k(out, ids, masked, start, kk)
+    return outs
 
 
-def _mask_groups(sims: np.ndarray, start: int, groups: Sequence[str | None]) -> None:
-    """Candidates in the query's own group (same artist) to -inf; rows without one untouched."""
-    labels = np.asarray([g if g is not None else "" for g in groups], dtype=object)
+def _top_k(
+    out: dict[str, list[tuple[str, float]]],
+    ids: Sequence[str],
+    sims: np.ndarray,
+    start: int,
+    kk: int,
+) -> None:
+    top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
     for row in range(sims.shape[0]):
-        own = groups[start + row]
-        if own is not None:
-            sims[row, labels == own] = -np.inf
+        cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
+        out[ids[start + row]] = [
+            (ids[j], float(sims[row, j])) for j in cand if np.isfinite(sims[row, j])
+        ]
+
+
+def _group_codes(groups: Sequence[str | None]) -> np.ndarray:
+    """One integer per row for its group, -1 for none (integer compares, not object ones)."""
+    index: dict[str, int] = {}
+    return np.asarray(
+        [-1 if g is None else index.setdefault(g, len(index)) for g in groups], dtype=np.int64
+    )
+
+
+def _mask_groups(sims: np.ndarray, start: int, codes: np.ndarray) -> None:
+    """Candidates in the query's own group (same artist) to -inf; rows without one untouched."""
+    own = codes[start : start + sims.shape[0]][:, None]
+    sims[(own >= 0) & (codes[None, :] == own)] = -np.inf
 
 
 def zscore_rows(sims: np.ndarray, offset: int) -> np.ndarray:

@@ -329,6 +329,36 @@ class SentenceEmbedding(Base):
     vector: Mapped[list[float]] = mapped_column(VectorBlob())
 
 
+class SentenceTags(Base):
+    """Cache of the embed stage's part-of-speech filter: a sentence's nouns and adjectives.
+
+    Keyed by the hash of the exact text (spaCy sees whitespace) and the tagger
+    name and version, so `embed` tags each sentence once, not on every run.
+    """
+
+    __tablename__ = "sentence_tags"
+
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tagger: Mapped[str] = mapped_column(String(100), primary_key=True)
+    words: Mapped[list[Any]] = mapped_column()
+
+
+class EntityBag(Base):
+    """Cache of one entity's corpus statistics inputs, valid while its evidence and names hold.
+
+    Descriptor term counts and sentence uses, and the evidence's 1-2 grams:
+    what document frequencies and every entity's exact sparse parts are summed
+    from, so an incremental `embed` re-extracts only the entities that changed.
+    """
+
+    __tablename__ = "entity_bags"
+
+    entity_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    bag: Mapped[dict[str, Any]] = mapped_column()
+
+
 class Neighbor(Base):
     """Precomputed nearest neighbours, so plain SQL can ask "tracks like X"."""
 

@@ -63,7 +63,10 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
     store = open_store(db_url)
     with store.engine.begin() as conn:
         conn.execute(text("DROP VIEW trending"))
-        # the schema as it was two revisions ago (before the trending view and descriptors.source)
+        # the schema as it was three revisions ago (before the trending view,
+        # descriptors.source and the embed caches)
+        conn.execute(text("DROP TABLE sentence_tags"))
+        conn.execute(text("DROP TABLE entity_bags"))
         for view in ("track_descriptors", "artist_descriptors", "descriptor_entities"):
             conn.execute(text(f"DROP VIEW {view}"))
         conn.execute(text("ALTER TABLE descriptors DROP COLUMN source"))

@@ -132,11 +132,13 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
 
     db = tmp_path / "old.db"
     store = open_store(f"sqlite:///{db}")
-    with store.engine.begin() as conn:  # the schema as it was two revisions ago
+    with store.engine.begin() as conn:  # the schema as it was three revisions ago
         conn.execute(sql_text("DROP VIEW trending"))
         for view in ("track_descriptors", "artist_descriptors", "descriptor_entities"):
             conn.execute(sql_text(f"DROP VIEW {view}"))
         conn.execute(sql_text("ALTER TABLE descriptors DROP COLUMN source"))
+        conn.execute(sql_text("DROP TABLE sentence_tags"))
+        conn.execute(sql_text("DROP TABLE entity_bags"))
         conn.execute(sql_text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "sql", "SELECT 1 AS one"])
@@ -144,10 +146,11 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
     store = open_store(f"sqlite:///{db}", upgrade=False)
     with store.engine.connect() as conn:
         assert conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0006_descriptor_source"
+            "0007_embed_caches"
         )
         assert conn.execute(sql_text("SELECT count(*) FROM trending")).scalar() == 0
         assert conn.execute(sql_text("SELECT count(source) FROM artist_descriptors")).scalar() == 0
+        assert conn.execute(sql_text("SELECT count(*) FROM entity_bags")).scalar() == 0
     store.close()
     missing = tmp_path / "missing.db"
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{missing}", "similar", "--track", "x"])

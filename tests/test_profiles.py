@@ -119,10 +119,13 @@ def test_build_profiles_writes_everything(store: Store) -> None:
 
 
 def test_second_run_recomputes_only_changed_entities(sqlite_store: Store) -> None:
+    # one of three documents is a third of the corpus: past the drift share, which would
+    # rewrite everything (tests/test_profiles_incremental.py); here only incrementality
+    cfg = ProfileConfig(use_word2vec=False, refresh_share=1.0)
     seed_corpus(sqlite_store)
-    build_profiles(sqlite_store, config=CFG, encoder=FakeEncoder())
+    build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
     enc = FakeEncoder()
-    nothing = build_profiles(sqlite_store, config=CFG, encoder=enc)
+    nothing = build_profiles(sqlite_store, config=cfg, encoder=enc)
     assert nothing.entities_recomputed == 0 and enc.encoded == []
     with sqlite_store.session() as session:
         session.execute(
@@ -130,7 +133,7 @@ def test_second_run_recomputes_only_changed_entities(sqlite_store: Store) -> Non
             .where(Document.id == 3)
             .values(content_hash="new", text=Document.text + " Chiming guitars.")
         )
-    again = build_profiles(sqlite_store, config=CFG, encoder=enc)
+    again = build_profiles(sqlite_store, config=cfg, encoder=enc)
     assert again.documents_rebuilt == 1 and again.entities_recomputed == 1
     assert enc.encoded == ["Chiming guitars."]  # the other sentences came from the cache
     assert again.sentences_cached > 0

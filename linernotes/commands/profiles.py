@@ -44,7 +44,12 @@ def _candidates_json(res: Resolution) -> list[dict[str, Any]]:
 
 
 @click.command("embed")
-@click.option("--full", is_flag=True, help="Recompute every entity, not only changed ones.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Recompute every entity from its evidence (term-bag cache ignored), "
+    "not only changed ones.",
+)
 @json_option
 def embed_command(full: bool, as_json: bool) -> None:
     """Build descriptors and vectors for every artist/track whose evidence changed."""

@@ -12,9 +12,11 @@ fitted: the neighbours are the stored list (`neighbors_k` of them), each
 counts alike, and the weights are the ones every entity shows.
 
 Rows are `descriptors` with `source = 'neighbours'`, count 0, and as
-evidence the neighbours' sentences that use the term most. They follow the
-neighbour table, so they are rewritten for a whole kind whenever its
-neighbours are; the vectors and neighbours never read them.
+evidence the sentences of the neighbours' own (text) rows for the term, from
+the neighbours that use it most. They follow the neighbour table, so they are
+rewritten for a whole kind whenever its neighbours are, from every entity's
+cached bag summary (an incremental embed extracts full bags only for the
+entities it rewrites); the vectors and neighbours never read them.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from linernotes.nlp.descriptors import display_weights
+from linernotes.nlp.descriptors import shown_weights
 from linernotes.nlp.evidence import EntityKey
+from linernotes.nlp.profiles.bags import BagSummary
 from linernotes.nlp.profiles.config import CULTURAL, ProfileConfig
 from linernotes.nlp.profiles.writers import DescriptorInput
 from linernotes.storage import Store
@@ -33,6 +36,7 @@ from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Descriptor, Neighbor
 
 NEIGHBOURS = "neighbours"  # descriptors.source of an inferred term
+TEXT = "text"  # descriptors.source of a term read in the entity's own evidence
 EVIDENCE_PER_TERM = 10  # neighbours' sentence ids kept per inferred term
 
 
@@ -64,32 +68,44 @@ def borrow_terms(
     return {t: borrowed[t] for t in top if t in borrowed}
 
 
-def write_borrowed(store: Store, kind: str, data: DescriptorInput, cfg: ProfileConfig) -> int:
+def write_borrowed(
+    store: Store,
+    kind: str,
+    data: DescriptorInput,
+    summaries: Mapping[EntityKey, BagSummary],
+    cfg: ProfileConfig,
+) -> int:
     """Rewrite every inferred term of one kind from its current neighbour table."""
     lists = _neighbour_lists(store, kind)
     shown: dict[str, dict[str, float]] = {}
 
     def weights_of(eid: str) -> dict[str, float]:
         if eid not in shown:
-            shown[eid] = _shown_weights((kind, eid), data, cfg)
+            shown[eid] = _shown_weights(summaries[(kind, eid)], data, cfg)
         return shown[eid]
 
-    rows: list[dict[str, Any]] = []
+    inferred: list[tuple[str, str, float, list[str]]] = []
     if cfg.infer_from_neighbours:
         for eid, nbrs in lists.items():
-            if (kind, eid) not in data.bags:
+            if (kind, eid) not in summaries:
                 continue
-            bag = data.bags[(kind, eid)]
-            nbr_ids = [n for n in nbrs if (kind, n) in data.bags]
+            own = summaries[(kind, eid)]
+            nbr_ids = [n for n in nbrs if (kind, n) in summaries]
             terms = borrow_terms(
                 weights_of(eid),
                 [weights_of(n) for n in nbr_ids],
                 data.extractor.is_descriptive,
                 cfg.top_n,
-                used=bag.evidence.__contains__,
+                used=own.uses.__contains__,
             )
             for term, weight in terms.items():
-                rows.append(_row(kind, eid, term, weight, nbr_ids, data, weights_of))
+                users = sorted(
+                    (n for n in nbr_ids if term in weights_of(n)),
+                    key=lambda n, t=term: -weights_of(n)[t],  # type: ignore[misc]
+                )
+                inferred.append((eid, term, weight, users))
+    evidence = _text_evidence(store, kind, {(n, t) for _, t, _, us in inferred for n in us})
+    rows = [_row(kind, eid, term, w, users, data, evidence) for eid, term, w, users in inferred]
     with store.session() as session:
         session.execute(
             delete(Descriptor).where(
@@ -101,22 +117,40 @@ def write_borrowed(store: Store, kind: str, data: DescriptorInput, cfg: ProfileC
     return len(rows)
 
 
+def _text_evidence(
+    store: Store, kind: str, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[int]]:
+    """(entity id, term) -> the evidence ids of that entity's own row for the term."""
+    out: dict[tuple[str, str], list[int]] = {}
+    ids = sorted({eid for eid, _ in wanted})
+    with store.session() as session:
+        for chunk in chunked(ids, 500):
+            rows = session.execute(
+                select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
+                    Descriptor.entity_kind == kind,
+                    Descriptor.source == TEXT,
+                    Descriptor.entity_id.in_(chunk),
+                )
+            )
+            for eid, term, evidence in rows:
+                if (eid, term) in wanted:
+                    out[(eid, term)] = [int(i) for i in evidence or []]
+    return out
+
+
 def _row(
     kind: str,
     eid: str,
     term: str,
     weight: float,
-    nbr_ids: Sequence[str],
+    users: Sequence[str],
     data: DescriptorInput,
-    weights_of: Callable[[str], dict[str, float]],
+    evidence: Mapping[tuple[str, str], list[int]],
 ) -> dict[str, Any]:
     """One inferred row: its evidence is the sentences of the neighbours using it most."""
-    users = sorted(
-        (n for n in nbr_ids if term in weights_of(n)), key=lambda n: -weights_of(n)[term]
-    )
-    evidence: list[int] = []
+    ids: list[int] = []
     for n in users:
-        evidence += data.bags[(kind, n)].evidence[term][: max(1, EVIDENCE_PER_TERM // len(users))]
+        ids += evidence.get((n, term), [])[: max(1, EVIDENCE_PER_TERM // len(users))]
     return {
         "entity_kind": kind,
         "entity_id": eid,
@@ -124,16 +158,23 @@ def _row(
         "weight": round(weight, 6),
         "count": 0,
         "doc_freq": data.df.get(term, 0),
-        "evidence_ids": evidence[:EVIDENCE_PER_TERM],
+        "evidence_ids": ids[:EVIDENCE_PER_TERM],
         "source": NEIGHBOURS,
     }
 
 
-def _shown_weights(key: EntityKey, data: DescriptorInput, cfg: ProfileConfig) -> dict[str, float]:
+def _shown_weights(
+    summary: BagSummary, data: DescriptorInput, cfg: ProfileConfig
+) -> dict[str, float]:
     """The entity's display weights over the terms it may show (as `top_terms` filters them)."""
-    bag = data.bags[key]
-    weights = display_weights(
-        bag, data.rates, data.df, data.n_entities, cfg.salience, data.extractor
+    weights = shown_weights(
+        summary.uses,
+        summary.sentences,
+        data.rates,
+        data.df,
+        data.n_entities,
+        cfg.salience,
+        data.extractor,
     )
     min_df = cfg.salience.min_df_display if data.n_entities >= 20 else 1
     return {t: w for t, w in weights.items() if data.df.get(t, 0) >= min_df and w > 0}

@@ -14,6 +14,7 @@ from linernotes.nlp.word2vec import Word2VecConfig
 CULTURAL = "cultural"
 OTHER_ARTISTS = "cultural-other-artists"  # neighbour rows: a track's nearest by other artists
 STATE_KEY = "profiles"
+DRIFT_KEY = "profiles-drift"  # documents rebuilt since the last full pass, and the corpus size
 SALIENCE = "tfidf-hash"  # descriptor salience weights (exact sparse in the neighbour table)
 TEXT = "text-hash"  # the evidence's own words, 1-2 grams TF-IDF (exact sparse)
 CONTEXT = "context-hash"  # the names around the entity (exact sparse; also the walk's graph)
@@ -63,6 +64,10 @@ class ProfileConfig:
     # Descriptive vocabulary terms the neighbours' texts use and the entity's does not,
     # stored as descriptors with source 'neighbours' (nlp/profiles/borrowed.py).
     infer_from_neighbours: bool = True
+    # An incremental run rewrites only entities whose evidence changed; once the documents
+    # rebuilt since the last full pass exceed this share of the corpus, every entity is
+    # rewritten with the current document frequencies (docs/scale-out.md, "Incremental embed").
+    refresh_share: float = 0.2
 
     def dims(self, w2v_dim: int) -> dict[str, int]:
         return {

@@ -46,6 +46,7 @@ class Corpus:
     names: dict[str, list[str]]
     track_artist: dict[str, str]
     co_df: Counter[str] = field(default_factory=Counter)  # entities: how many co-mention each
+    full: bool = False  # every entity is a target (asked for, or the configuration changed)
 
     def __post_init__(self) -> None:
         for evs in self.evidence.values():
@@ -64,7 +65,7 @@ def load_corpus(store: Store, signature: str, full: bool) -> Corpus:
         }
         names = _names(session, keys)
         track_artist = _track_artists(session, (e for k, e in evidence if k == "track"))
-    return Corpus(evidence, todo, removed, hashes, names, track_artist)
+    return Corpus(evidence, todo, removed, hashes, names, track_artist, full=full)
 
 
 def _load_evidence(session: Session) -> dict[EntityKey, list[Ev]]:

@@ -35,7 +35,11 @@ WORK_PREFIXES = ("track:", "album:")
 
 
 def term_bags(
-    corpus: Corpus, extractor: TermExtractor, *, pos_filter: bool = True
+    corpus: Corpus,
+    extractor: TermExtractor,
+    *,
+    pos_filter: bool = True,
+    content: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[EntityKey, EntityTerms]:
     """Every entity's descriptor terms, its own and co-mentioned entities' names left out.
 
@@ -43,11 +47,12 @@ def term_bags(
     With `pos_filter` words outside the vocabulary must be nouns or adjectives
     in their sentence (`content_words`); each distinct sentence is tagged once.
     A work's terms come from the clauses of a list sentence that name it
-    (`own_clauses`).
+    (`own_clauses`). `content` (text -> its nouns and adjectives) skips the
+    tagging: the stage passes the cached tags (profiles.tag_cache).
     """
     names = corpus.names
-    content: dict[str, frozenset[str]] = {}
-    if pos_filter:
+    content = content or {}
+    if pos_filter and not content:
         texts = list(dict.fromkeys(ev.text for evs in corpus.evidence.values() for ev in evs))
         tagged = content_words(texts)
         if tagged is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from linernotes.nlp.profiles.config import (
     OTHER_ARTISTS,
     UNCENTRED,
 )
-from linernotes.nlp.similarity import Combination, knn, knn_combined
+from linernotes.nlp.similarity import Combination, knn, knn_combined_lists
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Neighbor, Vector
@@ -123,13 +123,12 @@ def write_neighbors(
     elif sparse_parts is None:
         lists.append((CULTURAL, knn(ids, matrix, k)))
     else:
-        lists.append((CULTURAL, combined_neighbors(store, kind, ids, k, combination, sparse_parts)))
+        # a track's nearest by other artists come from the same similarities, masked
+        groupings: list[list[str | None] | None] = [None]
         if kind == "track" and track_artist:
-            groups = [track_artist.get(e) for e in ids]
-            other = combined_neighbors(
-                store, kind, ids, k, combination, sparse_parts, groups=groups
-            )
-            lists.append((OTHER_ARTISTS, other))
+            groupings.append([track_artist.get(e) for e in ids])
+        found = combined_neighbors(store, kind, ids, k, combination, sparse_parts, groupings)
+        lists += list(zip((CULTURAL, OTHER_ARTISTS), found, strict=False))
     return _store_neighbors(store, kind, lists)
 
 
@@ -140,9 +139,13 @@ def combined_neighbors(
     k: int,
     combination: Combination,
     sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]],
-    groups: list[str | None] | None = None,
-) -> dict[str, list[tuple[str, float]]]:
-    """k nearest per entity under the combination (weights, z-scoring, walk over names)."""
+    groupings: Sequence[Sequence[str | None] | None] = (None,),
+) -> list[dict[str, list[tuple[str, float]]]]:
+    """k nearest per entity under the combination (weights, z-scoring, walk over names).
+
+    One list per grouping: None ranks every candidate; a label per entity leaves
+    out the candidates sharing the query's label (`knn_combined_lists`).
+    """
     parts: list[tuple[float, Any]] = []
     uncentred: list[int] = []
     unwalked: list[int] = []
@@ -163,7 +166,7 @@ def combined_neighbors(
     names = None
     if combination.walk > 0 and CONTEXT in sparse_parts:
         names = names_matrix(ids, sparse_parts[CONTEXT])
-    return knn_combined(
+    return knn_combined_lists(
         ids,
         parts,
         k,
@@ -172,7 +175,7 @@ def combined_neighbors(
         names=names,
         walk=combination.walk,
         unwalked=unwalked,
-        groups=groups,
+        groupings=groupings,
     )
 
 

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from linernotes.nlp.descriptors import (
-    FamilyMatcher,
-    TermExtractor,
-    document_frequencies,
-    salience,
-    sentence_rates,
-)
+from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor, salience
 from linernotes.nlp.embeddings import DIM as MINILM_DIM
 from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
 from linernotes.nlp.embeddings import Encoder, default_encoder
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
 from linernotes.nlp.profiles.borrowed import write_borrowed
+from linernotes.nlp.profiles.bags import Bags, document_frequencies, entity_bags, sentence_rates
 from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
+    DRIFT_KEY,
     SALIENCE,
     STATE_KEY,
     TEXT,
@@ -39,7 +36,7 @@ from linernotes.nlp.profiles.config import (
     ProfileSummary,
 )
 from linernotes.nlp.profiles.corpus import Corpus, load_corpus
-from linernotes.nlp.profiles.features import SparseParts, entity_parts, sparse_parts, term_bags
+from linernotes.nlp.profiles.features import SparseParts, context_features, entity_parts, tfidf
 from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
 from linernotes.nlp.profiles.sentence_cache import (
     embed_pending_sentences,
@@ -82,6 +79,7 @@ def build_profiles(
     started = time.perf_counter()
     with store.exclusive("embed"):
         evidence = refresh_evidence(store)
+        _note_drift(store, evidence)
     if progress:
         log.info("evidence: %d documents rebuilt", evidence.documents_rebuilt)
     pre_embedded = 0
@@ -117,13 +115,25 @@ def _profile(
     model = _word2vec(store, cfg, summary)
     signature = cfg.signature(summary.word2vec)
     corpus = load_corpus(store, signature, full)
+    _refresh_if_drifted(store, corpus, cfg)
     summary.entities_recomputed = len(corpus.todo)
     summary.entities_removed = len(corpus.removed)
+    if not corpus.todo and not corpus.removed:
+        return summary  # nothing to write, and the neighbour table is current
 
-    descriptors = _descriptor_input(corpus, cfg)
-    weights, n_entities = descriptors.weights, descriptors.n_entities
+    extractor = TermExtractor()
+    bags = entity_bags(store, corpus, extractor, refresh=full, version=cfg.salience.version)
+    descriptors = _descriptor_input(bags, cfg, extractor)
+    n_entities = descriptors.n_entities
     write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
-    sparse = sparse_parts(corpus, weights, cfg)
+    sparse = _sparse_parts(corpus, bags, descriptors.weights, cfg)
+    log.info(
+        "embed: %d of %d entities to write, %d term bags extracted, %d cached",
+        len(corpus.todo),
+        len(corpus.evidence),
+        bags.extracted,
+        len(bags.summaries) - bags.extracted,
+    )
 
     parts, versions = _parts(store, corpus, cfg, sparse, model, encoder, summary)
     w2v_dim = model.wv.vector_size if model else cfg.word2vec.vector_size
@@ -138,13 +148,51 @@ def _profile(
         summary.neighbors_written += write_neighbors(
             store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
         )
-        write_borrowed(store, kind, descriptors, cfg)  # follows the neighbour table just written
+        write_borrowed(store, kind, descriptors, bags.summaries, cfg)  # follows the neighbour table just written
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
         value = {"signature": signature, "entities": n_entities}
         upsert(session, KeyValue, [{"key": STATE_KEY, "value": value}], keys=["key"])
+    if corpus.full:
+        _reset_drift(store)
     return summary
+
+
+def _note_drift(store: Store, stats: EvidenceStats) -> None:
+    """Add this run's rebuilt documents to the count since the last full pass (under the lock)."""
+    with store.session() as session:
+        row = session.get(KeyValue, DRIFT_KEY)
+        changed = int(row.value.get("changed", 0)) if row is not None else 0
+        value = {"changed": changed + stats.documents_rebuilt, "documents": stats.documents_seen}
+        upsert(session, KeyValue, [{"key": DRIFT_KEY, "value": value}], keys=["key"])
+
+
+def _refresh_if_drifted(store: Store, corpus: Corpus, cfg: ProfileConfig) -> None:
+    """Make every entity a target once the corpus changed too much since the last full pass.
+
+    An incremental run rewrites only the entities whose evidence changed, with
+    the document frequencies of the corpus as it is now; the others keep the
+    weights of their last run, which drift as documents come and go. Once the
+    documents rebuilt since the last full pass exceed `cfg.refresh_share` of
+    the corpus, this run rewrites everything (cheaply: term bags and sentence
+    vectors come from their caches). The neighbour table is exact either way.
+    """
+    with store.session() as session:
+        row = session.get(KeyValue, DRIFT_KEY)
+        value = dict(row.value) if row is not None else {}
+    changed, documents = int(value.get("changed", 0)), int(value.get("documents", 0))
+    if not corpus.full and changed > cfg.refresh_share * max(1, documents):
+        log.info("embed: %d of %d documents changed since the last full pass", changed, documents)
+        corpus.todo = set(corpus.evidence)
+        corpus.full = True
+
+
+def _reset_drift(store: Store) -> None:
+    with store.session() as session:
+        row = session.get(KeyValue, DRIFT_KEY)
+        value = {**(row.value if row is not None else {}), "changed": 0}
+        upsert(session, KeyValue, [{"key": DRIFT_KEY, "value": value}], keys=["key"])
 
 
 def _word2vec(store: Store, cfg: ProfileConfig, summary: ProfileSummary) -> Any:
@@ -203,22 +251,33 @@ def _parts(
 def stored_sparse_parts(store: Store, config: ProfileConfig | None = None) -> SparseParts:
     """The exact sparse parts of every entity as the last run computed them (for benchmarks).
 
-    Recomputed from the stored evidence, so it needs no run state: what
-    `combined_neighbors` takes to score a part or a combination on its own.
+    Recomputed from the stored evidence (term bags through their cache), so it
+    needs no run state: what `combined_neighbors` takes to score a part or a
+    combination on its own.
     """
     cfg = config or ProfileConfig()
     corpus = load_corpus(store, "", full=True)
-    return sparse_parts(corpus, _descriptor_input(corpus, cfg).weights, cfg)
-
-
-def _descriptor_input(corpus: Corpus, cfg: ProfileConfig) -> DescriptorInput:
-    """Every entity's descriptor bag and salience weights (all entities: df must be exact)."""
+    corpus.todo = set()
     extractor = TermExtractor()
-    bags = term_bags(corpus, extractor)
-    df = document_frequencies(bags.values())
+    bags = entity_bags(store, corpus, extractor, refresh=False, version=cfg.salience.version)
+    return _sparse_parts(corpus, bags, _descriptor_input(bags, cfg, extractor).weights, cfg)
+
+
+def _sparse_parts(
+    corpus: Corpus, bags: Bags, weights: dict[EntityKey, dict[str, float]], cfg: ProfileConfig
+) -> SparseParts:
+    """Every entity's exact sparse parts (features.sparse_parts, from the cached bags)."""
+    grams = {key: Counter(s.grams) for key, s in bags.summaries.items()}
+    return SparseParts(weights, tfidf(grams), context_features(corpus, cfg.context_self))
+
+
+def _descriptor_input(bags: Bags, cfg: ProfileConfig, extractor: TermExtractor) -> DescriptorInput:
+    """All entities' salience weights and the corpus statistics (df over all: exact)."""
+    summaries = bags.summaries
+    df = document_frequencies(summaries)
     weights = {
-        key: salience(bags[key].counts, df, len(bags), cfg.salience, extractor)
-        for key in corpus.evidence
+        key: salience(s.counts, df, len(summaries), cfg.salience, extractor)
+        for key, s in summaries.items()
     }
-    rates = sentence_rates(bags.values())
-    return DescriptorInput(bags, weights, df, len(bags), extractor, rates)
+    rates = sentence_rates(summaries)
+    return DescriptorInput(bags.full, weights, df, len(summaries), extractor, rates)
