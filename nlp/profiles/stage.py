@@ -23,8 +23,8 @@ from linernotes.nlp.embeddings import DIM as MINILM_DIM
 from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
 from linernotes.nlp.embeddings import Encoder, default_encoder
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
-from linernotes.nlp.profiles.borrowed import write_borrowed
 from linernotes.nlp.profiles.bags import Bags, document_frequencies, entity_bags, sentence_rates
+from linernotes.nlp.profiles.borrowed import write_borrowed
 from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
@@ -148,7 +148,9 @@ def _profile(
         summary.neighbors_written += write_neighbors(
             store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
         )
-        write_borrowed(store, kind, descriptors, bags.summaries, cfg)  # follows the neighbour table just written
+        write_borrowed(
+            store, kind, descriptors, bags.summaries, cfg
+        )  # follows the neighbour table just written
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
