@@ -282,7 +282,8 @@ def _all(store: Store) -> list[Document]:
         return list(s.scalars(select(Document)))
 
 
-def _documents(db: str) -> dict[str, tuple[Any, ...]]:
+def _extracted(db: str) -> dict[str, tuple[Any, ...]]:
+    """What extraction produced for every document of `db`, by path."""
     store = open_store(db)
     try:
         return {
@@ -312,7 +313,7 @@ def test_worker_processes_store_what_in_process_extraction_stores(tmp_path: Path
             db = f"sqlite:///{tmp_path / f'w{workers}.db'}"
             result = run_cli(db, "crawl", "--sources", str(sources))
             assert result.returncode == 0, result.stderr
-            found[workers] = _documents(db)
+            found[workers] = _extracted(db)
     in_process, in_workers = found[0], found[2]
     assert in_process.keys() == in_workers.keys() and len(in_process) > 15
     copies = ("duplicate", "near_duplicate")
