@@ -330,7 +330,8 @@ def time_crawl(name: str, tree: Path, db_path: Path, sources: Path, profile: Pat
 def measure_crawl(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """The crawl stage alone, `--repeat` rounds; in each, every variant (this tree with each
     `--extract-workers`, and `--baseline-tree`) into a fresh database, then the ceiling, so
-    load on the shared machine hits all of them alike. Compare ratios, not seconds."""
+    load on the shared machine hits all of them alike (odd rounds run the variants in
+    reverse order). Compare ratios, not seconds."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     corpus = build(tmp, args.pages, base, args.seed)
@@ -339,7 +340,8 @@ def measure_crawl(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     try:
         for n in range(args.repeat):
             stages: list[Stage] = []
-            for name, tree, workers in crawl_variants(args):
+            variants = crawl_variants(args)
+            for name, tree, workers in variants if n % 2 == 0 else variants[::-1]:
                 sources = tmp / f"sources-{name}.toml"
                 write_sources(sources, base, args.pages, "7d", workers)
                 db_path = tmp / f"{name}.db"
