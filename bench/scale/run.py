@@ -267,7 +267,6 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         stages[3].counts = {"sentences": sentences}
         bare = ceiling_crawl(base, sources, tmp)
         stages[1].ceiling_seconds = bare.seconds
-        stages[1].counts["bare_pages"] = bare.counts["pages"]
         stages[2].ceiling_seconds = round(_child_seconds(CEILING_EXTRACT, texts, tmp, "nlp"), 1)
         sample = stored_sentences(db_path, max(1, sentences))
         stages[3].ceiling_seconds = round(_child_seconds(CEILING_EMBED, sample, tmp, "ort"), 1)
@@ -283,6 +282,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "corpus": corpus,
         "stored_words": words,
         "stages": [asdict(s) | {"ratio": s.ratio} for s in stages],
+        "crawl_ceiling": asdict(bare),
         "end_to_end_seconds": round(first, 1),
         "peak_rss_mb": max(s.peak_rss_mb for s in stages),
         "db_mb": round(db_path.stat().st_size / 2**20, 1),
