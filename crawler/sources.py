@@ -6,10 +6,11 @@ followed but which are not stored, e.g. pagination), `recrawl_after` (how long
 a stored page stays fresh: seconds or "12h"/"7d"), `languages` (keep only
 pages in these languages), `delay` and `max_depth`. An optional `[crawler]`
 table sets run-wide politeness: `contact` (the URL put in the User-Agent),
-`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, and, to share one
-source's frontier between several crawler processes, `redis_url` with
-`redis_max_idle` (see crawler/distributed.py). An optional `[extract]` table
-sets how `run` extracts mentions: `transformer_ner` (see docs/mentions.md).
+`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, `extract_workers`
+(processes extracting pages beside the fetching one, crawler/offload.py) and,
+to share one source's frontier between several crawler processes, `redis_url`
+with `redis_max_idle` (see crawler/distributed.py). An optional `[extract]`
+table sets how `run` extracts mentions: `transformer_ner` (see docs/mentions.md).
 
 Every mistake is reported as one `SourceConfigError` naming file, source and
 key, because a user editing the file needs to know exactly where to look.
@@ -55,6 +56,7 @@ SOURCE_KEYS = {
     "delay",
     "max_depth",
 }
+MAX_EXTRACT_WORKERS = 64
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 CRAWLER_KEYS = {
     "contact",
@@ -66,6 +68,7 @@ CRAWLER_KEYS = {
     "batch_size",
     "redis_url",
     "redis_max_idle",
+    "extract_workers",
 }
 EXTRACT_KEYS = {"transformer_ner"}
 
@@ -137,6 +140,8 @@ class CrawlerConfig:
     redis_url: str | None = None
     # a shared-frontier worker exits once the queue has stayed empty this many seconds
     redis_max_idle: float = 5.0
+    # processes extracting pages beside the reactor (crawler/offload.py); None: one per spare core
+    extract_workers: int | None = None
 
     @property
     def user_agent_string(self) -> str:
@@ -342,6 +347,7 @@ def _crawler(path: Path, table: Any) -> CrawlerConfig:
         batch_size=r.number("batch_size", 25, int, 1, MAX_BATCH),
         redis_url=redis_url,
         redis_max_idle=r.number("redis_max_idle", 5.0, float, 0.5, 24 * HOUR),
+        extract_workers=r.number("extract_workers", None, int, 0, MAX_EXTRACT_WORKERS),
     )
 
 

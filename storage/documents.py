@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from linernotes.storage.chunks import chunked
 from linernotes.storage.db import Store
 from linernotes.storage.frontier import (
     FrontierEntry,
@@ -146,7 +147,44 @@ def _values(rec: DocumentRecord, run_id: int | None) -> dict[str, Any]:
     return values
 
 
-def _write(session: Session, existing: Document | None, values: dict[str, Any]) -> Document:
+@dataclass
+class _Known:
+    """What one batch's records already have in the database, read in two queries.
+
+    Why: asking per record (its row by URL, then any row with its text) cost two
+    round trips a page, the largest share of a crawl's storage time. `rows` holds
+    the batch's existing documents by canonical URL; `hashes` every content hash
+    among them that some row has. Both learn each row the batch writes, so a
+    record sees the ones before it, as the per-record queries did. A hash not in
+    `hashes` cannot have an exact original; one in it is still asked in full.
+    """
+
+    rows: dict[str, Document]
+    hashes: set[str]
+
+    @classmethod
+    def load(cls, session: Session, records: Sequence[DocumentRecord]) -> _Known:
+        urls = sorted({r.canonical_url for r in records})
+        wanted = sorted({r.content_hash for r in records if r.content_hash})
+        rows: dict[str, Document] = {}
+        hashes: set[str] = set()
+        for chunk in chunked(urls):
+            found = session.scalars(select(Document).where(Document.canonical_url.in_(chunk)))
+            rows.update((doc.canonical_url, doc) for doc in found)
+        for chunk in chunked(wanted):
+            query = select(Document.content_hash).where(Document.content_hash.in_(chunk))
+            hashes.update(h for h in session.scalars(query.distinct()) if h)
+        return cls(rows, hashes)
+
+    def wrote(self, row: Document) -> None:
+        self.rows[row.canonical_url] = row
+        if row.content_hash:
+            self.hashes.add(row.content_hash)
+
+
+def _write(
+    session: Session, existing: Document | None, values: dict[str, Any], known: _Known
+) -> Document:
     if existing is None:
         existing = Document(**values)
         session.add(existing)
@@ -154,6 +192,7 @@ def _write(session: Session, existing: Document | None, values: dict[str, Any]) 
         for key, value in values.items():
             setattr(existing, key, value)
     session.flush()
+    known.wrote(existing)
     return existing
 
 
@@ -165,13 +204,14 @@ def _take_over(
     original: int,
     kind: str,
     near: NearIndex | None,
+    known: _Known,
 ) -> SaveOutcome:
     """`rec` was published before the text it copies: it becomes the original.
 
     Why: a syndicated copy fetched first must not own the article; the
     earliest publication does (its date drives trends, its URL the evidence).
     """
-    row = _write(session, existing, values)
+    row = _write(session, existing, values, known)
     hand_over(session, original, row.id, kind, near)
     if near is not None and rec.simhash is not None and rec.check_near:
         near.add(row.id, rec.simhash)
@@ -184,8 +224,9 @@ def _save_one(
     run_id: int | None,
     near: NearIndex | None,
     refresh: bool,
+    known: _Known,
 ) -> SaveOutcome:
-    existing = session.scalar(select(Document).where(Document.canonical_url == rec.canonical_url))
+    existing = known.rows.get(rec.canonical_url)
     own_id = existing.id if existing is not None else None
     if rec.not_modified and existing is not None:
         existing.fetched_at, existing.crawl_run_id = rec.fetched_at, run_id
@@ -193,7 +234,7 @@ def _save_one(
     values = _values(rec, run_id)
     if rec.status != "stored":
         demote(session, existing, near, None)
-        _write(session, existing, values | {"text": None})
+        _write(session, existing, values | {"text": None}, known)
         return SaveOutcome(rec.canonical_url, "skipped", own_id)
     unchanged = existing is not None and existing.content_hash == rec.content_hash
     if unchanged and existing is not None and existing.status == "stored":
@@ -201,14 +242,16 @@ def _save_one(
         existing.etag, existing.last_modified = rec.etag, rec.last_modified
         if refresh:
             keep = {"extracted_hash", "extracted_at", "duplicate_of"}
-            _write(session, existing, {k: v for k, v in values.items() if k not in keep})
+            _write(session, existing, {k: v for k, v in values.items() if k not in keep}, known)
         return SaveOutcome(rec.canonical_url, "unchanged", own_id)
-    original = exact_original(session, rec.canonical_url, rec.content_hash, own_id)
+    original = None
+    if rec.content_hash in known.hashes:
+        original = exact_original(session, rec.canonical_url, rec.content_hash, own_id)
     kind = "duplicate"
     if original is None and near is not None and rec.simhash is not None and rec.check_near:
         original, kind = near.near(rec.simhash, own_id), "near_duplicate"
     if original is not None and published_earlier(session, rec.published_at, original):
-        return _take_over(session, rec, values, existing, original, kind, near)
+        return _take_over(session, rec, values, existing, original, kind, near, known)
     if original is not None:
         demote(session, existing, near, original)
         row = _write(
@@ -216,9 +259,10 @@ def _save_one(
             existing,
             values
             | {"status": "skipped", "skip_reason": kind, "text": None, "duplicate_of": original},
+            known,
         )
         return SaveOutcome(rec.canonical_url, kind, row.id, original)
-    row = _write(session, existing, values)
+    row = _write(session, existing, values, known)
     if near is not None and rec.simhash is not None and rec.check_near:
         if own_id is not None:
             near.discard(own_id)
@@ -245,8 +289,9 @@ def save_documents(
     """
     outcomes = []
     with store.session() as session:
+        known = _Known.load(session, records)
         for rec in records:
-            outcomes.append(_save_one(session, rec, run_id, near, refresh))
+            outcomes.append(_save_one(session, rec, run_id, near, refresh, known))
         for source_id, (links, handled) in (frontier or {}).items():
             add_to_frontier(session, source_id, links)
             mark_frontier(session, source_id, handled)

@@ -407,6 +407,11 @@ def blog_sources(site: MockSite, **extra: Any) -> str:
         "max_bytes = 1048576",
         'contact = "https://example.org/linernotes-tests"',
         f"batch_size = {extra.pop('batch_size', 5)}",
+        *(
+            [f"extract_workers = {extra.pop('extract_workers')}"]
+            if "extract_workers" in extra
+            else []
+        ),
         "",
         "[[source]]",
         'name = "blog"',

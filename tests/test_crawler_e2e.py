@@ -280,3 +280,49 @@ def test_personal_review_site_stored_and_second_run_adds_nothing(tmp_path: Path)
 def _all(store: Store) -> list[Document]:
     with store.session() as s:
         return list(s.scalars(select(Document)))
+
+
+def _extracted(db: str) -> dict[str, tuple[Any, ...]]:
+    """What extraction produced for every document of `db`, by path."""
+    store = open_store(db)
+    try:
+        return {
+            d.canonical_url.split("/", 3)[3]: (
+                d.status,
+                d.skip_reason,
+                d.title,
+                d.author,
+                d.published_at,
+                d.language,
+                d.content_hash,
+                d.simhash,
+            )
+            for d in _all(store)
+        }
+    finally:
+        store.close()
+
+
+def test_worker_processes_store_what_in_process_extraction_stores(tmp_path: Path) -> None:
+    """extract_workers (crawler/offload.py) moves extraction, not its results."""
+    found = {}
+    with MockSite() as site:
+        for workers in (0, 2):
+            sources = tmp_path / f"w{workers}.toml"
+            sources.write_text(blog_sources(site, extract_workers=workers))
+            db = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+            result = run_cli(db, "crawl", "--sources", str(sources))
+            assert result.returncode == 0, result.stderr
+            found[workers] = _extracted(db)
+    in_process, in_workers = found[0], found[2]
+    assert in_process.keys() == in_workers.keys() and len(in_process) > 15
+    copies = ("duplicate", "near_duplicate")
+    for url, row in in_process.items():
+        if row[1] in copies or in_workers[url][1] in copies:  # which copy comes first may differ
+            assert row[2:] == in_workers[url][2:], url
+        else:
+            assert row == in_workers[url], url
+    stored = [
+        {r[6] for r in rows.values() if r[0] == "stored"} for rows in (in_process, in_workers)
+    ]
+    assert stored[0] == stored[1]

@@ -107,6 +107,8 @@ SOURCE = '[[source]]\nname = "a"\nstart_urls = ["https://x.org/"]\n'
         ("[crawler]\nmax_bytes = 100000000000000000000\n" + SOURCE, "key 'max_bytes'"),
         ("[crawler]\nbatch_size = 0\n" + SOURCE, "[crawler]: key 'batch_size'"),
         ("[crawler]\nredis_max_idle = inf\n" + SOURCE, "[crawler]: key 'redis_max_idle'"),
+        ("[crawler]\nextract_workers = -1\n" + SOURCE, "[crawler]: key 'extract_workers'"),
+        ("[crawler]\nextract_workers = 1.5\n" + SOURCE, "[crawler]: key 'extract_workers'"),
         (SOURCE + "delay = inf\n", "source 'a': key 'delay'"),
         (SOURCE + "delay = -nan\n", "source 'a': key 'delay'"),
         (SOURCE + "max_pages = 10000000000\n", "source 'a': key 'max_pages'"),

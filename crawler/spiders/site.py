@@ -54,8 +54,10 @@ class SpiderRun(Protocol):
 
     def on_response(self, response: Any, request: Any, spider: Any = None, **_: Any) -> None: ...
 
+    async def page_record(self, spider: Any, response: Any) -> Any: ...
+
     def page_item(
-        self, spider: Any, response: Any, store_it: bool, requests: list[Any]
+        self, spider: Any, response: Any, requests: list[Any], record: Any = None
     ) -> dict[str, Any]: ...
 
     def failure_item(self, spider: Any, request: Any, failure: Any) -> dict[str, Any]: ...
@@ -209,7 +211,8 @@ class SiteSpider(scrapy.Spider):
 
     # --- callbacks -----------------------------------------------------------------------
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """Links now, the page's document once a worker has extracted it (crawler/offload.py)."""
         meta = response.meta
         depth = meta["ln_depth"]
         links: list[str] = []
@@ -219,8 +222,12 @@ class SiteSpider(scrapy.Spider):
             extractor = LinkExtractor(unique=True)
             links = [link.url for link in extractor.extract_links(response)]  # type: ignore[arg-type]
         requests = list(self._links(links, "page", depth + 1))
-        yield self.run.page_item(self, response, self._stored(response.url, "page"), requests)
-        yield from requests
+        record = None
+        if response.status != 304 and self._stored(response.url, "page"):
+            record = await self.run.page_record(self, response)
+        yield self.run.page_item(self, response, requests, record)
+        for request in requests:
+            yield request
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         from lxml import etree
@@ -238,7 +245,7 @@ class SiteSpider(scrapy.Spider):
                 elif tag == "link" and (el.text or "").strip():
                     links.append(response.urljoin(el.text.strip()))
         requests = list(self._links(links, "page", meta_depth(response) + 1))
-        yield self.run.page_item(self, response, False, requests)
+        yield self.run.page_item(self, response, requests)
         yield from requests
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
@@ -261,7 +268,7 @@ class SiteSpider(scrapy.Spider):
             kind = "sitemap" if sitemap.type == "sitemapindex" else "page"
             locs = [response.urljoin(e["loc"]) for e in sitemap if e.get("loc")]
             requests = list(self._links(locs, kind, meta_depth(response) + 1))
-        yield self.run.page_item(self, response, False, requests)
+        yield self.run.page_item(self, response, requests)
         yield from requests
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
