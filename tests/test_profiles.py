@@ -19,6 +19,7 @@ from linernotes.nlp.profiles import CULTURAL, ProfileConfig, build_profiles
 from linernotes.nlp.vocabulary import GENRE_FAMILIES
 from linernotes.storage import Store
 from linernotes.storage.models import (
+    Artist,
     Descriptor,
     DescriptorMonth,
     Document,
@@ -307,6 +308,37 @@ def test_terms_inferred_from_neighbours_are_marked_and_touch_no_vector(
     off_store.close()
     assert vectors.keys() == off_vectors.keys()
     assert all(np.array_equal(vectors[m], off_vectors[m]) for m in vectors)
+
+
+def test_a_term_an_entity_stored_itself_is_never_inferred_for_it(sqlite_store: Store) -> None:
+    """Ironhull's text row "sludgy" outlives a catalogue alias "Sludgy" (its evidence is
+    unchanged, so it is not rewritten); when Glasswing starts saying "sludgy", Ironhull must
+    not get it inferred too (one term twice: the embed stage used to fail on the key)."""
+    cfg = replace(CFG, refresh_share=1.0)  # one post of three changed: no drift rewrite
+    seed_corpus(sqlite_store)
+    build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
+    with sqlite_store.session() as session:
+        session.execute(update(Artist).where(Artist.id == "ar:ironhull").values(aliases=["Sludgy"]))
+        session.execute(
+            update(Document)
+            .where(Document.id == 3)
+            .values(content_hash="new", text=Document.text + " Sludgy guitars too.")
+        )
+    again = build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
+    assert again.entities_recomputed == 1  # Glasswing only
+    with sqlite_store.session() as session:
+        rows = session.execute(
+            select(Descriptor.source, Descriptor.count).where(
+                Descriptor.entity_id == "ar:ironhull", Descriptor.term == "sludgy"
+            )
+        ).all()
+        inferred = session.execute(
+            select(Descriptor.term).where(
+                Descriptor.entity_id == "ar:ironhull", Descriptor.source == "neighbours"
+            )
+        ).scalars()
+        assert rows == [("text", 1)]
+        assert "dream pop" in set(inferred)  # the rest was still inferred
 
 
 def _vectors(session: Any) -> dict[tuple[str, str], Any]:

@@ -77,6 +77,7 @@ def write_borrowed(
 ) -> int:
     """Rewrite every inferred term of one kind from its current neighbour table."""
     lists = _neighbour_lists(store, kind)
+    stored = _text_terms(store, kind)
     shown: dict[str, dict[str, float]] = {}
 
     def weights_of(eid: str) -> dict[str, float]:
@@ -96,7 +97,7 @@ def write_borrowed(
                 [weights_of(n) for n in nbr_ids],
                 data.extractor.is_descriptive,
                 cfg.top_n,
-                used=own.uses.__contains__,
+                used=_used_by(own.uses, stored.get(eid, set())),
             )
             for term, weight in terms.items():
                 users = sorted(
@@ -115,6 +116,30 @@ def write_borrowed(
         for chunk in chunked(rows):
             session.execute(insert(Descriptor), chunk)
     return len(rows)
+
+
+def _used_by(uses: Mapping[str, Any], stored: set[str]) -> Callable[[str], bool]:
+    """Whether the entity says a term itself: in its bag now or in a stored text row.
+
+    The two differ for an entity whose text rows were written by an earlier run
+    (only entities whose evidence changed are rewritten): a catalogue name or
+    alias added since ("Sludgy") leaves its bag, not its stored row. Inferring
+    such a term would give the entity one term twice, which the key forbids.
+    """
+    return lambda term: term in uses or term in stored
+
+
+def _text_terms(store: Store, kind: str) -> dict[str, set[str]]:
+    """Entity id -> the terms of its stored text rows."""
+    out: dict[str, set[str]] = {}
+    with store.session() as session:
+        for eid, term in session.execute(
+            select(Descriptor.entity_id, Descriptor.term).where(
+                Descriptor.entity_kind == kind, Descriptor.source == TEXT
+            )
+        ):
+            out.setdefault(eid, set()).add(term)
+    return out
 
 
 def _text_evidence(
