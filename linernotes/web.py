@@ -135,10 +135,16 @@ def render_bars(descriptors: list[dict[str, Any]]) -> str:
 
 
 def render_trend(trend: dict[str, Any], width: int = 640, height: int = 180) -> str:
-    """A small inline SVG line chart, one line per term, months along the x axis."""
+    """A small inline SVG line chart, one line per term, months along the x axis.
+
+    Dated writing with no line to draw is said apart from no dated writing: only
+    terms said more than once (or descriptive vocabulary) are plotted.
+    """
     months, series = trend["months"], trend["series"]
-    if not months or not series:
+    if not months:
         return '<p class="empty">No dated evidence yet.</p>'
+    if not series:
+        return '<p class="empty">No term is used often enough in its dated evidence to plot.</p>'
     pad, peak = 28, max(max(v) for v in series.values()) or 1.0
     step = (width - 2 * pad) / max(1, len(months) - 1)
 

@@ -157,6 +157,14 @@ def test_trend_chart_keeps_months_whose_writing_used_none_of_its_terms() -> None
     assert trend == {"months": ["2024-03", "2024-05"], "series": {"shimmering": [0.0, 1.5]}}
 
 
+def test_a_trend_with_dated_evidence_but_no_plotted_term_says_so() -> None:
+    from linernotes.web import render_trend, trend_series
+
+    assert "No dated evidence yet" in render_trend(trend_series([]))
+    said_once = render_trend(trend_series([], months=["2024-03"]))
+    assert "No dated evidence" not in said_once and "often enough" in said_once
+
+
 def test_bars_mark_terms_inferred_from_neighbours() -> None:
     from linernotes.web import render_bars
 
