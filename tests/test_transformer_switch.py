@@ -131,3 +131,21 @@ def test_a_bad_extract_table_is_named(tmp_path: Path) -> None:
         load_sources(path)
     path.write_text(SOURCES)
     assert load_sources(path).extract.transformer_ner is None
+
+
+def test_the_environment_variable_reads_the_usual_booleans_and_names_itself_when_bad(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on = SOURCES + "\n[extract]\ntransformer_ner = true\n"
+    for n, value in enumerate(("0", "false", "no", "off", "FALSE", "No")):
+        env = {"LINERNOTES_TRANSFORMER_NER": value}
+        assert _run_switch(tmp_path / f"off{n}", monkeypatch, on, **env) is False, value
+    for n, value in enumerate(("1", "true", "yes", "on")):
+        env = {"LINERNOTES_TRANSFORMER_NER": value}
+        assert _run_switch(tmp_path / f"on{n}", monkeypatch, SOURCES, **env) is True, value
+    # empty: as if unset, the sources file decides
+    assert _run_switch(tmp_path / "empty", monkeypatch, on, LINERNOTES_TRANSFORMER_NER="")
+    env = {"LINERNOTES_TRANSFORMER_NER": "maybe"}
+    bad = CliRunner().invoke(main, ["--db", "sqlite://", "extract"], env=env)
+    assert bad.exit_code == 2
+    assert "LINERNOTES_TRANSFORMER_NER='maybe': expected 1/0" in bad.output

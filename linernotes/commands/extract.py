@@ -18,6 +18,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 TRANSFORMER_NER_ENV = "LINERNOTES_TRANSFORMER_NER"
 
 
+class _SwitchValue(click.types.BoolParamType):
+    """click's boolean, whose error names the environment variable a bad value came from.
+
+    Only the variable can carry a value here (the flags carry none), and click's own
+    message names the flag, which the user did not type.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(
+                f"{TRANSFORMER_NER_ENV}={value!r}: expected 1/0, true/false, yes/no or on/off",
+                param,
+                ctx,
+            )
+
+
 def transformer_ner_switch(command: F) -> F:
     """`--transformer-ner/--no-transformer-ner` (env LINERNOTES_TRANSFORMER_NER) for the
     commands that store mentions; None when neither is given, so `run` can fall back on
@@ -27,6 +45,7 @@ def transformer_ner_switch(command: F) -> F:
         "transformer_ner",
         default=None,
         envvar=TRANSFORMER_NER_ENV,
+        type=_SwitchValue(),
         help="Add the shipped transformer NER as a candidate source: better on conversational "
         "text (queries, forum posts), about 3x slower; off by default (env "
         f"{TRANSFORMER_NER_ENV}=1; docs/mentions.md).",
