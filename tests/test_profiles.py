@@ -290,6 +290,12 @@ def test_terms_inferred_from_neighbours_are_marked_and_touch_no_vector(
         main, ["--db", sqlite_url, "descriptors", "--artist", "Glasswing", "-n", "50"]
     )
     assert "doom metal  (inferred from neighbours" in result.output
+    shown = CliRunner().invoke(
+        main, ["--db", sqlite_url, "descriptors", "--artist", "Glasswing", "-n", "50", "--evidence"]
+    )
+    # the sentences under an inferred term are Ironhull's, and say so; its own are not marked
+    assert "- a neighbour's: [2] Ironhull play crushing doom metal" in shown.output
+    assert "- [3] Glasswing are a dream pop band" in shown.output
 
     other = tmp_path / "off.db"
     from linernotes.storage import open_store

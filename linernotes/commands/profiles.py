@@ -118,12 +118,12 @@ def descriptors_command(
     click.echo(f"{kind} {res.name} ({res.id})" + (f" {month}" if month else ""))
     for item in items:
         extra = f"  df={item['doc_freq']}" if "doc_freq" in item else ""
-        said = f"count {item['count']}"
+        said, whose = f"count {item['count']}", ""
         if item.get("source") == "neighbours":  # not in its own text: say so
-            said = "inferred from neighbours"
+            said, whose = "inferred from neighbours", "a neighbour's: "
         click.echo(f"{item['weight']:>9.4f}  {item['term']}  ({said}{extra})")
         for sent in item.get("evidence", []):
-            click.echo(f"             - [{sent['document_id']}] {sent['text']}")
+            click.echo(f"             - {whose}[{sent['document_id']}] {sent['text']}")
 
 
 @click.command("neighbors")
