@@ -5,7 +5,7 @@ milliseconds of pure Python per page. Run in Scrapy's reactor thread, it both
 stalls the downloads and inflates the latencies AutoThrottle measures (a
 response that waits for the busy reactor looks like a slow server), so the
 throttle slows the crawl further. A small pool of forked workers runs
-`runner.build_record` on the other core(s) while the reactor keeps fetching.
+`records.build_record` on the other core(s) while the reactor keeps fetching.
 
 The workers are forked when the run starts, before the reactor has any
 threads; each watches its parent and exits when the crawl process is gone

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from linernotes.crawler.dedup import SimhashIndex
-from linernotes.crawler.runner import build_record
+from linernotes.crawler.records import build_record
 from linernotes.crawler.urls import canonicalize
 from linernotes.crawler.warc import read_archive
 from linernotes.storage import Store

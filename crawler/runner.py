@@ -7,23 +7,32 @@ processes (`python -m linernotes crawl ...`).
 
 The `RunContext` is the state every spider of the run shares: the store,
 the run id, the WARC archive, the near-duplicate index and the counters that
-become the run's stats and the terminal summary.
+become the run's stats and the terminal summary. What it builds lives next
+door: document records and error names in crawler/records.py, the counters
+and the summary in crawler/summary.py, the lock helpers in crawler/locks.py.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from linernotes.crawler.dedup import SimhashIndex, content_hash, long_enough, simhash
+from linernotes.crawler.dedup import SimhashIndex
+from linernotes.crawler.locks import lock_owner, releasable, shared_frontier
 from linernotes.crawler.offload import Offload, default_workers
+from linernotes.crawler.records import (
+    build_record,
+    error_kind,
+    not_modified_record,
+    response_headers,
+)
 from linernotes.crawler.shutdown import StopState, stop_on_signals
 from linernotes.crawler.sources import Source, load_sources
+from linernotes.crawler.summary import CrawlSummary, SourceStats
 from linernotes.crawler.urls import canonicalize
 from linernotes.storage import Store
 from linernotes.storage import documents as docs
@@ -32,87 +41,7 @@ if TYPE_CHECKING:
     from linernotes.crawler.spiders.site import SiteSpider
     from linernotes.crawler.warc import WarcArchive
 
-COUNTERS = (
-    "fetched",
-    "stored",
-    "updated",
-    "unchanged",
-    "not_modified",
-    "duplicate",
-    "near_duplicate",
-    "skipped",
-)
 _reactor_used = False
-
-
-@dataclass
-class SourceStats:
-    """Counters of one source in one run."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    filtered: Counter[str] = field(default_factory=Counter)
-
-    def count(self, category: str, key: str, n: int = 1) -> None:
-        {"skipped": self.skipped, "errors": self.errors, "filtered": self.filtered}.get(
-            category, self.counts
-        )[key] += n
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **{k: self.counts.get(k, 0) for k in COUNTERS},
-            "skipped_by_reason": dict(self.skipped),
-            "errors": dict(self.errors),
-            "filtered": dict(self.filtered),
-        }
-
-
-@dataclass
-class CrawlSummary:
-    """What a run did; `format()` is the terminal summary."""
-
-    run_id: int
-    status: str
-    sources: dict[str, dict[str, Any]]
-    warc_path: str | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "finished"
-
-    def total(self, key: str) -> int:
-        return sum(int(s.get(key, 0)) for s in self.sources.values())
-
-    def errors(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for stats in self.sources.values():
-            total.update(stats.get("errors", {}))
-        return total
-
-    def format(self) -> str:
-        lines = [
-            f"crawl run {self.run_id}: {self.status}" + (f" ({self.error})" if self.error else ""),
-            f"  pages fetched {self.total('fetched')}, stored {self.total('stored')} new, "
-            f"{self.total('updated')} updated, {self.total('unchanged')} unchanged, "
-            f"{self.total('not_modified')} not modified, "
-            f"duplicates {self.total('duplicate')} exact + {self.total('near_duplicate')} near, "
-            f"skipped {self.total('skipped')}",
-        ]
-        errors = self.errors()
-        kinds = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
-        lines.append(f"  errors: {kinds}")
-        for name, stats in sorted(self.sources.items()):
-            lines.append(
-                f"  {name}: fetched {stats.get('fetched', 0)}, stored {stats.get('stored', 0)}, "
-                f"updated {stats.get('updated', 0)}, "
-                f"duplicates {stats.get('duplicate', 0) + stats.get('near_duplicate', 0)}, "
-                f"errors {sum(stats.get('errors', {}).values())}"
-            )
-        if self.warc_path:
-            lines.append(f"  archive: {self.warc_path}")
-        return "\n".join(lines)
 
 
 class RunContext:
@@ -173,7 +102,7 @@ class RunContext:
             build_record,
             response.url,
             response.status,
-            _headers(response),
+            response_headers(response),
             response.body,
             spider.source_id,
             spider.source.languages,
@@ -201,9 +130,7 @@ class RunContext:
             (r.url, r.meta["ln_canonical"], r.meta["ln_kind"], r.meta["ln_depth"]) for r in requests
         ]
         if response.status == 304:
-            record = docs.DocumentRecord(
-                response.url, meta["ln_canonical"], spider.source_id, _now(), 304, not_modified=True
-            )
+            record = not_modified_record(response.url, meta["ln_canonical"], spider.source_id)
         return {
             "source_id": spider.source_id,
             "source": spider.source.name,
@@ -235,89 +162,6 @@ class RunContext:
             "links": [],
             "handled": handled,
         }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _headers(response: Any) -> dict[str, str]:
-    return {
-        k.decode("latin-1").lower(): v[-1].decode("latin-1")
-        for k, v in response.headers.items()
-        if v
-    }
-
-
-def build_record(
-    url: str,
-    status: int,
-    headers: dict[str, str],
-    body: bytes,
-    source_id: int | None,
-    languages: tuple[str, ...] = (),
-    fetched_at: datetime | None = None,
-) -> docs.DocumentRecord:
-    """A document record from a response (live or archived): extraction plus hashes."""
-    from linernotes.crawler.extraction import extract
-
-    found = extract(body, url, headers.get("content-type"), languages)
-    text = found.text or ""
-    return docs.DocumentRecord(
-        url=url,
-        canonical_url=canonicalize(url),
-        source_id=source_id,
-        fetched_at=fetched_at or _now(),
-        http_status=status,
-        status=found.status,
-        skip_reason=found.skip_reason,
-        title=found.title,
-        author=found.author,
-        published_at=found.published_at,
-        language=found.language,
-        text=found.text,
-        content_hash=content_hash(text) if text else None,
-        simhash=simhash(text) if text else None,
-        etag=headers.get("etag"),
-        last_modified=headers.get("last-modified"),
-        metadata=found.metadata,
-        check_near=long_enough(text),
-    )
-
-
-def error_kind(failure: Any) -> str:
-    """A short, stable name for why a request failed (the run summary groups by it)."""
-    from scrapy.exceptions import IgnoreRequest
-    from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet import defer, error
-
-    exc = failure.value
-    kind = getattr(exc, "kind", None)
-    if isinstance(kind, str):
-        return kind
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    text = str(exc)
-    if "DOWNLOAD_MAXSIZE" in text or "max size" in text.lower() or "maxsize" in text.lower():
-        return "too_large"
-    if isinstance(exc, IgnoreRequest):
-        return "ignored"
-    if isinstance(exc, defer.TimeoutError | error.TimeoutError | TimeoutError):
-        return "timeout"
-    if isinstance(exc, defer.CancelledError):
-        return "too_large"
-    name = type(exc).__name__
-    # Scrapy >= 2.19 wraps Twisted's errors in its own (scrapy.exceptions), matched by name.
-    if isinstance(exc, error.DNSLookupError) or name == "CannotResolveHostError":
-        return "dns"
-    if isinstance(exc, error.ConnectionRefusedError | error.ConnectError) or name in {
-        "DownloadConnectionRefusedError",
-        "DownloadFailedError",
-    }:
-        return "connection"
-    if name == "ResponseDataLossError":
-        return "data_loss"
-    return "timeout" if "Timeout" in name else name.lower()
 
 
 # --- the public entry point ------------------------------------------------------------
@@ -355,14 +199,14 @@ def crawl_sources(
     if _reactor_used:
         raise RuntimeError("crawl_sources can run once per process (Scrapy's reactor)")
     cfg = replace(config.crawler, redis_url=redis_url or config.crawler.redis_url)
-    redis = _shared_frontier(cfg.redis_url)
+    redis = shared_frontier(cfg.redis_url)
     names = [s.name for s in chosen]
     source_ids = {s.name: docs.ensure_source(store, s.name, s.as_config()) for s in chosen}
     warc_dir = Path(cfg.warc_dir) if cfg.warc_dir else default_warc_dir(store)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     with stop_on_signals() as stopped:
         run_id = docs.start_run(store, names, str(warc_dir / f"crawl-{{run_id}}-{stamp}.warc.gz"))
-        owner = _lock_owner(cfg.redis_url)
+        owner = lock_owner(cfg.redis_url)
         try:
             docs.acquire_locks(store, names, run_id, owner)
         except docs.CrawlLockedError as exc:
@@ -372,36 +216,7 @@ def crawl_sources(
             job = _Job(cfg, chosen, source_ids, run_id, owner, max_pages, debug)
             return _run(store, job, stopped)
         finally:
-            docs.release_locks(store, _releasable(redis, names), owner)
-
-
-def _shared_frontier(redis_url: str | None) -> Any:
-    """A checked Redis client when the frontier is shared, else None (nothing imported)."""
-    if not redis_url:
-        return None
-    from linernotes.crawler.distributed import connect
-
-    return connect(redis_url)
-
-
-def _lock_owner(redis_url: str | None) -> str:
-    if not redis_url:
-        return docs.lock_owner()
-    from linernotes.crawler.distributed import lock_owner
-
-    return lock_owner(redis_url)
-
-
-def _releasable(redis: Any, names: list[str]) -> list[str]:
-    """Sources whose lock this run may drop: with a shared frontier, only once no worker is left."""
-    if redis is None:
-        return names
-    from linernotes.crawler.distributed import live_workers
-
-    try:
-        return [name for name in names if live_workers(redis, name) == 0]
-    except Exception:  # Redis gone: keep the lock, it goes stale (STALE_LOCK_AFTER)
-        return []
+            docs.release_locks(store, releasable(redis, names), owner)
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,17 @@ and `linernotes --help` stay cheap.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from linernotes import api_rows
 from linernotes.errors import UserFacingError
 from linernotes.opening import as_url, check_sqlite_path, open_readonly, schema_revisions
 from linernotes.resolve import KINDS, Resolution, resolve
 from linernotes.storage import Store, open_store, resolve_url
-from linernotes.storage.chunks import chunked
 
 __all__ = ["Linernotes", "open", "schema_revisions"]
 
@@ -81,8 +79,7 @@ class Linernotes:
         return self.resolve(*given[0])
 
     def _rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        with self.store.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+        return api_rows.rows(self.store, sql, **params)
 
     @staticmethod
     def _frame(rows: list[dict[str, Any]], columns: list[str], **attrs: Any) -> pandas.DataFrame:
@@ -112,18 +109,11 @@ class Linernotes:
             **key,
         )
         for row in rows:
-            ids = _json_list(row.pop("evidence_ids"))
+            ids = api_rows.json_list(row.pop("evidence_ids"))
             row["evidence_count"] = len(ids)
             if evidence:
-                row["evidence"] = self._sentences(ids[:evidence])
+                row["evidence"] = api_rows.sentences(self.store, ids[:evidence])
         return rows
-
-    def _sentences(self, ids: list[Any]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        marks = ", ".join(str(int(i)) for i in ids)
-        rows = self._rows(f"SELECT id, document_id, text FROM evidence WHERE id IN ({marks})")
-        return [{**r, "text": " ".join(str(r["text"]).split())} for r in rows]
 
     def descriptors(
         self,
@@ -156,25 +146,11 @@ class Linernotes:
         from linernotes.vectors import neighbors_of
 
         found = neighbors_of(self.store, kind, entity_id, k, other_artists=other_artists)
-        names = self._names(kind, [n for n, _ in found])
+        names = api_rows.entity_names(self.store, kind, [n for n, _ in found])
         return [
             {"rank": i, "id": n, "name": names.get(n, ""), "score": round(s, 4)}
             for i, (n, s) in enumerate(found, start=1)
         ]
-
-    def _names(self, kind: str, ids: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in chunked(ids):
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
-            marks = ", ".join(f":{p}" for p in params)
-            rows = self._rows(
-                "SELECT entity_id, name FROM entity_names WHERE entity_kind = :k "
-                f"AND entity_id IN ({marks})",
-                k=kind,
-                **params,
-            )
-            out.update({str(r["entity_id"]): str(r["name"]) for r in rows})
-        return out
 
     def similar(
         self, artist: str | None = None, track: str | None = None, *, k: int = 10
@@ -237,43 +213,19 @@ class Linernotes:
             return None
         from linernotes.web import trend_series
 
+        months = api_rows.evidence_months(self.store, kind, entity_id)
         return {
             "kind": kind,
             "id": entity_id,
             **names[0],
             "descriptors": self.descriptor_rows(kind, entity_id, top),
-            "trend": trend_series(
-                self.trend_rows(kind, entity_id), months=self._evidence_months(kind, entity_id)
+            "trend": trend_series(self.trend_rows(kind, entity_id), months=months),
+            "neighbors": api_rows.neighbor_names(self.store, kind, entity_id, other_artists=False),
+            "other_artists": api_rows.neighbor_names(
+                self.store, kind, entity_id, other_artists=True
             ),
-            "neighbors": self._neighbor_names(kind, entity_id, other_artists=False),
-            "other_artists": self._neighbor_names(kind, entity_id, other_artists=True),
             "evidence": self.evidence_rows(kind, entity_id, evidence),
         }
-
-    def _evidence_months(self, kind: str, entity_id: str) -> list[str]:
-        """The 'YYYY-MM' months of the entity's dated evidence (the trend chart's axis)."""
-        rows = self._rows(
-            "SELECT DISTINCT published_at FROM evidence WHERE entity_kind = :k "
-            "AND entity_id = :i AND published_at IS NOT NULL",
-            k=kind,
-            i=entity_id,
-        )
-        return sorted({str(r["published_at"])[:7] for r in rows})
-
-    def _neighbor_names(
-        self, kind: str, entity_id: str, other_artists: bool
-    ) -> list[dict[str, Any]]:
-        """The page's neighbour list, or its second list (tracks by other artists)."""
-        from linernotes.nlp.profiles import OTHER_ARTISTS
-
-        model = "model = :m" if other_artists else "model <> :m"
-        return self._rows(
-            "SELECT neighbor_id, neighbor_name, neighbor_artist_name, score FROM neighbor_names "
-            f"WHERE entity_kind = :k AND entity_id = :i AND {model} ORDER BY rank",
-            k=kind,
-            i=entity_id,
-            m=OTHER_ARTISTS,
-        )
 
     def profiled_entities(self) -> list[tuple[str, str]]:
         """(kind, id) of every entity with descriptors: the pages a static site holds."""
@@ -291,21 +243,7 @@ class Linernotes:
         SQLite's LOWER folds ASCII only, so there the connection gets a Unicode
         lower-casing function: "кино" finds "Кино" on both backends.
         """
-        cleaned = query.lower().replace("\\", "").replace("%", "").replace("_", "")
-        with self.store.engine.connect() as conn:
-            fold = "LOWER"
-            if conn.dialect.name == "sqlite":
-                raw = conn.connection.driver_connection
-                raw.create_function("ln_lower", 1, _lower, deterministic=True)  # type: ignore[union-attr]
-                fold = "ln_lower"
-            sql = (
-                "SELECT n.entity_kind, n.entity_id, n.name, n.artist_name, "
-                "(SELECT COUNT(*) FROM descriptors d WHERE d.entity_kind = n.entity_kind "
-                f"AND d.entity_id = n.entity_id) AS terms FROM entity_names n "
-                f"WHERE {fold}(n.name) LIKE :p "
-                f"ORDER BY terms DESC, n.name, n.entity_id LIMIT {int(limit)}"
-            )
-            return [dict(r._mapping) for r in conn.execute(text(sql), {"p": f"%{cleaned}%"})]
+        return api_rows.search_rows(self.store, query, limit)
 
     def search(self, query: str, limit: int = 50) -> pandas.DataFrame:
         """Artists, tracks and albums by name fragment: entity_kind, entity_id, name, ..."""
@@ -323,21 +261,9 @@ class Linernotes:
         limit: int = 100,
     ) -> pandas.DataFrame:
         """Mentions with their sentence and page: of one entity, or all (newest first)."""
-        where, params = "", {}
-        res = None
-        if artist or track or album:
-            res = self._pick(artist, track, album)
-            where, params = (
-                "WHERE entity_id = :i AND label = :l",
-                {
-                    "i": res.id,
-                    "l": res.kind.upper(),
-                },
-            )
-        rows = self._rows(
-            f"SELECT * FROM mention_evidence {where} ORDER BY (published_at IS NULL), "
-            f"published_at DESC, mention_id LIMIT {int(limit)}",
-            **params,
+        res = self._pick(artist, track, album) if artist or track or album else None
+        rows = api_rows.mention_rows(
+            self.store, limit, res.kind if res else None, res.id if res else None
         )
         columns = list(rows[0]) if rows else ["mention_id", "document_id", "url", "surface"]
         return self._frame(rows, columns, resolution=res)
@@ -350,7 +276,9 @@ class Linernotes:
 
     def status(self, runs: int = 5) -> pandas.DataFrame:
         """The status as a two-column frame: `what` (dotted key) and `value`."""
-        flat = _flatten({k: v for k, v in self.status_info(runs).items() if k != "crawl_runs"})
+        flat = api_rows.flatten(
+            {k: v for k, v in self.status_info(runs).items() if k != "crawl_runs"}
+        )
         return self._frame([{"what": k, "value": v} for k, v in flat], ["what", "value"])
 
     def sql(self, statement: str) -> pandas.DataFrame:
@@ -439,24 +367,3 @@ class Linernotes:
         from linernotes.trending import charts
 
         return charts(self.store, days, until=until, limit=limit)
-
-
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _json_list(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return []
-    return list(value or [])
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _flatten(v, f"{prefix}{k}.")]
-    if isinstance(value, list):
-        return [p for n, v in enumerate(value) for p in _flatten(v, f"{prefix}{n}.")]
-    return [(prefix.rstrip("."), value)]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from linernotes.cli import main
 from linernotes.commands.pipeline import crawl_hint
-from linernotes.crawler.runner import CrawlSummary
+from linernotes.crawler.summary import CrawlSummary
 from linernotes.storage import Store
 from linernotes.storage.models import Document
 from tests.conftest import REPO

@@ -154,7 +154,7 @@ def test_scrapy_download_errors_get_stable_kinds(name: str, kind: str) -> None:
     import scrapy.exceptions
     from twisted.python.failure import Failure
 
-    from linernotes.crawler.runner import error_kind
+    from linernotes.crawler.records import error_kind
 
     exc_type = getattr(scrapy.exceptions, name, None)
     if exc_type is None:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from linernotes.cli import main
-from linernotes.crawler.runner import CrawlSummary
 from linernotes.crawler.sources import SourceConfigError, load_sources
+from linernotes.crawler.summary import CrawlSummary
 from linernotes.storage import open_store
 from linernotes.storage.models import Document, Mention
 
