@@ -13,7 +13,9 @@ from linernotes.nlp.similarity import (
     hash_features,
     knn,
     knn_combined,
+    name_walk,
     ndcg_at_k,
+    normalise_part,
     precision_at_k,
     read_neighbor_tsv,
     strict_precision_at_k,
@@ -61,6 +63,29 @@ def test_knn_and_knn_combined_agree_on_dense_and_find_the_twin() -> None:
     combined = knn_combined(ids, [(1.0, sparse.csr_matrix(m)), (1.0, m)], 2, center_dense=False)
     assert [n for n, _ in combined["a"]] == [n for n, _ in plain["a"]]
     assert combined["a"][0][1] == pytest.approx(plain["a"][0][1], abs=1e-5)
+
+
+def test_knn_combined_walked_sparse_part_equals_the_explicit_walk() -> None:
+    """The walked part's cosines (taken from its Gram matrix) are those of name_walk's rows."""
+    rng = np.random.default_rng(7)
+    n = 9
+    dense = sparse.random(n, 40, density=0.15, random_state=3, dtype=np.float64).toarray()
+    dense[8] = 0  # an entity without words or names stays at cosine 0
+    words = sparse.csr_matrix(dense)
+    incidence = (rng.random((n, 4)) > 0.6).astype(np.float64)
+    incidence[8] = 0
+    names = sparse.csr_matrix(incidence / np.maximum(incidence.sum(axis=1, keepdims=True), 1))
+    walked = name_walk(normalise_part(words, centre=False), names, 0.5).toarray()
+    cosines = walked @ walked.T
+    ids = [f"e{i}" for i in range(n)]
+    got = knn_combined(
+        ids, [(1.0, words.astype(np.float32))], n - 1, names=names, walk=0.5, block=4
+    )
+    for row, eid in enumerate(ids):
+        assert {nid: score for nid, score in got[eid]} == pytest.approx(
+            {ids[j]: cosines[row, j] for j in range(n) if j != row}, abs=1e-6
+        )
+    assert cosines[0, 8] == 0 and max(cosines[0, 1:8]) > 0
 
 
 def test_knn_combined_leaves_uncentred_count_parts_at_zero_for_empty_rows() -> None:
