@@ -77,7 +77,7 @@ def write_borrowed(
 ) -> int:
     """Rewrite every inferred term of one kind from its current neighbour table."""
     lists = _neighbour_lists(store, kind)
-    stored = _text_terms(store, kind)
+    stored = _text_rows(store, kind)
     shown: dict[str, dict[str, float]] = {}
 
     def weights_of(eid: str) -> dict[str, float]:
@@ -97,7 +97,7 @@ def write_borrowed(
                 [weights_of(n) for n in nbr_ids],
                 data.extractor.is_descriptive,
                 cfg.top_n,
-                used=_used_by(own.uses, stored.get(eid, set())),
+                used=_used_by(own.uses, stored.get(eid, {})),
             )
             for term, weight in terms.items():
                 users = sorted(
@@ -105,8 +105,7 @@ def write_borrowed(
                     key=lambda n, t=term: -weights_of(n)[t],  # type: ignore[misc]
                 )
                 inferred.append((eid, term, weight, users))
-    evidence = _text_evidence(store, kind, {(n, t) for _, t, _, us in inferred for n in us})
-    rows = [_row(kind, eid, term, w, users, data, evidence) for eid, term, w, users in inferred]
+    rows = [_row(kind, eid, term, w, users, data, stored) for eid, term, w, users in inferred]
     with store.session() as session:
         session.execute(
             delete(Descriptor).where(
@@ -118,7 +117,7 @@ def write_borrowed(
     return len(rows)
 
 
-def _used_by(uses: Mapping[str, Any], stored: set[str]) -> Callable[[str], bool]:
+def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[str], bool]:
     """Whether the entity says a term itself: in its bag now or in a stored text row.
 
     The two differ for an entity whose text rows were written by an earlier run
@@ -129,37 +128,20 @@ def _used_by(uses: Mapping[str, Any], stored: set[str]) -> Callable[[str], bool]
     return lambda term: term in uses or term in stored
 
 
-def _text_terms(store: Store, kind: str) -> dict[str, set[str]]:
-    """Entity id -> the terms of its stored text rows."""
-    out: dict[str, set[str]] = {}
+def _text_rows(store: Store, kind: str) -> dict[str, dict[str, list[int]]]:
+    """Entity id -> term -> evidence ids, for every stored text row of the kind (one read).
+
+    The terms say what an entity already says itself (`_used_by`); the ids are
+    an inferred row's evidence, taken from the neighbours' own rows.
+    """
+    out: dict[str, dict[str, list[int]]] = {}
     with store.session() as session:
-        for eid, term in session.execute(
-            select(Descriptor.entity_id, Descriptor.term).where(
+        for eid, term, evidence in session.execute(
+            select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
                 Descriptor.entity_kind == kind, Descriptor.source == TEXT
             )
         ):
-            out.setdefault(eid, set()).add(term)
-    return out
-
-
-def _text_evidence(
-    store: Store, kind: str, wanted: set[tuple[str, str]]
-) -> dict[tuple[str, str], list[int]]:
-    """(entity id, term) -> the evidence ids of that entity's own row for the term."""
-    out: dict[tuple[str, str], list[int]] = {}
-    ids = sorted({eid for eid, _ in wanted})
-    with store.session() as session:
-        for chunk in chunked(ids, 500):
-            rows = session.execute(
-                select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
-                    Descriptor.entity_kind == kind,
-                    Descriptor.source == TEXT,
-                    Descriptor.entity_id.in_(chunk),
-                )
-            )
-            for eid, term, evidence in rows:
-                if (eid, term) in wanted:
-                    out[(eid, term)] = [int(i) for i in evidence or []]
+            out.setdefault(eid, {})[term] = [int(i) for i in evidence or []]
     return out
 
 
@@ -170,12 +152,12 @@ def _row(
     weight: float,
     users: Sequence[str],
     data: DescriptorInput,
-    evidence: Mapping[tuple[str, str], list[int]],
+    stored: Mapping[str, Mapping[str, list[int]]],
 ) -> dict[str, Any]:
     """One inferred row: its evidence is the sentences of the neighbours using it most."""
     ids: list[int] = []
     for n in users:
-        ids += evidence.get((n, term), [])[: max(1, EVIDENCE_PER_TERM // len(users))]
+        ids += stored.get(n, {}).get(term, [])[: max(1, EVIDENCE_PER_TERM // len(users))]
     return {
         "entity_kind": kind,
         "entity_id": eid,
