@@ -232,29 +232,53 @@ def knn_combined_lists(
 
 
 class WalkedCosines:
-    """All cosines among the walked rows of a sparse part, from its Gram matrix.
+    """Cosines among the walked rows of a sparse part, from its Gram matrix, a block at a time.
 
     Why: the walk (`name_walk`) fills a sparse part in (580 artists' word
     rows went from 168k to 7.9M non-zeros over 59k columns), and multiplying
     those rows cost ~5 s of a 6 s neighbour table. The walked rows are
     A @ U with A = I + weight * names @ names.T (entities x entities), so
-    their inner products are A @ (U @ U.T) @ A.T: one product of the still
-    sparse rows and two of small n x n matrices, and the renormalisation is
-    the diagonal. Done in float64, so the cosines are nearer the exact ones
-    than the float32 sparse product was (within 2e-4 of it); memory is n x n.
+    their inner products are A @ G @ A.T with G = U @ U.T: one product of the
+    still sparse rows, then sparse-by-dense products, and the
+    renormalisation is the diagonal.
+
+    Memory: only G is held whole (n x n float32, 0.9 GB at 15,000 entities);
+    a block of rows of A G A.T is built when the neighbour loop asks for it,
+    so the n x n float64 temporaries (three of them, ~5 GB at 15,000) never
+    exist. The diagonal is a first pass over the same blocks. Still quadratic
+    in the entities of a kind (docs/scale-out.md).
     """
 
-    def __init__(self, unit_rows: Any, names: Any, weight: float) -> None:
+    def __init__(self, unit_rows: Any, names: Any, weight: float, block: int = 1024) -> None:
         from scipy import sparse
 
-        rows = sparse.csr_matrix(unit_rows, dtype=np.float64)
-        gram = (rows @ rows.T).toarray()
-        steps = sparse.identity(rows.shape[0], dtype=np.float64, format="csr")
-        steps = (steps + weight * (names @ names.T).astype(np.float64)).tocsr()
-        left = np.asarray(steps @ gram)  # A G; (A G)^T = G A^T as G is symmetric
-        inner = np.asarray(steps @ left.T)  # A G A^T: the walked rows' inner products
-        inv = 1.0 / np.maximum(np.sqrt(np.maximum(np.diag(inner), 0.0)), 1e-12)
-        self.cosines = (inner * inv[:, None] * inv[None, :]).astype(np.float32)
+        rows = sparse.csr_matrix(unit_rows, dtype=np.float32)
+        n = rows.shape[0]
+        self.block = block
+        self.gram = np.empty((n, n), dtype=np.float32)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            self.gram[start:stop] = (rows[start:stop] @ rows.T).toarray()
+        steps = sparse.identity(n, dtype=np.float32, format="csr")
+        self.steps = (steps + weight * (names @ names.T).astype(np.float32)).tocsr()
+        diag = np.empty(n, dtype=np.float64)
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            left = self._left(start, stop)
+            diag[start:stop] = np.asarray(
+                self.steps[start:stop].multiply(left).sum(axis=1), dtype=np.float64
+            ).ravel()
+        self.inv = (1.0 / np.maximum(np.sqrt(np.maximum(diag, 0.0)), 1e-12)).astype(np.float32)
+
+    def _left(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop of A G."""
+        return np.asarray(self.steps[start:stop] @ self.gram)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Cosines of walked rows start..stop against every walked row."""
+        left = self._left(start, stop)
+        inner = np.asarray(self.steps @ left.T).T  # (A G A^T)[start:stop]
+        return inner * self.inv[start:stop, None] * self.inv[None, :]
 
 
 def _part_rows(unit_rows: Any, names: Any, weight: float) -> Any:
@@ -269,7 +293,7 @@ def _part_rows(unit_rows: Any, names: Any, weight: float) -> Any:
 def _block_cosines(rows: Any, start: int, stop: int) -> np.ndarray:
     """Cosines of rows start..stop against all rows, as a dense array."""
     if isinstance(rows, WalkedCosines):
-        return rows.cosines[start:stop]
+        return rows.rows(start, stop)
     part = rows[start:stop] @ rows.T
     return np.asarray(part.toarray() if hasattr(part, "toarray") else part)
 
