@@ -95,7 +95,7 @@ def search_rows(store: Store, query: str, limit: int) -> list[dict[str, Any]]:
         sql = (
             "SELECT n.entity_kind, n.entity_id, n.name, n.artist_name, "
             "(SELECT COUNT(*) FROM descriptors d WHERE d.entity_kind = n.entity_kind "
-            f"AND d.entity_id = n.entity_id) AS terms FROM entity_names n "
+            "AND d.entity_id = n.entity_id AND d.source = 'text') AS terms FROM entity_names n "
             f"WHERE {fold}(n.name) LIKE :p "
             f"ORDER BY terms DESC, n.name, n.entity_id LIMIT {int(limit)}"
         )

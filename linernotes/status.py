@@ -56,7 +56,7 @@ def gather_status(store: Store, runs: int = 5) -> dict[str, Any]:
         for row in _all(
             store,
             "SELECT entity_kind, COUNT(DISTINCT entity_id) AS n FROM descriptors "
-            "GROUP BY entity_kind",
+            "WHERE source = 'text' GROUP BY entity_kind",
         )
     }
     vectors = {

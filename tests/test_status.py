@@ -6,8 +6,10 @@ import json
 
 from click.testing import CliRunner
 
+from linernotes.api_rows import search_rows
 from linernotes.cli import main
 from linernotes.storage import Store
+from linernotes.storage.models import Descriptor
 from tests.test_views import seed
 
 
@@ -33,6 +35,34 @@ def test_status_counts_and_pending_work(store: Store) -> None:
     assert info["vectors"] == {"track": 2}
     assert info["stale_profiles"] == 1  # tr:heaven's evidence changed since profiling
     assert info["unextracted_documents"] == 1  # document 2 never extracted
+
+
+def test_status_and_search_do_not_count_inferred_only_entities_as_profiled(
+    sqlite_store: Store,
+) -> None:
+    """An artist with only terms inferred from neighbours has no profile of its own yet."""
+    seed(sqlite_store)
+    with sqlite_store.session() as session:
+        session.add(
+            Descriptor(
+                entity_kind="artist",
+                entity_id="ar:inferred-only",
+                term="dream pop",
+                weight=0.4,
+                count=0,
+                doc_freq=0,
+                evidence_ids=[],
+                source="neighbours",
+            )
+        )
+        session.commit()
+    result = CliRunner().invoke(main, ["--db", sqlite_store.url, "status", "--json"])
+    assert json.loads(result.stdout)["profiles"]["artist"] == 2
+    terms = {
+        (r["entity_kind"], r["entity_id"]): r["terms"]
+        for r in search_rows(sqlite_store, "", limit=100)
+    }
+    assert terms.get(("artist", "ar:inferred-only"), 0) == 0
 
 
 def test_status_text_report(sqlite_store: Store) -> None:
