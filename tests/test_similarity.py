@@ -90,7 +90,8 @@ def test_knn_combined_walked_sparse_part_equals_the_explicit_walk() -> None:
 
 
 def test_walked_cosines_built_in_small_blocks_equal_the_explicit_walk() -> None:
-    """Gram matrix, diagonal and rows built a few entities at a time give the same cosines."""
+    """Gram matrix, diagonal and rows built a few entities at a time (in memory or spilled to
+    a file) give the same cosines as the explicit walk."""
     rng = np.random.default_rng(11)
     n = 7
     words = sparse.random(n, 30, density=0.2, random_state=5, format="csr")
@@ -98,9 +99,12 @@ def test_walked_cosines_built_in_small_blocks_equal_the_explicit_walk() -> None:
     names = sparse.csr_matrix(incidence / np.maximum(incidence.sum(axis=1, keepdims=True), 1))
     unit_rows = normalise_part(words, centre=False)
     walked = name_walk(unit_rows, names, 1.0).toarray()
-    blocked = WalkedCosines(unit_rows, names, 1.0, block=2)
-    rows = np.vstack([blocked.rows(start, min(n, start + 3)) for start in range(0, n, 3)])
-    assert rows == pytest.approx(walked @ walked.T, abs=1e-5)
+    for spill_over in (n, 0):  # G in memory, then G in a temporary file read back in chunks
+        blocked = WalkedCosines(unit_rows, names, 1.0, block=2, spill_over=spill_over)
+        assert (blocked.gram.file is None) == (spill_over == n)
+        rows = np.vstack([blocked.rows(start, min(n, start + 3)) for start in range(0, n, 3)])
+        blocked.gram.close()
+        assert rows == pytest.approx(walked @ walked.T, abs=1e-5)
 
 
 def test_knn_combined_leaves_uncentred_count_parts_at_zero_for_empty_rows() -> None:
