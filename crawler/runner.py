@@ -34,7 +34,7 @@ from linernotes.crawler.shutdown import StopState, stop_on_signals
 from linernotes.crawler.sources import Source, load_sources
 from linernotes.crawler.summary import CrawlSummary, SourceStats
 from linernotes.crawler.urls import canonicalize
-from linernotes.crawler.writer import Writer
+from linernotes.crawler.writer import Writer, reactor_first
 from linernotes.storage import Store
 from linernotes.storage import documents as docs
 
@@ -300,7 +300,8 @@ def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
         _reactor_used = True
         stopped.process = process
         if not stopped.signalled:
-            process.start(install_signal_handlers=False)
+            with reactor_first():  # the writer thread must not starve the reactor
+                process.start(install_signal_handlers=False)
         if stopped.signalled:
             status, error = "interrupted", "stopped by a signal"
         else:

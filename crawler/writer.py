@@ -19,13 +19,34 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger("linernotes.crawl")
 QUEUE_SIZE = 256
+SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
+
+
+@contextmanager
+def reactor_first() -> Iterator[None]:
+    """Hand the GIL between threads every millisecond (not every 5) while the crawl runs.
+
+    Why: each socket call of the reactor releases the GIL, and while the writer
+    thread (or the extraction pool's feeder thread) is busy in Python the reactor then
+    waits a whole switch interval to get it back: a profile of a 1,000-page crawl
+    showed about 4 ms lost on every pipe write and socket send. A shorter interval
+    bounds that wait; on the 1,000-post bench corpus the crawl ran 10-20% faster.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class Writer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 
@@ -10,7 +11,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from linernotes.crawler.records import build_page, page_links
-from linernotes.crawler.writer import Writer
+from linernotes.crawler.writer import SWITCH_INTERVAL, Writer, reactor_first
 
 
 def test_writes_run_in_order_in_one_thread_and_a_failure_does_not_stop_the_next(
@@ -46,6 +47,15 @@ def test_close_writes_what_is_queued_and_later_writes_run_in_the_caller() -> Non
     assert done == ["slow", "next"]
     writer.submit("late", lambda: done.append(threading.current_thread().name))
     assert done[-1] == threading.current_thread().name
+
+
+def test_the_crawl_hands_the_gil_round_sooner_and_restores_the_interval_after() -> None:
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL  # Python's default, 5 ms
+    with pytest.raises(RuntimeError), reactor_first():
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+        raise RuntimeError("the crawl failed")
+    assert sys.getswitchinterval() == before
 
 
 PAGE = (
