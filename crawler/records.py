@@ -1,9 +1,9 @@
 """Document records from responses, and short names for failed requests.
 
 `build_record` is the extraction step of every fetched page: it runs in the
-extraction worker processes (crawler/offload.py pickles it by its module path,
-`linernotes.crawler.records.build_record`) and again, without the network, when
-`reextract` replays the WARC archives. `error_kind` names why a request failed;
+extraction worker processes (crawler/offload.py pickles `build_page`, which
+also extracts a stored page's links, by its module path) and again, without
+the network, when `reextract` replays the WARC archives. `error_kind` names why a request failed;
 the run summary groups errors by it.
 """
 
@@ -69,6 +69,36 @@ def build_record(
         metadata=found.metadata,
         check_near=long_enough(text),
     )
+
+
+def page_links(response: Any) -> list[str]:
+    """The links of an HTML response, as the spider follows them (Scrapy's LinkExtractor)."""
+    from scrapy.linkextractors import LinkExtractor
+
+    return [link.url for link in LinkExtractor(unique=True).extract_links(response)]
+
+
+def build_page(
+    url: str,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    source_id: int | None,
+    languages: tuple[str, ...],
+    html: tuple[type, dict[bytes, list[bytes]]] | None,
+) -> tuple[docs.DocumentRecord, list[str]]:
+    """A stored page's record and, for HTML, its links: both in the extraction worker.
+
+    Why here: link extraction parses the page again (lxml) and was the largest
+    piece of per-page work left in the reactor. `html` is the response's class and
+    raw headers, so the response rebuilt here decodes the body as the crawl's did
+    and yields the same links.
+    """
+    record = build_record(url, status, headers, body, source_id, languages)
+    if html is None:
+        return record, []
+    cls, raw_headers = html
+    return record, page_links(cls(url=url, status=status, headers=raw_headers, body=body))
 
 
 def error_kind(failure: Any) -> str:

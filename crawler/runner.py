@@ -25,7 +25,7 @@ from linernotes.crawler.dedup import SimhashIndex
 from linernotes.crawler.locks import lock_owner, releasable, shared_frontier
 from linernotes.crawler.offload import Offload, default_workers
 from linernotes.crawler.records import (
-    build_record,
+    build_page,
     error_kind,
     not_modified_record,
     response_headers,
@@ -34,6 +34,7 @@ from linernotes.crawler.shutdown import StopState, stop_on_signals
 from linernotes.crawler.sources import Source, load_sources
 from linernotes.crawler.summary import CrawlSummary, SourceStats
 from linernotes.crawler.urls import canonicalize
+from linernotes.crawler.writer import Writer, reactor_first
 from linernotes.storage import Store
 from linernotes.storage import documents as docs
 
@@ -68,7 +69,8 @@ class RunContext:
         self.near = SimhashIndex()
         for doc_id, value in docs.load_simhashes(store):
             self.near.add(doc_id, value)
-        self.offload = Offload(extract_workers)
+        self.offload = Offload(extract_workers)  # forks: before the writer thread exists
+        self.writer = Writer()
 
     def stats_for(self, name: str) -> SourceStats:
         return self.stats[name]
@@ -92,20 +94,26 @@ class RunContext:
             name = next(iter(self.stats))
         if name in self.stats:
             self.stats[name].count("counts", "fetched")
-        if self.warc is not None:
+        if self.warc is not None:  # written by the writer thread (crawler/writer.py)
             headers = [(k, v) for k, values in response.headers.items() for v in values]
-            self.warc.write(response.url, response.status, headers, response.body, name)
+            args = (response.url, response.status, headers, response.body, name)
+            self.writer.submit(f"the archive record of {response.url}", self.warc.write, *args)
 
-    async def page_record(self, spider: SiteSpider, response: Any) -> docs.DocumentRecord:
-        """The document of a fetched page, extracted in a worker process (crawler/offload.py)."""
+    async def page_record(
+        self, spider: SiteSpider, response: Any, html: bool
+    ) -> tuple[docs.DocumentRecord, list[str]]:
+        """The document of a fetched page and (`html`) its links, from a worker process
+        (crawler/offload.py)."""
+        raw = (type(response), dict(response.headers)) if html else None
         return await self.offload.run(
-            build_record,
+            build_page,
             response.url,
             response.status,
             response_headers(response),
             response.body,
             spider.source_id,
             spider.source.languages,
+            raw,
         )
 
     def page_item(
@@ -292,7 +300,8 @@ def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
         _reactor_used = True
         stopped.process = process
         if not stopped.signalled:
-            process.start(install_signal_handlers=False)
+            with reactor_first():  # the writer thread must not starve the reactor
+                process.start(install_signal_handlers=False)
         if stopped.signalled:
             status, error = "interrupted", "stopped by a signal"
         else:
@@ -304,6 +313,7 @@ def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
         raise
     finally:
         ctx.offload.close()
+        ctx.writer.close()
         if warc is not None:
             warc.close()
         stats: dict[str, Any] = {"sources": ctx.stats_dict()}

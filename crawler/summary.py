@@ -7,6 +7,7 @@ what `crawl_sources` returns: the CLI prints `format()` and checks `ok`.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,25 +26,31 @@ COUNTERS = (
 
 @dataclass
 class SourceStats:
-    """Counters of one source in one run."""
+    """Counters of one source in one run.
+
+    The reactor counts fetches and refusals while the writer thread counts saved
+    documents and copies the lot into the run's progress stats, hence the lock.
+    """
 
     counts: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     filtered: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, category: str, key: str, n: int = 1) -> None:
-        {"skipped": self.skipped, "errors": self.errors, "filtered": self.filtered}.get(
-            category, self.counts
-        )[key] += n
+        counter = {"skipped": self.skipped, "errors": self.errors, "filtered": self.filtered}
+        with self._lock:
+            counter.get(category, self.counts)[key] += n
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            **{k: self.counts.get(k, 0) for k in COUNTERS},
-            "skipped_by_reason": dict(self.skipped),
-            "errors": dict(self.errors),
-            "filtered": dict(self.filtered),
-        }
+        with self._lock:
+            return {
+                **{k: self.counts.get(k, 0) for k in COUNTERS},
+                "skipped_by_reason": dict(self.skipped),
+                "errors": dict(self.errors),
+                "filtered": dict(self.filtered),
+            }
 
 
 @dataclass

@@ -54,7 +54,7 @@ class SpiderRun(Protocol):
 
     def on_response(self, response: Any, request: Any, spider: Any = None, **_: Any) -> None: ...
 
-    async def page_record(self, spider: Any, response: Any) -> Any: ...
+    async def page_record(self, spider: Any, response: Any, html: bool) -> Any: ...
 
     def page_item(
         self, spider: Any, response: Any, requests: list[Any], record: Any = None
@@ -212,19 +212,20 @@ class SiteSpider(scrapy.Spider):
     # --- callbacks -----------------------------------------------------------------------
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
-        """Links now, the page's document once a worker has extracted it (crawler/offload.py)."""
+        """A stored page's document and links come from a worker (crawler/offload.py); the
+        links of a page that is only followed are extracted here."""
         meta = response.meta
         depth = meta["ln_depth"]
+        html = response.status != 304 and _is_html(response)
         links: list[str] = []
-        if response.status != 304 and _is_html(response):
-            from scrapy.linkextractors import LinkExtractor
-
-            extractor = LinkExtractor(unique=True)
-            links = [link.url for link in extractor.extract_links(response)]  # type: ignore[arg-type]
-        requests = list(self._links(links, "page", depth + 1))
         record = None
         if response.status != 304 and self._stored(response.url, "page"):
-            record = await self.run.page_record(self, response)
+            record, links = await self.run.page_record(self, response, html)
+        elif html:
+            from linernotes.crawler.records import page_links
+
+            links = page_links(response)
+        requests = list(self._links(links, "page", depth + 1))
         yield self.run.page_item(self, response, requests, record)
         for request in requests:
             yield request
