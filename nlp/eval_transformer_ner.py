@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from linernotes.nlp.evaluate import GoldExample, format_scores, score, split_of
-from linernotes.nlp.train_transformer_ner import Hyper, mrner_fold
+from linernotes.nlp.evaluate import musicreconer_fold as mrner_fold
+from linernotes.nlp.train_transformer_ner import Hyper
 from linernotes.nlp.transformer_ner_data import crossner_dev, musicreconer4
 
 Spans = list[tuple[int, int, str]]

@@ -14,7 +14,6 @@ Run: python -m linernotes.nlp.train_transformer_ner --shared ../shared
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -27,6 +26,7 @@ import numpy as np
 
 from linernotes.nlp import transformer_ner_data as data
 from linernotes.nlp.evaluate import GoldExample, score, split_of
+from linernotes.nlp.evaluate import musicreconer_fold as mrner_fold
 from linernotes.nlp.transformer_ner_export import export_int8, onnx_probs, write_provenance
 from linernotes.nlp.transformer_ner_model import (
     Feature,
@@ -55,11 +55,6 @@ __all__ = [
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 FLOORS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
-
-
-def mrner_fold(text: str, folds: int = 5) -> int:
-    """The fixed MusicRecoNER cross-validation fold of a query (by hash, so reproducible)."""
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) // 2 % folds
 
 
 # prediction ---------------------------------------------------------------------------
