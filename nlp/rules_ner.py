@@ -43,6 +43,8 @@ _EVENT_SENTENCE = re.compile(
     _FILM_WORDS.pattern + r"|\bAwards?\b|\bnominat|Hall of Fame|Walk of Fame|\bOlympic|\bGames\b"
     r"|\bExpo\b"
 )
+_ALBUM_WORD = re.compile(r"\b(?:albums?|LPs?|EPs?|records?)\b", re.I)
+_SONG_WORD = re.compile(r"\b(?:songs?|singles?|hits?|tracks?)\b", re.I)
 NER_CONFIDENCE = 0.8
 # Extra NER spans (the transformer's) count only when confident: ">= 0.9" was the floor chosen
 # on the CrossNER tuning half (nlp/models/music-ner-int8/PROVENANCE.json, chosen_on_tuning); on
@@ -181,22 +183,35 @@ def unsure_extra_artist(ctx: RuleContext, span: Any) -> bool:
 
 
 def _vetted(ctx: RuleContext, ent: Any, confidence: float, method: str) -> Candidate:
-    label = work_label(ctx, ent.text, ent.label_)
+    label = work_label(ctx, ent.text, ent.label_, ent.start_char)
     sure = not (unsure_artist(ctx, ent) if label == "ARTIST" else unsure_work(ctx, ent, label))
     return Candidate(ent.start_char, ent.end_char, label, confidence, method, sure)
 
 
-def work_label(ctx: RuleContext, surface: str, label: str) -> str:
-    """TRACK for an NER "album" the catalogue knows only as a track.
+def work_label(ctx: RuleContext, surface: str, label: str, pos: int) -> str:
+    """TRACK for an NER "album" the catalogue knows only as a track, unless its sentence
+    speaks of albums and not of songs (`work_kind`).
 
     The music NER mixes the two title kinds up; the catalogue is the better judge when it
-    knows the title at all (on CrossNER dev such "albums" are songs two times in three).
+    knows the title at all (on CrossNER dev such "albums" are songs two times in three), but
+    not against the sentence: "1983's Eye of the Storm" among "five albums" is the album,
+    whatever song of that name the catalogue holds.
     """
-    if label != "ALBUM":
+    if label != "ALBUM" or work_kind(ctx.text, pos) == "ALBUM":
         return label
     gaz = ctx.gazetteer
     kinds = {gaz.kind(i) for i in gaz.lookup(normalize_name(surface))}
     return "TRACK" if kinds == {"track"} else label
+
+
+def work_kind(text: str, pos: int) -> str:
+    """ALBUM when the sentence around `pos` speaks of albums and not of songs, else TRACK."""
+    start = max(text.rfind(". ", 0, pos), 0)
+    end = text.find(". ", pos)
+    sentence = text[start : end if end > 0 else len(text)]
+    if _ALBUM_WORD.search(sentence) and not _SONG_WORD.search(sentence):
+        return "ALBUM"
+    return "TRACK"
 
 
 def unsure_work(ctx: RuleContext, ent: Any, label: str) -> bool:
