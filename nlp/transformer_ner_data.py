@@ -2,9 +2,10 @@
 
 Gold: CrossNER music train, MusicRecoNER dataset 4 (its WoA spans may be TRACK or ALBUM: the
 loss accepts either). Silver: KEXP DJ comments labelled from their play metadata (artist, song,
-album) and WikiMusicText song paragraphs labelled with their title and writer. Augmented copies
-swap entity names for catalogue names (so the model learns contexts, not a list of names) and
-lower-case and strip punctuation (so conversational text is not foreign). CrossNER dev is never
+album) and WikiMusicText song paragraphs labelled with their title, writers and the people named
+as music makers (`performer_spans`). Augmented copies swap entity names for catalogue names (so
+the model learns contexts, not a list of names) and lower-case and strip punctuation (so
+conversational text is not foreign). CrossNER dev is never
 read here: it is for tuning and checking.
 
 Everything works on spaCy tokens ("words"), the unit the component tags at run time.
