@@ -14,8 +14,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from linernotes.nlp.evaluate import GoldExample, format_scores, score
-from linernotes.nlp.train_transformer_ner import Hyper, check_half, mrner_fold
+from linernotes.nlp.evaluate import GoldExample, format_scores, score, split_of
+from linernotes.nlp.evaluate import musicreconer_fold as mrner_fold
+from linernotes.nlp.train_transformer_ner import Hyper
 from linernotes.nlp.transformer_ner_data import crossner_dev, musicreconer4
 
 Spans = list[tuple[int, int, str]]
@@ -87,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shared = Path(args.shared)
     dev = crossner_dev(shared)
     sets: dict[str, list[GoldExample]] = {
-        "tuning": [g for g in dev if not check_half(g.text)],
-        "check": [g for g in dev if check_half(g.text)],
+        "tuning": [g for g in dev if split_of(g.text) == "tune"],
+        "check": [g for g in dev if split_of(g.text) == "check"],
         "musicreconer4_heldout": [
             g for g in musicreconer4(shared) if mrner_fold(g.text) == Hyper.holdout_fold
         ],

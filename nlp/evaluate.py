@@ -96,6 +96,23 @@ def select_split(examples: list[GoldExample], split: str | None) -> list[GoldExa
     return [ex for ex in examples if split_of(ex.text) == split]
 
 
+def musicreconer_fold(text: str, folds: int = 5) -> int:
+    """The fixed cross-validation fold of a MusicRecoNER query (0..folds-1).
+
+    A hash of the original query text, like `split_of`, so the folds never depend on file order
+    or a seed. The transformer NER is trained without fold `Hyper.holdout_fold` (0), so only that
+    fold is fair for scoring it.
+    """
+    return int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16) // 2 % folds
+
+
+def select_fold(examples: list[GoldExample], fold: int | None) -> list[GoldExample]:
+    """Only the MusicRecoNER queries of one fold (`musicreconer_fold`), or all when None."""
+    if fold is None:
+        return examples
+    return [ex for ex in examples if musicreconer_fold(ex.text) == fold]
+
+
 def _match_label(gold_label: str, pred_label: str) -> bool:
     if gold_label == WOA:
         return pred_label in ("TRACK", "ALBUM", WOA)

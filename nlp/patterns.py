@@ -88,19 +88,18 @@ _RULES: list[tuple[re.Pattern[str], str, str, float]] = [
     (re.compile(rf"\b(?:19|20)\d\d ?['\u2019]s (?P<t>{CAP_RUN})"), "ALBUM", "year_work", 0.9),
     # their Graveyard Classics album
     (
-        re.compile(rf"\b(?:their|his|her|its|the|a|an) (?P<t>{CAP_RUN}) (?:album|LP|EP)\b"),
+        # (not a year: "his 1989 album"; not a chart: "the Billboard 200 album chart")
+        re.compile(
+            rf"\b(?:their|his|her|its|the|a|an) (?!(?:19|20)\d\d )(?P<t>{CAP_RUN})"
+            rf" (?:album|LP|EP)\b(?! charts?\b)"
+        ),
         "ALBUM",
         "title_album_word",
         0.9,
     ),
-    # the number-one hit X / Top 10 hit X / hit singles X
-    (
-        re.compile(rf"\b(?:[a-z0-9-]+|Top \d+) hit(?: singles?)?,?\s+(?P<t>{CAP_RUN})"),
-        "TRACK",
-        "hit_word",
-        0.9,
-    ),
 ]
+# the number-one hit X / Top 10 hit X / hit singles X (and Y: several, so split at "and")
+_HIT = re.compile(rf"\b(?:[a-z0-9-]+|Top \d+) hit(?: single(?P<several>s)?)?,?\s+(?P<t>{CAP_RUN})")
 
 _LIST_CUE = re.compile(
     rf"\b(?P<kind>albums|LPs|EPs|records|singles|songs|tracks|hits)\b"
@@ -149,6 +148,7 @@ def find_patterns(text: str) -> Iterator[PatternHit]:
                 a_start, a_end = match.span("artist")
                 a_end = _trim(text, a_start, a_end)
                 yield PatternHit(a_start, a_end, "ARTIST", conf - 0.1, name + "_artist")
+    yield from _hit_hits(text)
     yield from _list_hits(text)
     # a bare quoted title is weak evidence; a spaced-out single-quoted one is a song title in
     # (tokenised) encyclopaedic text, where album titles go unquoted
@@ -158,6 +158,19 @@ def find_patterns(text: str) -> Iterator[PatternHit]:
             if title and _title_like(title):
                 start = match.start("q") + match.group("q").index(title)
                 yield PatternHit(start, start + len(title), "TRACK", conf, "quoted")
+
+
+def _hit_hits(text: str) -> Iterator[PatternHit]:
+    """Titles after "hit" / "hit single(s)"; after "hit singles" the run "A and B" is two."""
+    for match in _HIT.finditer(text):
+        start, end = match.span("t")
+        parts = [(start, end)]
+        if match.group("several"):
+            cut = text.rfind(" and ", start, end)
+            if cut > start:
+                parts = [(start, cut), (cut + 5, end)]
+        for s, e in parts:
+            yield PatternHit(s, _trim(text, s, e), "TRACK", 0.9, "hit_word")
 
 
 _ANY_LIST = re.compile(rf"{CAP_RUN}(?:\s*(?:\([^)]*\))?\s*(?:,|,?\s+and|,?\s+or)\s+{CAP_RUN})+")

@@ -18,7 +18,7 @@ from typing import Any
 
 from linernotes.nlp.candidates import Candidate, RuleContext, place_title, rule, trim_end
 from linernotes.nlp.patterns import CAP_RUN, find_patterns
-from linernotes.nlp.rules_ner import PLACE_LABELS, work_label
+from linernotes.nlp.rules_ner import PLACE_LABELS, work_kind, work_label
 
 # " (1997)" right after a name: a dated release
 _YEAR_AFTER = re.compile(r" \((?:19|20)\d\d\)")
@@ -27,8 +27,9 @@ _YEAR_POSSESSIVE = re.compile(r"\d{4} ?['\u2019]s ")
 _RUN_BEFORE = re.compile(rf"(?<![\w'])(?:{CAP_RUN})$")
 # "Artist's Title", also as tokenised text writes it ("Artist 's Title", "The Beatles ' Title")
 _POSSESSIVE = re.compile(rf" ?['\u2019]s? (?P<t>{CAP_RUN})")
-_ALBUM_WORD = re.compile(r"\b(?:albums?|LPs?|EPs?|records?)\b", re.I)
-_SONG_WORD = re.compile(r"\b(?:songs?|singles?|hits?|tracks?)\b", re.I)
+# what the stock NER calls the run after a possessive when it is no work: a person ("Joe's
+# brother Sam") or a place or venue ("South Africa's Cape Town Opera")
+_NOT_POSSESSED_WORK = PLACE_LABELS | {"PERSON"}
 NUMBER = re.compile(r"\d+s?")  # a year or decade, not a title
 # capitalised words that start a sentence or name a kind, not a title ("Since X (1967)")
 _NOT_TITLE_START = frozenset({"Since", "After", "Before", "In", "On", "With", "EPs", "LPs", "EP"})
@@ -113,11 +114,11 @@ def possessive_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
         surface = text[start:end]
         if (
             NUMBER.fullmatch(surface)
-            or ctx.stock.get((start, end)) == "PERSON"
+            or ctx.stock.get((start, end)) in _NOT_POSSESSED_WORK
             or ctx.known(surface, "ARTIST")
         ):
             continue
-        label = work_label(ctx, surface, work_kind(text, start))
+        label = work_label(ctx, surface, work_kind(text, start), start)
         out.extend(place_title(cands, start, end, label, "possessive"))
     return out
 
@@ -140,7 +141,7 @@ def title_by_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
         if run is None or NUMBER.fullmatch(run.group(0)) or ctx.known(run.group(0), "ARTIST"):
             continue
         start, end = run.span()
-        label = work_label(ctx, run.group(0), work_kind(text, start))
+        label = work_label(ctx, run.group(0), work_kind(text, start), start)
         out.extend(place_title(cands, start, end, label, "title_by"))
     return out
 
@@ -261,13 +262,3 @@ def year_trim_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
         if lead and cand.label != "ARTIST":
             cand.start = lead.end()
     return []
-
-
-def work_kind(text: str, pos: int) -> str:
-    """ALBUM when the sentence around `pos` speaks of albums and not of songs, else TRACK."""
-    start = max(text.rfind(". ", 0, pos), 0)
-    end = text.find(". ", pos)
-    sentence = text[start : end if end > 0 else len(text)]
-    if _ALBUM_WORD.search(sentence) and not _SONG_WORD.search(sentence):
-        return "ALBUM"
-    return "TRACK"

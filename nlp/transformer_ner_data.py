@@ -2,9 +2,10 @@
 
 Gold: CrossNER music train, MusicRecoNER dataset 4 (its WoA spans may be TRACK or ALBUM: the
 loss accepts either). Silver: KEXP DJ comments labelled from their play metadata (artist, song,
-album) and WikiMusicText song paragraphs labelled with their title and writer. Augmented copies
-swap entity names for catalogue names (so the model learns contexts, not a list of names) and
-lower-case and strip punctuation (so conversational text is not foreign). CrossNER dev is never
+album) and WikiMusicText song paragraphs labelled with their title, writers and the people named
+as music makers (`performer_spans`). Augmented copies swap entity names for catalogue names (so
+the model learns contexts, not a list of names) and lower-case and strip punctuation (so
+conversational text is not foreign). CrossNER dev is never
 read here: it is for tuning and checking.
 
 Everything works on spaCy tokens ("words"), the unit the component tags at run time.
@@ -149,9 +150,70 @@ def kexp_silver(shared: Path, nlp: Any, stock: Any) -> list[WordExample]:
     ]
 
 
+# A PERSON in a song paragraph is labelled ARTIST only where the paragraph says it makes music:
+# a music role right before the name ("hit for X", "recorded by X", "singer X") or a performance
+# right after it ("X's recording", "X sang"). Writers come from the metadata, and names that are
+# catalogue artists count too. Every other PERSON (a subject, a TV host, a politician) is left out
+# of the loss: neither ARTIST nor O, since the paragraph does not say which it is.
+_ROLE_BEFORE = re.compile(
+    r"\b(?:"
+    r"(?:written|composed|sung|sang|recorded|performed|produced|released|covered|popularized|"
+    r"popularised|introduced|arranged|co-written|penned)\s+(?:\w+\s+)?by"
+    r"|(?:lyrics|music|words|vocals)\s+by|(?:hit|single|song|number one)\s+for"
+    r"|featuring|feat\.|duet\s+with"
+    r"|singers?|performer|vocalist|songwriters?|producer|rapper|musician|guitarist|pianist"
+    r"|bandleader|composer|lyricist|crooner|artist|saxophonist|trumpeter|drummer|bassist|DJ"
+    r"),?\s+(?:and\s+)?$",
+    re.IGNORECASE,
+)
+_ROLE_AFTER = re.compile(
+    r"^(?:'s|\u2019s)\s+(?:\w+\s+)?(?:recording|version|rendition|cover|performance|single|"
+    r"album|band|orchestra|hit|vocals?)\b|^\s+(?:(?:first|originally|also|later)\s+)?(?:recorded|sang|sings|performed|covered|released|"
+    r"wrote|composed|co-wrote|produced)\b",
+    re.IGNORECASE,
+)
+
+
+def catalogue_artists(shared: Path) -> frozenset[str]:
+    """Every catalogue artist name, case-folded (for telling performers from other people)."""
+    with open(shared / "data/catalog/catalog.csv", newline="", encoding="utf-8") as handle:
+        return frozenset(
+            (row.get("artist") or "").strip().casefold() for row in csv.DictReader(handle)
+        ) - {""}
+
+
+def performer_person(text: str, start: int, end: int, artists: frozenset[str]) -> bool:
+    """Whether the PERSON text[start:end] is named as a music maker (see _ROLE_BEFORE)."""
+    if text[start:end].casefold() in artists:
+        return True
+    return bool(_ROLE_BEFORE.search(text[max(0, start - 40) : start])) or bool(
+        _ROLE_AFTER.search(text[end : end + 40])
+    )
+
+
+_LIST_GAP = re.compile(r"^\s*(?:,|&|and|, and)\s*$")
+
+
+def performer_spans(
+    text: str, persons: list[tuple[int, int]], artists: frozenset[str]
+) -> list[tuple[int, int, str]]:
+    """The PERSON spans named as music makers, as ARTIST spans; a name listed right after one
+    ("written by A, B and C") shares its role."""
+    kept: list[tuple[int, int, str]] = []
+    previous: tuple[int, int] | None = None
+    for start, end in sorted(persons):
+        listed = previous is not None and bool(_LIST_GAP.match(text[previous[1] : start]))
+        if listed or performer_person(text, start, end, artists):
+            kept.append((start, end, "ARTIST"))
+            previous = (start, end)
+        else:
+            previous = None
+    return kept
+
+
 def wikimt_silver(shared: Path, nlp: Any, stock: Any) -> list[WordExample]:
-    """Song paragraphs: the title is a TRACK, the writer and other PERSONs are ARTISTs (in a
-    paragraph about a song, the people named are its writers and performers)."""
+    """Song paragraphs: the title is a TRACK, the writers (metadata) and the PERSONs named as
+    music makers are ARTISTs; other PERSONs, ORGs and WORK_OF_ARTs are out of the loss."""
     rows = []
     with open(shared / "data/similarity/wikimt_songs/songs.jsonl", encoding="utf-8") as handle:
         for line in handle:
@@ -162,10 +224,12 @@ def wikimt_silver(shared: Path, nlp: Any, stock: Any) -> list[WordExample]:
                 spans.extend((s, e, "ARTIST") for s, e in _find(text, writer.strip()))
             rows.append((text, spans))
     ents = _stock_ents(stock, [t for t, _ in rows])
+    artists = catalogue_artists(shared)
     out = []
     for (text, spans), found in zip(rows, ents, strict=True):
-        people = [(s, e, "ARTIST") for s, e, lab in found if lab == "PERSON"]
-        others = [(s, e) for s, e, lab in found if lab in ("ORG", "WORK_OF_ART")]
+        persons = [(s, e) for s, e, lab in found if lab == "PERSON"]
+        people = performer_spans(text, persons, artists)
+        others = [(s, e) for s, e, lab in found if lab in ("PERSON", "ORG", "WORK_OF_ART")]
         out.append(from_char_spans(nlp, text, spans + people, "wikimt", others))
     return out
 

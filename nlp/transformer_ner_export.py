@@ -76,8 +76,9 @@ def write_provenance(out: Path, report: dict) -> None:
             " accepted as TRACK or ALBUM by a marginal loss)",
             "../shared/data/corpus/kexp_dj_comments.jsonl (silver: meta artist/song/album found"
             " in the text; other stock-NER entities left out of the loss)",
-            "../shared/data/similarity/wikimt_songs/songs.jsonl (silver: title=TRACK, writer and"
-            " stock-NER PERSON=ARTIST)",
+            "../shared/data/similarity/wikimt_songs/songs.jsonl (silver: title=TRACK; ARTIST ="
+            " the metadata writers and the stock-NER PERSONs that are catalogue artists or named"
+            " in a music role (data.performer_person); other PERSONs out of the loss)",
             "copies: catalogue-name swaps from ../shared/data/catalog/catalog.csv; lower-cased,"
             " unpunctuated copies",
         ],
@@ -85,8 +86,8 @@ def write_provenance(out: Path, report: dict) -> None:
         " reported only); MusicRecoNER dataset 4 held-out fold (see holdout_fold; scored only);"
         " MusicRecoNER train.bio (= datasets 1-3 ground truth, kept unseen for evaluation)",
         "musicreconer_fold_rule": "fold = int(sha1(query original text).hexdigest(), 16) // 2 % 5",
-        "dev_split_rule": "check half when"
-        " int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 1",
+        "dev_split_rule": "nlp.evaluate.split_of: check half when"
+        " hashlib.sha1(text.encode()).digest()[0] % 2 == 1",
         "torch": _version("torch"),
         "transformers": _version("transformers"),
         "onnxruntime": _version("onnxruntime"),

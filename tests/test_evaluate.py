@@ -94,3 +94,24 @@ def test_musicreconer_dataset4_converts_at_run_time() -> None:
     labels = {lab for ex in examples for *_, lab in ex.spans}
     assert len(examples) == 751 and labels == {"ARTIST", "WOA"}
     assert all(ex.text[s:e].strip() == ex.text[s:e] for ex in examples for s, e, _ in ex.spans)
+
+
+def test_musicreconer_folds_partition_by_text_hash() -> None:
+    from linernotes.nlp.evaluate import musicreconer_fold, select_fold
+
+    examples = [GoldExample(f"play something like artist {i}") for i in range(60)]
+    folds = [select_fold(examples, f) for f in range(5)]
+    assert sorted(ex.text for fold in folds for ex in fold) == sorted(ex.text for ex in examples)
+    assert all(folds)  # 60 texts fill every fold
+    # the rule is the text's hash, not its position: reversing the list moves nobody
+    assert select_fold(examples[::-1], 0) == folds[0][::-1]
+    assert all(musicreconer_fold(ex.text) == f for f, fold in enumerate(folds) for ex in fold)
+    assert select_fold(examples, None) == examples
+
+
+@pytest.mark.skipif(not (SHARED_GOLD / "musicreconer").exists(), reason="no ../shared gold data")
+def test_musicreconer_fold0_is_the_transformers_held_out_fold() -> None:
+    from linernotes.nlp.evaluate import select_fold
+
+    fold0 = select_fold(load_musicreconer(SHARED_GOLD / "musicreconer" / "dataset4"), 0)
+    assert len(fold0) == 163  # as nlp/models/music-ner-int8/PROVENANCE.json records

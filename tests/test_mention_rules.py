@@ -282,3 +282,26 @@ def test_extra_ner_widens_a_name_the_cnn_ner_cut_short() -> None:
     _, ctx = _with_extra_spans(text, [(17, 31, "ARTIST", 0.99)], [short])
     assert rule.func(ctx.doc, ctx) == []
     assert [(text[c.start : c.end], c.label) for c in ctx.cands] == [("Six Feet Under", "ARTIST")]
+
+
+def test_unknown_titles_in_prize_sentences_need_a_second_reader() -> None:
+    """A title only the CNN NER reads, in a prize/film/sport-event sentence, is unsure (kept
+    only if the catalogue links it); the transformer reading it too, or the catalogue knowing
+    it, or an ordinary sentence, keeps it sure."""
+    from linernotes.nlp.rules_ner import ner_rule
+
+    def sure(text: str, transformer_reads_it: bool = False) -> list[tuple[str, bool]]:
+        dawn = (text.index("Second Dawn"), text.index("Second Dawn") + len("Second Dawn"))
+        honey = (text.index("Honey"), text.index("Honey") + len("Honey"))
+        extra = [(*dawn, "ALBUM", 0.97)] if transformer_reads_it else []
+        doc, ctx = _with_extra_spans(text, extra, [], rows=[])
+        doc.ents = [doc.char_span(*dawn, label="ALBUM"), doc.char_span(*honey, label="ALBUM")]
+        return [(text[c.start : c.end], c.evidence) for c in ner_rule(doc, ctx)]
+
+    prize = "It won the Grammy Award for Best Album for Second Dawn and Honey."
+    assert sure(prize) == [("Second Dawn", False), ("Honey", True)]  # Honey: a catalogue album
+    assert sure(prize, transformer_reads_it=True) == [("Second Dawn", True), ("Honey", True)]
+    assert sure("They released Second Dawn and Honey on vinyl.") == [
+        ("Second Dawn", True),
+        ("Honey", True),
+    ]

@@ -434,3 +434,48 @@ def test_two_worker_processes_finish(tmp_path: Any) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     documents, mentions, same = done.stdout.split()
     assert (documents, same) == ("9", "True") and int(mentions) >= 9
+
+
+def test_title_patterns_skip_years_charts_and_split_hit_singles() -> None:
+    from linernotes.nlp.patterns import find_patterns
+
+    def hits(text: str) -> list[tuple[str, str]]:
+        return [(text[h.start : h.end], h.label) for h in find_patterns(text)]
+
+    assert hits("It appears on his 1994 album Velvet Dusk.") == [("Velvet Dusk", "ALBUM")]
+    assert hits("It entered the Billboard 200 album chart.") == []
+    assert hits("They had the hit singles Glass Ships and Paper Harbour that year.") == [
+        ("Glass Ships", "TRACK"),
+        ("Paper Harbour", "TRACK"),
+    ]
+    # one hit single: "and" may be part of its title
+    assert hits("Their hit single Salt and Vinegar sold well.") == [("Salt and Vinegar", "TRACK")]
+
+
+def test_no_possessed_work_where_the_stock_ner_sees_a_place() -> None:
+    from linernotes.nlp.candidates import Candidate as _Cand
+    from linernotes.nlp.candidates import rules_named
+
+    text = "Opera lovers know Radiohead 's Cape Harbour Opera well."
+    venue = (text.index("Cape"), text.index(" well"))
+    artist = _Cand(text.index("Radiohead"), text.index(" 's"), "ARTIST", 0.95, "ner", True)
+    doc = _stock_doc(text, [], {venue: "FAC"})
+    (rule,) = rules_named(["possessive"])
+    assert rule.func(doc, _ctx(doc, [artist])) == []
+    doc = _stock_doc(text, [], {venue: "WORK_OF_ART"})
+    found = rule.func(doc, _ctx(doc, [artist]))
+    assert [text[c.start : c.end] for c in found] == ["Cape Harbour Opera"]
+
+
+def test_album_sentences_overrule_a_track_only_catalogue_title() -> None:
+    """The catalogue knows "Creep" only as a track; an NER "album" of that name stays an album
+    where the sentence speaks of albums and not songs, and becomes a track elsewhere."""
+    from linernotes.nlp.rules_ner import work_label
+
+    for text, label in (
+        ("Their five albums were Pablo Honey, Creep and Homogenic.", "ALBUM"),
+        ("Their best songs include Creep.", "TRACK"),
+        ("They played Creep twice.", "TRACK"),
+    ):
+        ctx = _ctx(_stock_doc(text, [], {}))
+        assert work_label(ctx, "Creep", "ALBUM", text.index("Creep")) == label, text

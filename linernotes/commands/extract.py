@@ -208,6 +208,13 @@ def annotate_command(
     default=None,
     help="A MusicRecoNER dataset directory (ground-truth.bio + queries.csv) to score against.",
 )
+@click.option(
+    "--fold",
+    type=click.IntRange(0, 4),
+    default=None,
+    help="Only this MusicRecoNER cross-validation fold (0 is the one the transformer NER was"
+    " not trained on).",
+)
 @click.option("--without", multiple=True, help="Leave out this candidate rule (repeatable).")
 @click.option(
     "--contributions", is_flag=True, help="Show what leaving out each rule in turn costs."
@@ -230,6 +237,7 @@ def eval_mentions_command(
     gold: Path | None,
     split: str | None,
     musicreconer: Path | None,
+    fold: int | None,
     without: tuple[str, ...],
     contributions: bool,
     catalog: Path | None,
@@ -245,6 +253,7 @@ def eval_mentions_command(
         load_gold,
         load_musicreconer,
         rule_contributions,
+        select_fold,
         select_split,
     )
     from linernotes.nlp.extract import make_extractor
@@ -257,7 +266,8 @@ def eval_mentions_command(
             name = f"{gold} [{split}]" if split else str(gold)
             sets.append((name, select_split(load_gold(gold), split)))
         if musicreconer is not None:
-            sets.append((str(musicreconer), load_musicreconer(musicreconer)))
+            name = f"{musicreconer} [fold {fold}]" if fold is not None else str(musicreconer)
+            sets.append((name, select_fold(load_musicreconer(musicreconer), fold)))
         extractor = make_extractor(
             app.store(), without=without, catalog=catalog, transformer_ner=transformer_ner
         )
@@ -273,7 +283,7 @@ def eval_mentions_command(
             results[name] = evaluate_extractor(extractor, examples)
             text = format_scores(results[name])
         if not as_json:
-            if len(sets) > 1 or split or contributions:
+            if len(sets) > 1 or split or fold is not None or contributions:
                 click.echo(f"== {name} ({len(examples)} texts)")
             click.echo(text)
     if as_json:
