@@ -306,7 +306,6 @@ class SiteSpider(scrapy.Spider):
                 log.warning(
                     "%s %s: unreadable date %r for %s; fetching it", what, response.url, raw, url
                 )
-                self.counts.count("warnings", "bad_date")
             stamps.append(stamp)
         return stamps
 
