@@ -276,6 +276,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         changed = change(tmp, args.change)
         write_sources(sources, base, args.pages, "0")
         rerun = pipeline(db, sources, args.processes)
+        rerun[0].counts = {"fetched": crawl_counts(db_path)["fetched"]}
         second = sum(s.seconds for s in rerun)
     finally:
         server.terminate()
@@ -392,7 +393,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"End to end (crawl+extract+embed): {result['end_to_end_seconds']} s; "
         f"peak RSS {result['peak_rss_mb']} MB; database {result['db_mb']} MB.",
         f"Re-run after {result['changed_pages']} changed posts: {result['rerun_seconds']} s "
-        f"({result['rerun_share']:.1%} of the first run).",
+        f"({result['rerun_share']:.1%} of the first run): "
+        + ", ".join(f"{s['name']} {s['seconds']} s" for s in result["rerun"])
+        + f"; {result['rerun'][0]['counts'].get('fetched', '?')} requests in the re-crawl.",
     ]
     return "\n".join(lines) + "\n"
 
