@@ -26,7 +26,7 @@ OLD = "2024-05-01T10:00:00+00:00"
 
 
 class DatedSite:
-    """A sitemap, an Atom feed and an RSS feed over six pages; dates set by the test."""
+    """A home page, a sitemap, an Atom and an RSS feed over six pages; dates set by the test."""
 
     def __init__(self) -> None:
         self.lastmod = {"same": OLD, "moved": OLD, "undated": None, "bad": OLD, "both": OLD}
@@ -56,6 +56,9 @@ class DatedSite:
             body, ctype = self.atom(), "application/atom+xml"
         elif path == "/rss.xml":
             body, ctype = self.rss(), "application/rss+xml"
+        elif path == "/":  # links to every page, undated: the dates must still decide
+            links = "".join(f'<a href="/p/{n}">{n}</a> ' for n in [*self.lastmod, "atom-only"])
+            body, ctype = f"<html><body>{links}</body></html>", "text/html"
         elif path.startswith("/p/"):
             name = path[3:]
             text = " ".join(f"{name} is a song about the sea and the night sky." for _ in range(30))
@@ -101,7 +104,8 @@ class DatedSite:
         keys = "".join(f'{k} = "{v}"\n' for k, v in extra.items())
         return (
             "[crawler]\ndelay = 0\ntimeout = 5\n\n[[source]]\n"
-            f'name = "dated"\nsitemaps = ["{self.url}/sitemap.xml"]\n'
+            f'name = "dated"\nstart_urls = ["{self.url}/"]\n'
+            f'sitemaps = ["{self.url}/sitemap.xml"]\n'
             f'feeds = ["{self.url}/rss.xml", "{self.url}/atom.xml"]\n'
             f"allow_private_addresses = true\n{keys}"
         )
