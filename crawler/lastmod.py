@@ -38,8 +38,9 @@ def parse_date(text: str) -> datetime:
 
     A date without a time of day ("2024-05-01", or "2024-05") could be any moment
     of that day or month, so it counts as its end: a page changed later that same
-    day is then still fetched. A time without a zone is read as UTC. Raises
-    ValueError for anything else.
+    day is then still fetched. Likewise a time in whole seconds counts as the end
+    of its second (a change in the second we fetched the page is not missed). A
+    time without a zone is read as UTC. Raises ValueError for anything else.
     """
     text = text.strip()
     coarse = _YEAR_MONTH.match(text)
@@ -54,11 +55,16 @@ def parse_date(text: str) -> datetime:
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
-        try:
-            stamp = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            raise ValueError(f"not a W3C or RFC 822 date: {text!r}") from None
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+        stamp = _rfc822(text)
+    stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    return stamp + timedelta(seconds=1) if stamp.microsecond == 0 else stamp
+
+
+def _rfc822(text: str) -> datetime:
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not a W3C or RFC 822 date: {text!r}") from None
 
 
 def read_date(text: str | None) -> tuple[datetime | None, bool]:
@@ -91,7 +97,8 @@ def unchanged_since_fetch(
     if validators is not None and validators.last_modified:
         # a bad stored header: the fetch time alone decides
         with suppress(ValueError, OverflowError):
-            held = min(held, parse_date(validators.last_modified))
+            modified = _rfc822(validators.last_modified)  # as sent: its second's start
+            held = min(held, modified if modified.tzinfo else modified.replace(tzinfo=UTC))
     return stamp <= held
 
 
