@@ -3,10 +3,11 @@
 Format (see CONTRACT.md): one `[[source]]` table per site. Beyond the
 contract, a source may set `follow` (URL regexes of hub pages whose links are
 followed but which are not stored, e.g. pagination), `recrawl_after` (how long
-a stored page stays fresh: seconds or "12h"/"7d"), `languages` (keep only
-pages in these languages), `delay` and `max_depth`. An optional `[crawler]`
-table sets run-wide politeness: `contact` (the URL put in the User-Agent),
-`delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, `extract_workers`
+a stored page stays fresh: seconds or "12h"/"7d"), `reverify_after` (how long
+a sitemap or feed date saying a page is unchanged is trusted, crawler/lastmod.py),
+`languages` (keep only pages in these languages), `delay` and `max_depth`. An
+optional `[crawler]` table sets run-wide politeness: `contact` (the URL put in
+the User-Agent), `delay`, `timeout`, `max_bytes`, `warc_dir`, `batch_size`, `extract_workers`
 (processes extracting pages beside the fetching one, crawler/offload.py) and,
 to share one source's frontier between several crawler processes, `redis_url`
 with `redis_max_idle` (see crawler/distributed.py). An optional `[extract]`
@@ -35,6 +36,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # would stall a crawl (a delay of days) or overflow the libraries they reach.
 HOUR = 3600.0
 MAX_RECRAWL_AFTER = 10 * 365 * 86400.0
+REVERIFY_AFTER = 30 * 86400.0
 MAX_PAGES = 10**9
 MAX_DEPTH = 1000
 MAX_BYTES = 2**40
@@ -52,6 +54,7 @@ SOURCE_KEYS = {
     "max_pages",
     "allow_private_addresses",
     "recrawl_after",
+    "reverify_after",
     "languages",
     "delay",
     "max_depth",
@@ -91,6 +94,7 @@ class Source:
     max_pages: int | None = None
     allow_private_addresses: bool = False
     recrawl_after: float = 7 * 86400.0
+    reverify_after: float = REVERIFY_AFTER
     languages: tuple[str, ...] = ()
     delay: float | None = None
     max_depth: int = 8
@@ -121,6 +125,7 @@ class Source:
             "max_pages": self.max_pages,
             "allow_private_addresses": self.allow_private_addresses,
             "recrawl_after": self.recrawl_after,
+            "reverify_after": self.reverify_after,
             "languages": list(self.languages),
         }
 
@@ -297,6 +302,10 @@ def _source(path: Path, index: int, table: Any) -> Source:
         recrawl = parse_duration(table.get("recrawl_after", 7 * 86400))
     except ValueError as exc:
         raise r.fail("recrawl_after", str(exc)) from None
+    try:
+        reverify = parse_duration(table.get("reverify_after", REVERIFY_AFTER))
+    except ValueError as exc:
+        raise r.fail("reverify_after", str(exc)) from None
     languages = table.get("languages", [])
     if isinstance(languages, str):
         languages = [languages]
@@ -313,6 +322,7 @@ def _source(path: Path, index: int, table: Any) -> Source:
         max_pages=r.number("max_pages", None, int, 1, MAX_PAGES),
         allow_private_addresses=r.flag("allow_private_addresses", False),
         recrawl_after=recrawl,
+        reverify_after=reverify,
         languages=tuple(x.lower() for x in languages),
         delay=r.number("delay", None, float, 0, HOUR),
         max_depth=r.number("max_depth", 8, int, 0, MAX_DEPTH),

@@ -13,6 +13,12 @@ Nothing from ../shared is written into the repository: the site goes to a
 scratch folder given on the command line. `--change F` rewrites a fraction F
 of the posts (new paragraphs, new mtime) to measure an incremental re-run.
 
+The sitemaps carry `<lastmod>` as a blog engine writes it: a post's date of
+its last change (first its publication), a syndicated copy's date of
+syndication; print views have none. `--change` moves the lastmod of the posts
+it rewrites to the time of the change, as the engine would, and leaves the
+feed's `pubDate`s alone, as RSS does.
+
 Usage: python -m bench.scale.corpus OUT_DIR --pages 10000 [--change 0.05] [--seed 7]
 """
 
@@ -203,13 +209,16 @@ def _links(paths: list[str]) -> str:
 def write_site(out: Path, posts: list[Post], base: str, rng: random.Random) -> dict[str, int]:
     """Posts, print copies, syndicated copies, archive, feed and sitemaps."""
     urls: list[str] = []
+    lastmods: list[datetime | None] = []
     for post in posts:
         _write(out / "posts" / post.slug / "index.html", render(post))
         urls.append(f"/posts/{post.slug}/")
+        lastmods.append(post.published)
     duplicates = rng.sample(posts, int(len(posts) * DUPLICATE_SHARE))
     for post in duplicates:
         _write(out / "print" / post.slug / "index.html", render(post))
         urls.append(f"/print/{post.slug}/")
+        lastmods.append(None)  # print views: generated, undated
     syndicated = rng.sample(posts, int(len(posts) * SYNDICATED_SHARE))
     for post in syndicated:
         later = Post(post.slug, post.title, post.author, post.published + timedelta(days=2), [])
@@ -217,9 +226,10 @@ def write_site(out: Path, posts: list[Post], base: str, rng: random.Random) -> d
         note = f'<p>First published on <a href="/posts/{post.slug}/">our main blog</a>.</p>'
         _write(out / "partner" / post.slug / "index.html", render(later, "partner", note))
         urls.append(f"/partner/{post.slug}/")
+        lastmods.append(later.published)
     _write_archive(out, urls)
     _write_feed(out, posts, base)
-    _write_sitemaps(out, urls, base)
+    _write_sitemaps(out, list(zip(urls, lastmods, strict=True)), base)
     _write(out / "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n")
     return {"posts": len(posts), "duplicates": len(duplicates), "syndicated": len(syndicated)}
 
@@ -245,11 +255,15 @@ def _write_feed(out: Path, posts: list[Post], base: str) -> None:
     _write(out / "feed.xml", feed)
 
 
-def _write_sitemaps(out: Path, urls: list[str], base: str) -> None:
+def _lastmod(stamp: datetime | None) -> str:
+    return f"<lastmod>{stamp.isoformat(timespec='seconds')}</lastmod>" if stamp else ""
+
+
+def _write_sitemaps(out: Path, urls: list[tuple[str, datetime | None]], base: str) -> None:
     chunks = [urls[i : i + SITEMAP_CHUNK] for i in range(0, len(urls), SITEMAP_CHUNK)]
     ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
     for number, chunk in enumerate(chunks):
-        locs = "".join(f"<url><loc>{base}{u}</loc></url>" for u in chunk)
+        locs = "".join(f"<url><loc>{base}{u}</loc>{_lastmod(d)}</url>" for u, d in chunk)
         _write(out / f"sitemap-{number}.xml", f'<?xml version="1.0"?><urlset {ns}>{locs}</urlset>')
     maps = "".join(
         f"<sitemap><loc>{base}/sitemap-{n}.xml</loc></sitemap>" for n in range(len(chunks))
@@ -286,7 +300,7 @@ def build(out: Path, pages: int, base: str, seed: int = 7) -> dict[str, int]:
 
 
 def change(out: Path, fraction: float, seed: int = 8) -> int:
-    """Rewrite a fraction of the posts: one paragraph added to each (new mtime)."""
+    """Rewrite a fraction of the posts: one paragraph added to each (new mtime, new lastmod)."""
     rng = random.Random(seed)
     posts = sorted((out / "site" / "posts").glob("*/index.html"))
     pool = load_sentences()
@@ -295,7 +309,19 @@ def change(out: Path, fraction: float, seed: int = 8) -> int:
         extra = " ".join(rng.choice(pool).text for _ in range(5))
         page = path.read_text(encoding="utf-8")
         path.write_text(page.replace("</article>", f"<p>{html.escape(extra)}</p></article>"))
+    _move_lastmod(out / "site", {path.parent.name for path in chosen}, datetime.now(UTC))
     return len(chosen)
+
+
+def _move_lastmod(site: Path, slugs: set[str], now: datetime) -> None:
+    """The sitemap entries of the rewritten posts get the time of the change as lastmod."""
+    entry = re.compile(r"(<loc>[^<]*/posts/(\d+)/</loc>)(<lastmod>[^<]*</lastmod>)?")
+
+    def moved(m: re.Match[str]) -> str:
+        return m.group(1) + _lastmod(now) if m.group(2) in slugs else m.group(0)
+
+    for path in site.glob("sitemap-*.xml"):
+        path.write_text(entry.sub(moved, path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def main() -> None:

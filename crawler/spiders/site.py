@@ -2,7 +2,9 @@
 
 Each seed kind has its own callback, but they all end in the same decision
 for every URL they find (`_follow`): same site, allowed by the source's
-patterns, not a trap, not fresh in the frontier, under max_pages. Pages are
+patterns, not a trap, not fresh in the frontier, not dated by a sitemap or
+feed as unchanged since we last fetched it (crawler/lastmod.py), under
+max_pages. Pages are
 extracted and handed to the storage pipeline together with the links they
 led to, so the pipeline can commit both in one transaction (the frontier is
 the database, which is what makes a killed run resumable).
@@ -10,6 +12,7 @@ the database, which is what makes a killed run resumable).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
@@ -19,6 +22,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from linernotes.crawler.lastmod import feed_links, read_date, unchanged_since_fetch
 from linernotes.crawler.sources import Source, site_key
 from linernotes.crawler.urls import canonicalize, scheme_allowed, trap_reason
 
@@ -64,6 +68,7 @@ class SpiderRun(Protocol):
 
 
 SEED_PRIORITY = 10
+log = logging.getLogger("linernotes.crawl")
 
 
 class SiteSpider(scrapy.Spider):
@@ -97,6 +102,13 @@ class SiteSpider(scrapy.Spider):
         self.counts = run.stats_for(source.name)
         # a shared (Redis) frontier's dupefilter must see seeds too, or every worker refetches them
         self.refetch_seeds = run.redis_url is None
+        # Known pages a sitemap or feed dated as unchanged, and known pages found by an
+        # undated link, held back until every sitemap and feed requested so far is read
+        # (or the spider idles): whichever is read first, a date decides over a plain link.
+        self.dated_unchanged: set[str] = set()
+        self.held: dict[str, tuple[str, int]] = {}
+        self.dated_pending = 0  # sitemap and feed requests not answered yet
+        self.hold_undated = run.redis_url is None and bool(source.sitemaps or source.feeds)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -104,7 +116,38 @@ class SiteSpider(scrapy.Spider):
 
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.run.on_response, signal=signals.response_received)
+        crawler.signals.connect(spider.release_held, signal=signals.spider_idle)
         return spider
+
+    def release_held(self) -> None:
+        """At idle (a sitemap request dropped unanswered): request what is still held."""
+        from scrapy.exceptions import DontCloseSpider
+
+        requests = self._release()
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def _answered(self, meta: dict[str, Any]) -> list[scrapy.Request]:
+        """A sitemap or feed was answered: once none is pending, the held pages go out."""
+        if meta.get("ln_kind") in ("sitemap", "feed"):
+            self.dated_pending -= 1
+        return self._release() if self.dated_pending <= 0 else []
+
+    def _release(self) -> list[scrapy.Request]:
+        """Requests for the held-back pages no sitemap or feed date vouched for."""
+        held, self.held = self.held, {}
+        out = []
+        for canonical, (url, depth) in sorted(held.items(), key=lambda kv: kv[1][1]):
+            if canonical in self.seen or canonical in self.dated_unchanged:
+                continue
+            self.seen.add(canonical)
+            if not self._page_allowed(canonical):
+                self.counts.count("filtered", "max_pages")
+                continue
+            out.append(self._request(url, "page", depth))
+        return out
 
     # --- seeds ---------------------------------------------------------------------------
 
@@ -124,6 +167,8 @@ class SiteSpider(scrapy.Spider):
     def _request(self, url: str, kind: str, depth: int, seed: bool = False) -> scrapy.Request:
         canonical = canonicalize(url)
         self.seen.add(canonical)
+        if kind in ("sitemap", "feed"):
+            self.dated_pending += 1
         if kind == "page":
             self.pages_scheduled += 1
             if seed and self.shared_budget is not None:
@@ -141,7 +186,8 @@ class SiteSpider(scrapy.Spider):
             callback=callback[kind],
             errback=self.on_error,
             headers=headers,
-            priority=SEED_PRIORITY if seed else -depth,
+            # sitemaps and feeds first: their dates decide which known pages need a request
+            priority=SEED_PRIORITY if seed or kind != "page" else -depth,
             dont_filter=seed and self.refetch_seeds,
             meta={"ln_kind": kind, "ln_depth": depth, "ln_canonical": canonical, "ln_seed": seed},
         )
@@ -157,19 +203,28 @@ class SiteSpider(scrapy.Spider):
             return False
         return not self.allow or any(p.search(url) for p in self.allow)
 
-    def _maybe(self, url: str, kind: str, depth: int) -> scrapy.Request | None:
-        """A request for a discovered URL, or None (counted) when it must not be fetched."""
+    def _maybe(
+        self, url: str, kind: str, depth: int, stamp: datetime | None = None
+    ) -> scrapy.Request | None:
+        """A request for a discovered URL, or None (counted) when it must not be fetched.
+
+        `stamp` is the date a sitemap or feed gave the URL (crawler/lastmod.py).
+        """
         canonical = canonicalize(url)
-        if canonical in self.seen:
+        if canonical in self.seen or (canonical in self.held and stamp is None):
             return None
-        self.seen.add(canonical)
         refusal = self._refusal(url, kind, depth)
         if refusal:
+            self.seen.add(canonical)
             self.counts.count("filtered", refusal)
             return None
         if self._fresh(canonical):
+            self.seen.add(canonical)
             self.counts.count("filtered", "fresh")
             return None
+        if kind == "page" and not self._dated_due(canonical, url, depth, stamp):
+            return None
+        self.seen.add(canonical)
         if kind == "page" and not self._page_allowed(canonical):
             self.counts.count("filtered", "max_pages")
             return None
@@ -190,6 +245,35 @@ class SiteSpider(scrapy.Spider):
             return False
         return self.run.started_at - entry.done_at < timedelta(seconds=self.source.recrawl_after)
 
+    def _dated_due(self, canonical: str, url: str, depth: int, stamp: datetime | None) -> bool:
+        """False for a known page its date says is unchanged, or held for one (release_held).
+
+        Of two dates for one URL (sitemap and feed) a newer one that says 'changed' wins.
+        """
+        if canonical in self.dated_unchanged and stamp is None:
+            return False
+        entry = self.frontier.get(canonical)
+        if entry is None or entry.status != "done":
+            return True  # never fetched (or failed): no date can vouch for it
+        if stamp is not None:
+            if unchanged_since_fetch(
+                stamp,
+                entry,
+                self.validators.get(canonical),
+                self.run.started_at,
+                self.source.reverify_after,
+            ):
+                if canonical not in self.dated_unchanged:
+                    self.dated_unchanged.add(canonical)
+                    self.counts.count("filtered", "unchanged_by_date")
+                self.held.pop(canonical, None)
+                return False
+            return True
+        if self.hold_undated and self.dated_pending > 0:
+            self.held.setdefault(canonical, (url, depth))
+            return False
+        return True
+
     def _refusal(self, url: str, kind: str, depth: int) -> str | None:
         if not scheme_allowed(url):
             return "bad_scheme"
@@ -203,11 +287,27 @@ class SiteSpider(scrapy.Spider):
             return "trap:depth"
         return trap_reason(url)
 
-    def _links(self, found: list[str], kind: str, depth: int) -> Iterator[scrapy.Request]:
-        for url in found:
-            request = self._maybe(url, kind, depth)
+    def _links(
+        self, found: list[str], kind: str, depth: int, stamps: list[datetime | None] | None = None
+    ) -> Iterator[scrapy.Request]:
+        for i, url in enumerate(found):
+            request = self._maybe(url, kind, depth, stamps[i] if stamps else None)
             if request is not None:
                 yield request
+
+    def _stamps(
+        self, response: Response, what: str, dated: list[tuple[str, str | None]]
+    ) -> list[datetime | None]:
+        """Each URL's date; an unreadable one is logged (naming where) and means 'fetch it'."""
+        stamps: list[datetime | None] = []
+        for url, raw in dated:
+            stamp, readable = read_date(raw)
+            if not readable:
+                log.warning(
+                    "%s %s: unreadable date %r for %s; fetching it", what, response.url, raw, url
+                )
+            stamps.append(stamp)
+        return stamps
 
     # --- callbacks -----------------------------------------------------------------------
 
@@ -233,21 +333,17 @@ class SiteSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         from lxml import etree
 
-        links: list[str] = []
         try:
             root = etree.fromstring(response.body, parser=_xml_parser())
         except etree.XMLSyntaxError:
             root = None
-        if root is not None:
-            for el in root.iter():
-                tag = etree.QName(el).localname if isinstance(el.tag, str) else ""
-                if tag == "link" and el.get("href") and el.get("rel", "alternate") == "alternate":
-                    links.append(response.urljoin(el.get("href")))
-                elif tag == "link" and (el.text or "").strip():
-                    links.append(response.urljoin(el.text.strip()))
-        requests = list(self._links(links, "page", meta_depth(response) + 1))
+        dated = feed_links(root, response.urljoin) if root is not None else []
+        stamps = self._stamps(response, "feed", dated)
+        links = [url for url, _ in dated]
+        requests = list(self._links(links, "page", meta_depth(response) + 1, stamps))
         yield self.run.page_item(self, response, requests)
         yield from requests
+        yield from self._answered(response.meta)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         from scrapy.utils.gz import gunzip
@@ -267,14 +363,20 @@ class SiteSpider(scrapy.Spider):
             sitemap = None
         if sitemap is not None:
             kind = "sitemap" if sitemap.type == "sitemapindex" else "page"
-            locs = [response.urljoin(e["loc"]) for e in sitemap if e.get("loc")]
-            requests = list(self._links(locs, kind, meta_depth(response) + 1))
+            dated = [
+                (response.urljoin(e["loc"]), e.get("lastmod")) for e in sitemap if e.get("loc")
+            ]
+            stamps = self._stamps(response, "sitemap", dated) if kind == "page" else None
+            locs = [url for url, _ in dated]
+            requests = list(self._links(locs, kind, meta_depth(response) + 1, stamps))
         yield self.run.page_item(self, response, requests)
         yield from requests
+        yield from self._answered(response.meta)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         yield self.run.failure_item(self, request, failure)
+        yield from self._answered(request.meta)
 
 
 def meta_depth(response: Response) -> int:
