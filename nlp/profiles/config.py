@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from linernotes.nlp.descriptors import ERA_DECADES, SalienceConfig
-from linernotes.nlp.embeddings import DIM as MINILM_DIM
+from linernotes.nlp.embeddings import MODEL_NAME, encoder_spec
 from linernotes.nlp.similarity import COMENTION_DIM, TFIDF_DIM, Combination
 from linernotes.nlp.vocabulary import GENRE_FAMILIES, prototype_terms
 from linernotes.nlp.word2vec import Word2VecConfig
@@ -60,6 +60,10 @@ class ProfileConfig:
     context_self: float = 1.0  # the entity's own artist among its names, x the others' norm
     vocab_temperature: float = 0.1
     use_minilm: bool = True
+    # The sentence encoder of the `minilm-mean` and `minilm-vocab` parts (the part names
+    # stay; `vectors.model_version` names the encoder). A name in nlp.embeddings.ENCODERS;
+    # changing it recomputes every entity and reads no cached vector of another encoder.
+    encoder: str = MODEL_NAME
     use_word2vec: bool = True
     # Descriptive vocabulary terms the neighbours' texts use and the entity's does not,
     # stored as descriptors with source 'neighbours' (nlp/profiles/borrowed.py).
@@ -74,7 +78,7 @@ class ProfileConfig:
             SALIENCE: TFIDF_DIM,
             TEXT: TFIDF_DIM,
             CONTEXT: COMENTION_DIM,
-            "minilm-mean": MINILM_DIM,
+            "minilm-mean": encoder_spec(self.encoder).dim,
             "minilm-vocab": len(prototype_terms()),
             "era": len(ERA_DECADES),
             "genre-family": len(GENRE_FAMILIES),
@@ -96,6 +100,7 @@ class ProfileConfig:
                 "parts-v3",
                 self.vocab_temperature,
                 self.use_minilm,
+                self.encoder,
                 self.infer_from_neighbours,
                 w2v_version,
             ]

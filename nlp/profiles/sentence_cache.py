@@ -1,8 +1,10 @@
-"""Step 2: MiniLM embeddings of evidence sentences, through one cache (`sentence_embeddings`).
+"""Step 2: sentence embeddings of evidence sentences, through one cache (`sentence_embeddings`).
 
 Every embedding the stage uses goes through `_encode_and_store` and is read
 back by `sentence_vectors`: the parallel pre-embedding of pending evidence,
-the per-entity lookup and the prototype phrases share that one path.
+the per-entity lookup and the prototype phrases share that one path. The
+cache is keyed on (sentence hash, encoder name): switching the encoder
+(`ProfileConfig.encoder`) never reads another encoder's vectors.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
-from linernotes.nlp.embeddings import Encoder, default_encoder, sentence_hash
+from linernotes.nlp.embeddings import MODEL_NAME, Encoder, encoder_spec, sentence_hash
 from linernotes.nlp.vocabulary import prototype_terms
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
@@ -26,12 +27,12 @@ SENTENCE_CHUNK = 256  # evidence rows one worker claims at a time in the paralle
 ENCODE_BATCH = 2048
 
 
-def _cached(session: Session, hashes: list[str]) -> dict[str, np.ndarray]:
+def _cached(session: Session, hashes: list[str], model: str) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for chunk in chunked(hashes):
         for h, vec in session.execute(
             select(SentenceEmbedding.sentence_hash, SentenceEmbedding.vector).where(
-                SentenceEmbedding.model == MINILM_NAME,
+                SentenceEmbedding.model == model,
                 SentenceEmbedding.sentence_hash.in_(chunk),
             )
         ):
@@ -48,7 +49,7 @@ def _encode_and_store(
         return {}
     vecs = encoder.encode([by_hash[h] for h in hashes])
     rows = [
-        {"sentence_hash": h, "model": MINILM_NAME, "vector": v}
+        {"sentence_hash": h, "model": encoder.name, "vector": v}
         for h, v in zip(hashes, vecs, strict=True)
     ]
     upsert(session, SentenceEmbedding, rows, keys=["sentence_hash", "model"], update=[])
@@ -64,7 +65,7 @@ def sentence_vectors(
     """
     hashes = sorted(texts)
     with store.session() as session:
-        out = _cached(session, hashes)
+        out = _cached(session, hashes, encoder.name)
     missing = [h for h in hashes if h not in out]
     for start in range(0, len(missing), ENCODE_BATCH):
         chunk = {h: texts[h] for h in missing[start : start + ENCODE_BATCH]}
@@ -82,12 +83,16 @@ def prototype_matrix(store: Store, encoder: Encoder) -> tuple[np.ndarray, int]:
 
 
 def embed_pending_sentences(
-    store: Store, encoder: Encoder | None = None, chunk: int | None = None
+    store: Store,
+    encoder: Encoder | None = None,
+    chunk: int | None = None,
+    *,
+    model: str = MODEL_NAME,
 ) -> tuple[int, Encoder | None]:
     """Embed evidence sentences missing from the cache; safe in several workers at once.
 
     Returns how many distinct sentences this worker encoded, and the encoder
-    (the default one is loaded only when something needs encoding). On PostgreSQL the
+    (`model`'s, loaded only when something needs encoding). On PostgreSQL the
     claimed evidence rows stay locked until their embeddings are committed, so
     concurrent workers take different chunks.
     """
@@ -95,7 +100,7 @@ def embed_pending_sentences(
     cached = (
         select(SentenceEmbedding.sentence_hash)
         .where(
-            SentenceEmbedding.model == MINILM_NAME,
+            SentenceEmbedding.model == (encoder.name if encoder else model),
             SentenceEmbedding.sentence_hash == Evidence.sentence_hash,
         )
         .exists()
@@ -118,7 +123,7 @@ def embed_pending_sentences(
             if not by_hash:  # all taken by workers still encoding them: wait for their commit
                 time.sleep(0.05)
                 continue
-            encoder = encoder or default_encoder()
+            encoder = encoder or encoder_spec(model).load()
             encoded += len(_encode_and_store(session, by_hash, encoder))
 
 

@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 
 from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor, salience
-from linernotes.nlp.embeddings import DIM as MINILM_DIM
-from linernotes.nlp.embeddings import MODEL_NAME as MINILM_NAME
-from linernotes.nlp.embeddings import Encoder, default_encoder
+from linernotes.nlp.embeddings import Encoder, encoder_spec
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
 from linernotes.nlp.profiles.bags import Bags, document_frequencies, entity_bags, sentence_rates
 from linernotes.nlp.profiles.borrowed import write_borrowed
@@ -76,6 +74,7 @@ def build_profiles(
     second worker finds it done and repeats nothing.
     """
     cfg = config or ProfileConfig()
+    _check_encoder(cfg, encoder)
     started = time.perf_counter()
     with store.exclusive("embed"):
         evidence = refresh_evidence(store)
@@ -84,12 +83,12 @@ def build_profiles(
         log.info("evidence: %d documents rebuilt", evidence.documents_rebuilt)
     pre_embedded = 0
     if cfg.use_minilm and store.dialect == "postgresql":
-        pre_embedded, encoder = embed_pending_sentences(store, encoder)
+        pre_embedded, encoder = embed_pending_sentences(store, encoder, model=cfg.encoder)
     elif cfg.use_minilm:
         # SQLite has no row locks to split the sentences by: two workers reading the
         # pending set before either commits would both encode it. One embeds, others wait.
         with store.exclusive("embed"):
-            pre_embedded, encoder = embed_pending_sentences(store, encoder)
+            pre_embedded, encoder = embed_pending_sentences(store, encoder, model=cfg.encoder)
     with store.exclusive("embed"):
         summary = _profile(store, config=cfg, encoder=encoder, full=full)
     _add_evidence(summary, evidence)
@@ -98,6 +97,16 @@ def build_profiles(
     summary.sentences_cached = max(0, summary.sentences_cached - pre_embedded)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _check_encoder(cfg: ProfileConfig, encoder: Encoder | None) -> None:
+    """A passed-in encoder must be the configured one: its vectors are cached under its name."""
+    spec = encoder_spec(cfg.encoder)  # an unknown name fails here, before any work
+    if encoder is not None and (encoder.name, encoder.dim) != (spec.name, spec.dim):
+        raise ValueError(
+            f"encoder {encoder.name!r} ({encoder.dim}-d) is not the configured "
+            f"{spec.name!r} ({spec.dim}-d): set ProfileConfig.encoder"
+        )
 
 
 def _add_evidence(summary: ProfileSummary, stats: EvidenceStats) -> None:
@@ -221,16 +230,16 @@ def _parts(
 ) -> tuple[dict[EntityKey, dict[str, np.ndarray]], dict[str, str]]:
     """Every vector kind of every target entity, and the model version of each kind."""
     sent_vecs: dict[str, np.ndarray] = {}
-    protos = np.zeros((0, MINILM_DIM), dtype=np.float32)
+    protos = np.zeros((0, encoder_spec(cfg.encoder).dim), dtype=np.float32)
     minilm_version = "none"
     if cfg.use_minilm and corpus.todo:
-        enc = encoder or default_encoder()
+        enc = encoder or encoder_spec(cfg.encoder).load()
         texts = {ev.hash: ev.text for key in corpus.todo for ev in corpus.evidence[key]}
         sent_vecs, encoded = sentence_vectors(store, texts, enc)
         protos, proto_encoded = prototype_matrix(store, enc)
         summary.sentences_embedded += encoded + proto_encoded
         summary.sentences_cached += len(texts) - encoded
-        minilm_version = f"{MINILM_NAME}:{enc.version}"
+        minilm_version = f"{enc.name}:{enc.version}"
     families = FamilyMatcher()
     parts = {
         key: entity_parts(key, corpus, cfg, sparse, sent_vecs, protos, families, model)
