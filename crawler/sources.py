@@ -259,6 +259,13 @@ class _Reader:
                 raise self.fail(key, f"bad regular expression {pattern!r}: {exc}") from None
         return tuple(value)
 
+    def duration(self, key: str, default: float) -> float:
+        """Seconds from a number or a "12h"/"7d" string, or a readable error naming the key."""
+        try:
+            return parse_duration(self.table.get(key, default))
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
     def number(self, key: str, default: Any, kind: type, minimum: float, maximum: float) -> Any:
         """A finite number in [minimum, maximum] (TOML allows inf and nan; they hang a crawl)."""
         value = self.table.get(key, default)
@@ -298,14 +305,6 @@ def _source(path: Path, index: int, table: Any) -> Source:
     start, feeds, maps = r.urls("start_urls"), r.urls("feeds"), r.urls("sitemaps")
     if not (start or feeds or maps):
         raise r.fail("start_urls", "a source needs start_urls, feeds or sitemaps")
-    try:
-        recrawl = parse_duration(table.get("recrawl_after", 7 * 86400))
-    except ValueError as exc:
-        raise r.fail("recrawl_after", str(exc)) from None
-    try:
-        reverify = parse_duration(table.get("reverify_after", REVERIFY_AFTER))
-    except ValueError as exc:
-        raise r.fail("reverify_after", str(exc)) from None
     languages = table.get("languages", [])
     if isinstance(languages, str):
         languages = [languages]
@@ -321,8 +320,8 @@ def _source(path: Path, index: int, table: Any) -> Source:
         follow=r.patterns("follow"),
         max_pages=r.number("max_pages", None, int, 1, MAX_PAGES),
         allow_private_addresses=r.flag("allow_private_addresses", False),
-        recrawl_after=recrawl,
-        reverify_after=reverify,
+        recrawl_after=r.duration("recrawl_after", 7 * 86400),
+        reverify_after=r.duration("reverify_after", REVERIFY_AFTER),
         languages=tuple(x.lower() for x in languages),
         delay=r.number("delay", None, float, 0, HOUR),
         max_depth=r.number("max_depth", 8, int, 0, MAX_DEPTH),
