@@ -44,6 +44,7 @@ T = TypeVar("T")
 PARENT_CHECK_SECONDS = 1.0
 START_SECONDS = 30.0
 _HEADER = struct.Struct("!Q")  # the length of each pickled frame
+READ_SIZE = 1 << 16  # a pipe's capacity: larger reads only allocate more
 
 
 def default_workers() -> int:
@@ -214,7 +215,7 @@ class Offload:
 
     def _read(self, worker: _Worker) -> None:
         try:
-            chunk = os.read(worker.answers, 1 << 20)
+            chunk = os.read(worker.answers, READ_SIZE)
         except BlockingIOError:
             return
         except OSError:
