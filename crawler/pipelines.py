@@ -45,7 +45,6 @@ class StoragePipeline:
     def flush(self) -> None:
         """Save what is buffered and wait until every batch of this run is committed."""
         self._hand_over()
-        self.crawler.spider.run.archive_pending()
         self.crawler.spider.run.writer.drain()
 
     def _hand_over(self) -> None:
@@ -53,7 +52,6 @@ class StoragePipeline:
             return
         spider = self.crawler.spider
         items, self.buffer = self.buffer, []
-        spider.run.archive_pending()  # the pages' archive records go first
         spider.run.writer.submit(f"{len(items)} pages", save_batch, spider, items)
 
 

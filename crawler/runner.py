@@ -14,7 +14,6 @@ and the summary in crawler/summary.py, the lock helpers in crawler/locks.py.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -39,14 +38,11 @@ from linernotes.crawler.writer import Writer, reactor_first
 from linernotes.storage import Store
 from linernotes.storage import documents as docs
 
-log = logging.getLogger("linernotes.crawl")
-
 if TYPE_CHECKING:
     from linernotes.crawler.spiders.site import SiteSpider
     from linernotes.crawler.warc import WarcArchive
 
 _reactor_used = False
-ARCHIVE_BATCH = 32  # responses archived per writer job
 
 
 class RunContext:
@@ -75,7 +71,6 @@ class RunContext:
             self.near.add(doc_id, value)
         self.offload = Offload(extract_workers)  # forks: before the writer thread exists
         self.writer = Writer()
-        self._archive: list[tuple[str, int, list[tuple[bytes, bytes]], bytes, str | None]] = []
 
     def stats_for(self, name: str) -> SourceStats:
         return self.stats[name]
@@ -101,22 +96,8 @@ class RunContext:
             self.stats[name].count("counts", "fetched")
         if self.warc is not None:  # written by the writer thread (crawler/writer.py)
             headers = [(k, v) for k, values in response.headers.items() for v in values]
-            self._archive.append((response.url, response.status, headers, response.body, name))
-            if len(self._archive) >= ARCHIVE_BATCH:
-                self.archive_pending()
-
-    def archive_pending(self) -> None:
-        """Hand the buffered archive records to the writer thread, in one job.
-
-        Why buffered: one writer job per response woke the writer thread (and
-        handed it the GIL) 10,700 times in a 10,000-page crawl. The pipeline
-        calls this before it hands over a batch of documents, so the writer
-        still archives a page before it commits the page's document.
-        """
-        if self.warc is None or not self._archive:
-            return
-        records, self._archive = self._archive, []
-        self.writer.submit(f"{len(records)} archive records", archive_all, self.warc, records)
+            args = (response.url, response.status, headers, response.body, name)
+            self.writer.submit(f"the archive record of {response.url}", self.warc.write, *args)
 
     async def page_record(
         self, spider: SiteSpider, response: Any, html: bool
@@ -189,17 +170,6 @@ class RunContext:
             "links": [],
             "handled": handled,
         }
-
-
-def archive_all(
-    warc: WarcArchive, records: list[tuple[str, int, list[tuple[bytes, bytes]], bytes, str | None]]
-) -> None:
-    """Archive each response (in the writer thread); one that fails is logged and skipped."""
-    for url, status, headers, body, source in records:
-        try:
-            warc.write(url, status, headers, body, source)
-        except Exception as exc:
-            log.error("could not write the archive record of %s: %s", url, exc)
 
 
 # --- the public entry point ------------------------------------------------------------
@@ -290,6 +260,8 @@ def _preload_download_handler() -> None:
 
 def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
     global _reactor_used
+    import logging
+
     from scrapy.crawler import CrawlerProcess
 
     from linernotes.crawler.settings import build_settings
@@ -341,7 +313,6 @@ def _run(store: Store, job: _Job, stopped: StopState) -> CrawlSummary:
         raise
     finally:
         ctx.offload.close()
-        ctx.archive_pending()
         ctx.writer.close()
         if warc is not None:
             warc.close()

@@ -24,39 +24,6 @@ def die_in_a_worker(parent: int) -> str:
     return "in-process"
 
 
-def reverse(data: bytes) -> bytes:
-    return data[::-1]
-
-
-def refuse(message: str) -> None:
-    raise ValueError(message)
-
-
-def test_jobs_and_answers_larger_than_a_pipe_come_back_whole_to_their_own_callers() -> None:
-    """Jobs are written without blocking the loop and answers read in pieces (offload._frames)."""
-    offload = Offload(2)
-    payloads = [os.urandom(200_000 + n) for n in range(6)]  # each over a pipe's 64 KiB
-
-    async def all_at_once() -> list[bytes]:
-        return await asyncio.gather(*(offload.run(reverse, p) for p in payloads))
-
-    try:
-        assert asyncio.run(all_at_once()) == [p[::-1] for p in payloads]
-    finally:
-        offload.close()
-
-
-def test_an_error_in_the_job_is_raised_in_the_caller_and_the_worker_carries_on() -> None:
-    offload = Offload(1)
-    try:
-        with pytest.raises(ValueError, match="no such page"):
-            asyncio.run(offload.run(refuse, "no such page"))
-        assert offload.workers == 1
-        assert asyncio.run(offload.run(os.getpid)) == offload.pids[0]
-    finally:
-        offload.close()
-
-
 def test_work_runs_in_a_worker_process() -> None:
     offload = Offload(1)
     try:

@@ -6,14 +6,11 @@ import logging
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from scrapy.http import HtmlResponse
 
 from linernotes.crawler.records import build_page, page_links
-from linernotes.crawler.runner import archive_all
-from linernotes.crawler.warc import WarcArchive, read_archive
 from linernotes.crawler.writer import SWITCH_INTERVAL, Writer, reactor_first
 
 
@@ -36,26 +33,6 @@ def test_writes_run_in_order_in_one_thread_and_a_failure_does_not_stop_the_next(
     assert isinstance(futures[3].exception(), OSError)
     assert "could not write page 3: disk full" in caplog.text
     writer.close()
-
-
-def test_archived_in_one_job_a_bad_record_is_logged_and_the_others_are_kept(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    warc = WarcArchive(tmp_path / "run.warc.gz")
-    html = [(b"Content-Type", b"text/html")]
-    records = [
-        ("http://example.org/1", 200, html, b"<p>one</p>", "blog"),
-        ("http://example.org/2", 200, [(b"Content-Type", None)], b"<p>two</p>", "blog"),
-        ("http://example.org/3", 404, html, b"gone", "blog"),
-    ]
-    archive_all(warc, records)  # type: ignore[arg-type]  # record 2's header is not bytes
-    warc.close()
-    kept = [(r.url, r.status, r.body) for r in read_archive(tmp_path / "run.warc.gz")]
-    assert kept == [
-        ("http://example.org/1", 200, b"<p>one</p>"),
-        ("http://example.org/3", 404, b"gone"),
-    ]
-    assert "could not write the archive record of http://example.org/2" in caplog.text
 
 
 def test_close_writes_what_is_queued_and_later_writes_run_in_the_caller() -> None:
