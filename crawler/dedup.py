@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from itertools import islice
 
 import numpy as np
 
@@ -25,32 +26,44 @@ _MASK64 = (1 << 64) - 1
 _BITS = np.arange(64, dtype=np.uint64)
 
 
+def words_of(text: str) -> list[str]:
+    """The case-folded words both hashes are computed from (tokenise once, hash twice)."""
+    return _WORD.findall(text.casefold())
+
+
 def normalise_text(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold()))
+    return " ".join(words_of(text))
 
 
-def content_hash(text: str) -> str:
-    """SHA-256 hex of the normalised text: equal for copies differing only in spacing/case."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+def content_hash(text: str, words: list[str] | None = None) -> str:
+    """SHA-256 hex of the normalised text: equal for copies differing only in spacing/case.
+
+    `words` is `words_of(text)` when the caller already has it.
+    """
+    normalised = " ".join(words_of(text) if words is None else words)
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
-def _features(words: list[str]) -> list[str]:
-    if len(words) < 3:
-        return words
-    return [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+def _features(words: list[str]) -> list[bytes]:
+    encoded = [w.encode("utf-8") for w in words]
+    if len(encoded) < 3:
+        return encoded
+    return [b" ".join(encoded[i : i + 3]) for i in range(len(encoded) - 2)]
 
 
-def simhash(text: str) -> int:
+def simhash(text: str, words: list[str] | None = None) -> int:
     """Signed 64-bit SimHash (signed so it fits a BIGINT column on both backends).
 
     Bit votes are counted with numpy over all shingle hashes at once: the same
     value as the bit-by-bit loop, which cost 2.2 ms of Python per page (the
-    largest single item in a crawl profile).
+    largest single item in a crawl profile). `words` is `words_of(text)` when
+    the caller already has it.
     """
-    features = _features(_WORD.findall(text.casefold()))
+    features = _features(words_of(text) if words is None else words)
     if not features:
         return 0
-    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features)
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(f, digest_size=8).digest() for f in features])
     hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
     ones = ((hashes[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
     value = sum(1 << bit for bit in range(64) if 2 * int(ones[bit]) > len(features))
@@ -63,7 +76,7 @@ def distance(a: int, b: int) -> int:
 
 def long_enough(text: str) -> bool:
     """Short texts collide by chance, so near-duplicate matching needs some length."""
-    return len(_WORD.findall(text)) >= MIN_WORDS_FOR_NEAR
+    return sum(1 for _ in islice(_WORD.finditer(text), MIN_WORDS_FOR_NEAR)) >= MIN_WORDS_FOR_NEAR
 
 
 class SimhashIndex:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from linernotes.crawler.dedup import content_hash, long_enough, simhash
+from linernotes.crawler.dedup import content_hash, long_enough, simhash, words_of
 from linernotes.crawler.urls import canonicalize
 from linernotes.storage import documents as docs
 
@@ -49,6 +49,7 @@ def build_record(
 
     found = extract(body, url, headers.get("content-type"), languages)
     text = found.text or ""
+    words = words_of(text)
     return docs.DocumentRecord(
         url=url,
         canonical_url=canonicalize(url),
@@ -62,8 +63,8 @@ def build_record(
         published_at=found.published_at,
         language=found.language,
         text=found.text,
-        content_hash=content_hash(text) if text else None,
-        simhash=simhash(text) if text else None,
+        content_hash=content_hash(text, words) if text else None,
+        simhash=simhash(text, words) if text else None,
         etag=headers.get("etag"),
         last_modified=headers.get("last-modified"),
         metadata=found.metadata,

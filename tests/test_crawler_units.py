@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from linernotes.crawler.dedup import SimhashIndex, content_hash, distance, simhash
+from linernotes.crawler.dedup import SimhashIndex, content_hash, distance, simhash, words_of
 from linernotes.crawler.extraction import extract
 from linernotes.crawler.urls import canonicalize, is_public_ip, private_address_reason, trap_reason
 from tests.conftest import SHARED, needs_shared
@@ -88,6 +88,14 @@ def test_simhash_values_stay_those_stored_by_earlier_crawls() -> None:
     assert simhash("The quick brown fox jumps over the lazy dog, again and again.") == (
         5165679524016436432
     )
+
+
+def test_both_hashes_from_words_tokenised_once_equal_those_from_the_text() -> None:
+    # build_record tokenises a page once and hands the words to both hashes.
+    for text in ["", "solo", prose(3, 150), "İstanbul ßtraße, Ünïcode élan; 東京 tokyo"]:
+        words = words_of(text)
+        assert simhash(text, words) == simhash(text) == _simhash_reference(text)
+        assert content_hash(text, words) == content_hash(text)
 
 
 def test_extraction_drops_boilerplate_and_reads_json_ld() -> None:

@@ -335,8 +335,10 @@ def crawl_counts(db_path: Path) -> dict[str, float]:
 def crawl_variants(args: argparse.Namespace) -> list[tuple[str, Path, int | None]]:
     """(name, source tree, extract_workers) of each crawl to time next to the ceiling."""
     variants: list[tuple[str, Path, int | None]] = []
-    if args.baseline_tree:
-        variants.append(("baseline", args.baseline_tree.resolve(), None))
+    trees = args.baseline_tree or []
+    for tree in trees:
+        name = "baseline" if len(trees) == 1 else f"baseline-{tree.name}"
+        variants.append((name, tree.resolve(), None))
     for workers in args.extract_workers or [None]:
         name = "crawl" if workers is None else f"crawl-w{workers}"
         variants.append((name, REPO, workers))
@@ -464,7 +466,9 @@ def main() -> int:
     parser.add_argument(
         "--baseline-tree",
         type=Path,
-        help="with --stages crawl: also time the crawl of this checkout (e.g. the code before)",
+        action="append",
+        help="with --stages crawl: also time the crawl of this checkout (e.g. the code before); "
+        "repeat it for several",
     )
     args = parser.parse_args()
     if not SHARED.exists():
