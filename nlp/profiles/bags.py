@@ -14,46 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from linernotes.nlp.descriptors import EntityTerms, TermExtractor
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.corpus import Corpus
 from linernotes.nlp.profiles.features import term_bags, text_bags
 from linernotes.nlp.profiles.tag_cache import cached_content_words
+from linernotes.nlp.profiles.termbags import BagRow, BagTable, SummaryView
+from linernotes.nlp.profiles.termbags import BagSummary as BagSummary  # borrowed.py's import
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
-from linernotes.storage.models import EntityBag
+from linernotes.storage.models import BagTerm, EntityBag
 from linernotes.storage.upsert import upsert
 
 BAG_VERSION = "bag-v1"  # bump when term extraction changes without a salience version bump
-
-
-@dataclass
-class BagSummary:
-    """What corpus-wide statistics need of one entity's bag: no evidence ids, no months."""
-
-    counts: dict[str, float]  # term -> weighted count (EntityTerms.counts, same order)
-    uses: dict[str, int]  # term -> evidence sentences using it
-    sentences: int  # evidence sentences
-    grams: dict[str, int]  # the evidence's 1-2 grams, each sentence once (text_bags)
-
-    @classmethod
-    def of(cls, bag: EntityTerms, grams: Counter[str]) -> BagSummary:
-        uses = {t: len(set(ids)) for t, ids in bag.evidence.items()}
-        return cls(dict(bag.counts), uses, len(bag.sentences), dict(grams))
-
-    def as_json(self) -> dict[str, Any]:
-        return {"c": self.counts, "u": self.uses, "n": self.sentences, "g": self.grams}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BagSummary:
-        return cls(data["c"], data["u"], int(data["n"]), data["g"])
 
 
 @dataclass
@@ -61,8 +40,13 @@ class Bags:
     """Full bags of the targets (descriptor rows need evidence ids) and summaries of all."""
 
     full: dict[EntityKey, EntityTerms]
-    summaries: dict[EntityKey, BagSummary]
+    table: BagTable  # every entity's summary, corpus order
     extracted: int  # entities whose terms were extracted this run (the rest came cached)
+
+    @property
+    def summaries(self) -> SummaryView:
+        """key -> BagSummary, built on demand from the table (for the few that need dicts)."""
+        return SummaryView(self.table)
 
 
 def input_hash(key: EntityKey, corpus: Corpus, version: str = "") -> str:
@@ -87,9 +71,13 @@ def entity_bags(
 
     `refresh` ignores the cache (`embed --full` recomputes everything from the
     evidence); `version` (the salience version) is part of every cache key.
+    Summaries are kept as rows of term ids (`termbags.BagTable`); new terms are
+    appended to the shared vocabulary (`bag_terms`).
     """
     hashes = {key: input_hash(key, corpus, version) for key in corpus.evidence}
-    cached = {} if refresh else _load(store, hashes)
+    terms = _load_terms(store)
+    vocab = {t: i for i, t in enumerate(terms)}
+    cached = {} if refresh else _load(store, hashes, len(terms))
     need = {k for k in corpus.evidence if k in corpus.todo or k not in cached}
     sub = Corpus(
         {k: corpus.evidence[k] for k in sorted(need)},
@@ -103,53 +91,59 @@ def entity_bags(
     content = cached_content_words(store, texts) if sub.evidence else {}
     fresh = term_bags(sub, extractor, pos_filter=content is not None, content=content)
     grams = text_bags(sub)
-    summaries = dict(cached)
+    rows = dict(cached)
     new_rows = []
     for key in need:
-        summaries[key] = BagSummary.of(fresh[key], grams[key])
+        rows[key] = BagRow.of(BagSummary.of(fresh[key], grams.pop(key)), vocab)
+        if key not in corpus.todo:
+            del fresh[key]  # only targets need their full bag
         if key not in cached:
             new_rows.append(
                 {
                     "entity_kind": key[0],
                     "entity_id": key[1],
                     "key_hash": hashes[key],
-                    "bag": summaries[key].as_json(),
+                    "bag": rows[key].encode(),
                 }
             )
+    new_terms: list[dict[str, Any]] = [
+        {"id": i, "term": t} for t, i in vocab.items() if i >= len(terms)
+    ]
     with store.session() as session:
+        for chunk in chunked(new_terms, 5000):
+            session.execute(insert(BagTerm), chunk)
         for chunk in chunked(new_rows, 1000):
             upsert(session, EntityBag, chunk, keys=["entity_kind", "entity_id"])
-    ordered = {k: summaries[k] for k in corpus.evidence}  # corpus order, as a recount sees it
-    full = {k: fresh[k] for k in corpus.todo if k in fresh}
-    return Bags(full, ordered, len(need))
+    keys = list(corpus.evidence)  # corpus order, as a recount sees it
+    table = BagTable.stack(keys, [rows[k] for k in keys], list(vocab))
+    return Bags(fresh, table, len(need))
 
 
-def _load(store: Store, hashes: Mapping[EntityKey, str]) -> dict[EntityKey, BagSummary]:
+def _load_terms(store: Store) -> list[str]:
+    """The shared term vocabulary, in id order (ids are dense from 0)."""
+    with store.session() as session:
+        rows = session.execute(select(BagTerm.id, BagTerm.term).order_by(BagTerm.id)).all()
+    terms = [t for _i, t in rows]
+    if any(i != n for n, (i, _t) in enumerate(rows)):
+        raise ValueError("bag_terms: ids are not dense from 0 (a damaged cache: drop its rows)")
+    return terms
+
+
+def _load(store: Store, hashes: Mapping[EntityKey, str], n_terms: int) -> dict[EntityKey, BagRow]:
     """Cached summaries whose input hash still matches (one scan: most rows are wanted)."""
-    out: dict[EntityKey, BagSummary] = {}
+    out: dict[EntityKey, BagRow] = {}
     with store.session() as session:
         rows = session.execute(
             select(EntityBag.entity_kind, EntityBag.entity_id, EntityBag.key_hash, EntityBag.bag)
         )
-        for kind, eid, key_hash, bag in rows:
-            if hashes.get((kind, eid)) == key_hash:
-                out[(kind, eid)] = BagSummary.from_json(bag)
+        for kind, eid, key_hash, blob in rows:
+            if hashes.get((kind, eid)) != key_hash:
+                continue
+            try:
+                row = BagRow.decode(bytes(blob))
+            except ValueError:  # a damaged cache row: recompute it
+                continue
+            top = max(int(row.term_ids.max(initial=-1)), int(row.gram_ids.max(initial=-1)))
+            if top < n_terms:  # else a term it names is gone: recompute it
+                out[(kind, eid)] = row
     return out
-
-
-def document_frequencies(summaries: Mapping[EntityKey, BagSummary]) -> Counter[str]:
-    """Entities per term, summed from the summaries (equal to recounting the bags)."""
-    df: Counter[str] = Counter()
-    for s in summaries.values():
-        df.update(s.counts.keys())
-    return df
-
-
-def sentence_rates(summaries: Mapping[EntityKey, BagSummary]) -> dict[str, float]:
-    """Per term, the share of all evidence sentences using it (`descriptors.sentence_rates`)."""
-    uses: Counter[str] = Counter()
-    total = 0
-    for s in summaries.values():
-        total += s.sentences
-        uses.update(s.uses)
-    return {t: c / max(1, total) for t, c in uses.items()}
