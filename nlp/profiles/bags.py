@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from linernotes.nlp.descriptors import EntityTerms, TermExtractor
 from linernotes.nlp.evidence import EntityKey
@@ -33,6 +35,8 @@ from linernotes.storage.models import BagTerm, EntityBag
 from linernotes.storage.upsert import upsert
 
 BAG_VERSION = "bag-v1"  # bump when term extraction changes without a salience version bump
+FULL_BAG_ROWS = 50_000  # evidence rows extracted at once (full bags: ~200 B a term occurrence)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Bags:
     full: dict[EntityKey, EntityTerms]
     table: BagTable  # every entity's summary, corpus order
     extracted: int  # entities whose terms were extracted this run (the rest came cached)
+    complete: bool = True  # `full` holds every target's bag (else descriptor_batches)
 
     @property
     def summaries(self) -> SummaryView:
@@ -67,45 +72,40 @@ def input_hash(key: EntityKey, corpus: Corpus, version: str = "") -> str:
 def entity_bags(
     store: Store, corpus: Corpus, extractor: TermExtractor, *, refresh: bool, version: str = ""
 ) -> Bags:
-    """Full bags for `corpus.todo`, summaries for every entity (cached ones read back).
+    """Summaries for every entity (cached ones read back), full bags of the targets if few.
 
     `refresh` ignores the cache (`embed --full` recomputes everything from the
     evidence); `version` (the salience version) is part of every cache key.
     Summaries are kept as rows of term ids (`termbags.BagTable`); new terms are
-    appended to the shared vocabulary (`bag_terms`).
+    appended to the shared vocabulary (`bag_terms`). Bags are extracted in
+    pieces of about FULL_BAG_ROWS evidence rows, and full bags (evidence ids,
+    months: ~1 GB at 10,000 pages) are kept only when the targets' fit in one
+    piece; otherwise `descriptor_batches` extracts them again, a piece at a time.
     """
     hashes = {key: input_hash(key, corpus, version) for key in corpus.evidence}
     terms = _load_terms(store)
     vocab = {t: i for i, t in enumerate(terms)}
     cached = {} if refresh else _load(store, hashes, len(terms))
-    need = {k for k in corpus.evidence if k in corpus.todo or k not in cached}
-    sub = Corpus(
-        {k: corpus.evidence[k] for k in sorted(need)},
-        set(),
-        set(),
-        {},
-        corpus.names,
-        corpus.track_artist,
-    )
-    texts = (ev.text for evs in sub.evidence.values() for ev in evs)
-    content = cached_content_words(store, texts) if sub.evidence else {}
-    fresh = term_bags(sub, extractor, pos_filter=content is not None, content=content)
-    grams = text_bags(sub)
+    need = sorted(k for k in corpus.evidence if k in corpus.todo or k not in cached)
+    keep = sum(len(corpus.evidence[k]) for k in corpus.todo) <= FULL_BAG_ROWS
     rows = dict(cached)
+    full: dict[EntityKey, EntityTerms] = {}
     new_rows = []
-    for key in need:
-        rows[key] = BagRow.of(BagSummary.of(fresh[key], grams.pop(key)), vocab)
-        if key not in corpus.todo:
-            del fresh[key]  # only targets need their full bag
-        if key not in cached:
-            new_rows.append(
-                {
-                    "entity_kind": key[0],
-                    "entity_id": key[1],
-                    "key_hash": hashes[key],
-                    "bag": rows[key].encode(),
-                }
-            )
+    for piece in _pieces(need, corpus):
+        fresh, grams = extract(store, corpus, extractor, piece)
+        for key in piece:
+            rows[key] = BagRow.of(BagSummary.of(fresh[key], grams[key]), vocab)
+            if keep and key in corpus.todo:
+                full[key] = fresh[key]
+            if key not in cached:
+                new_rows.append(
+                    {
+                        "entity_kind": key[0],
+                        "entity_id": key[1],
+                        "key_hash": hashes[key],
+                        "bag": rows[key].encode(),
+                    }
+                )
     new_terms: list[dict[str, Any]] = [
         {"id": i, "term": t} for t, i in vocab.items() if i >= len(terms)
     ]
@@ -116,17 +116,61 @@ def entity_bags(
             upsert(session, EntityBag, chunk, keys=["entity_kind", "entity_id"])
     keys = list(corpus.evidence)  # corpus order, as a recount sees it
     table = BagTable.stack(keys, [rows[k] for k in keys], list(vocab))
-    return Bags(fresh, table, len(need))
+    return Bags(full, table, len(need), complete=keep)
+
+
+def descriptor_batches(
+    store: Store, corpus: Corpus, extractor: TermExtractor, bags: Bags
+) -> Iterator[dict[EntityKey, EntityTerms]]:
+    """The targets' full bags, all at once when `entity_bags` kept them, else piece by piece."""
+    if bags.complete:
+        yield bags.full
+        return
+    for piece in _pieces(sorted(corpus.todo), corpus):
+        yield extract(store, corpus, extractor, piece)[0]
+
+
+def extract(
+    store: Store, corpus: Corpus, extractor: TermExtractor, keys: Sequence[EntityKey]
+) -> tuple[dict[EntityKey, EntityTerms], dict[EntityKey, Counter[str]]]:
+    """Full term bags and 1-2 gram bags of some entities (tags through their cache)."""
+    sub = Corpus(
+        {k: corpus.evidence[k] for k in keys}, set(), set(), {}, corpus.names, corpus.track_artist
+    )
+    texts = (ev.text for evs in sub.evidence.values() for ev in evs)
+    content = cached_content_words(store, texts) if sub.evidence else {}
+    fresh = term_bags(sub, extractor, pos_filter=content is not None, content=content)
+    return fresh, text_bags(sub)
+
+
+def _pieces(keys: Sequence[EntityKey], corpus: Corpus) -> Iterator[list[EntityKey]]:
+    """Consecutive runs of keys holding about FULL_BAG_ROWS evidence rows each."""
+    piece: list[EntityKey] = []
+    size = 0
+    for key in keys:
+        piece.append(key)
+        size += len(corpus.evidence[key])
+        if size >= FULL_BAG_ROWS:
+            yield piece
+            piece, size = [], 0
+    if piece:
+        yield piece
 
 
 def _load_terms(store: Store) -> list[str]:
-    """The shared term vocabulary, in id order (ids are dense from 0)."""
+    """The shared term vocabulary, in id order (ids are dense from 0).
+
+    Ids are appended in the transaction that writes the bags naming them, so
+    a gap means the cache was edited by hand: it is emptied and rebuilt.
+    """
     with store.session() as session:
         rows = session.execute(select(BagTerm.id, BagTerm.term).order_by(BagTerm.id)).all()
-    terms = [t for _i, t in rows]
-    if any(i != n for n, (i, _t) in enumerate(rows)):
-        raise ValueError("bag_terms: ids are not dense from 0 (a damaged cache: drop its rows)")
-    return terms
+        if all(i == n for n, (i, _t) in enumerate(rows)):
+            return [t for _i, t in rows]
+        log.warning("bag_terms: ids are not dense; emptying the term bag cache")
+        session.execute(delete(EntityBag))
+        session.execute(delete(BagTerm))
+    return []
 
 
 def _load(store: Store, hashes: Mapping[EntityKey, str], n_terms: int) -> dict[EntityKey, BagRow]:

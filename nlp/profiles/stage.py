@@ -20,7 +20,7 @@ import numpy as np
 from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor
 from linernotes.nlp.embeddings import Encoder, encoder_spec
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
-from linernotes.nlp.profiles.bags import Bags, entity_bags
+from linernotes.nlp.profiles.bags import Bags, descriptor_batches, entity_bags
 from linernotes.nlp.profiles.borrowed import write_borrowed
 from linernotes.nlp.profiles.config import (
     CONTEXT,
@@ -134,8 +134,13 @@ def _profile(
     bags = entity_bags(store, corpus, extractor, refresh=full, version=cfg.salience.version)
     descriptors, salience_rows = _descriptor_input(bags, cfg, extractor)
     n_entities = descriptors.n_entities
-    write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
+    removed = corpus.removed
+    for batch in descriptor_batches(store, corpus, extractor, bags):
+        descriptors.bags = batch
+        write_descriptors(store, set(batch), removed, descriptors, cfg)
+        removed = set()
     bags.full.clear()  # the full bags were for the descriptor rows only
+    descriptors.bags = {}
     sparse = _sparse_parts(corpus, bags, salience_rows, cfg)
     log.info(
         "embed: %d of %d entities to write, %d term bags extracted, %d cached",
