@@ -17,15 +17,16 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, insert, select
 
 from linernotes.nlp.descriptors import EntityTerms, TermExtractor
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.corpus import Corpus
-from linernotes.nlp.profiles.features import term_bags, text_bags
+from linernotes.nlp.profiles.features import bag_of, term_bags, text_bags
 from linernotes.nlp.profiles.tag_cache import cached_content_words
 from linernotes.nlp.profiles.termbags import BagRow, BagTable, SummaryView
 from linernotes.nlp.profiles.termbags import BagSummary as BagSummary  # borrowed.py's import
@@ -47,6 +48,8 @@ class Bags:
     table: BagTable  # every entity's summary, corpus order
     extracted: int  # entities whose terms were extracted this run (the rest came cached)
     complete: bool = True  # `full` holds every target's bag (else descriptor_batches)
+    # else each target's per-sentence term ids (flat, sentence ends): bags rebuilt, not re-extracted
+    sentence_terms: dict[EntityKey, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def summaries(self) -> SummaryView:
@@ -80,7 +83,8 @@ def entity_bags(
     appended to the shared vocabulary (`bag_terms`). Bags are extracted in
     pieces of about FULL_BAG_ROWS evidence rows, and full bags (evidence ids,
     months: ~1 GB at 10,000 pages) are kept only when the targets' fit in one
-    piece; otherwise `descriptor_batches` extracts them again, a piece at a time.
+    piece; otherwise each sentence's extracted terms are kept as term ids and
+    `descriptor_batches` rebuilds the bags from them a piece at a time.
     """
     hashes = {key: input_hash(key, corpus, version) for key in corpus.evidence}
     terms = _load_terms(store)
@@ -91,12 +95,16 @@ def entity_bags(
     rows = dict(cached)
     full: dict[EntityKey, EntityTerms] = {}
     new_rows = []
+    sentence_terms: dict[EntityKey, tuple[np.ndarray, np.ndarray]] = {}
     for piece in _pieces(need, corpus):
-        fresh, grams = extract(store, corpus, extractor, piece)
+        record: dict[EntityKey, list[list[str]]] = {}
+        fresh, grams = extract(store, corpus, extractor, piece, None if keep else record)
         for key in piece:
             rows[key] = BagRow.of(BagSummary.of(fresh[key], grams[key]), vocab)
             if keep and key in corpus.todo:
                 full[key] = fresh[key]
+            elif key in corpus.todo:
+                sentence_terms[key] = _as_ids(record.get(key, []), vocab)
             if key not in cached:
                 new_rows.append(
                     {
@@ -116,22 +124,44 @@ def entity_bags(
             upsert(session, EntityBag, chunk, keys=["entity_kind", "entity_id"])
     keys = list(corpus.evidence)  # corpus order, as a recount sees it
     table = BagTable.stack(keys, [rows[k] for k in keys], list(vocab))
-    return Bags(full, table, len(need), complete=keep)
+    return Bags(full, table, len(need), complete=keep, sentence_terms=sentence_terms)
+
+
+def _as_ids(sentences: list[list[str]], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sentence term lists as (flat term ids, sentence end offsets): ~4 bytes a term."""
+    flat = [vocab.setdefault(t, len(vocab)) for terms in sentences for t in terms]
+    ends = np.cumsum([len(terms) for terms in sentences], dtype=np.int64)
+    return np.asarray(flat, dtype=np.int32), ends
 
 
 def descriptor_batches(
     store: Store, corpus: Corpus, extractor: TermExtractor, bags: Bags
 ) -> Iterator[dict[EntityKey, EntityTerms]]:
-    """The targets' full bags, all at once when `entity_bags` kept them, else piece by piece."""
+    """The targets' full bags: all at once when `entity_bags` kept them, else piece by piece
+    from the kept term ids (no second extraction)."""
     if bags.complete:
         yield bags.full
         return
+    terms = bags.table.terms
     for piece in _pieces(sorted(corpus.todo), corpus):
-        yield extract(store, corpus, extractor, piece)[0]
+        batch = {}
+        for key in piece:
+            flat, ends = bags.sentence_terms[key]
+            starts = np.r_[0, ends[:-1]] if len(ends) else ends
+            lists = [
+                [terms[i] for i in flat[a:b].tolist()]
+                for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+            ]
+            batch[key] = bag_of(corpus.evidence[key], lists)
+        yield batch
 
 
 def extract(
-    store: Store, corpus: Corpus, extractor: TermExtractor, keys: Sequence[EntityKey]
+    store: Store,
+    corpus: Corpus,
+    extractor: TermExtractor,
+    keys: Sequence[EntityKey],
+    record: dict[EntityKey, list[list[str]]] | None = None,
 ) -> tuple[dict[EntityKey, EntityTerms], dict[EntityKey, Counter[str]]]:
     """Full term bags and 1-2 gram bags of some entities (tags through their cache)."""
     sub = Corpus(
@@ -139,7 +169,9 @@ def extract(
     )
     texts = (ev.text for evs in sub.evidence.values() for ev in evs)
     content = cached_content_words(store, texts) if sub.evidence else {}
-    fresh = term_bags(sub, extractor, pos_filter=content is not None, content=content)
+    fresh = term_bags(
+        sub, extractor, pos_filter=content is not None, content=content, record=record
+    )
     return fresh, text_bags(sub)
 
 

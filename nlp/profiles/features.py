@@ -41,6 +41,7 @@ def term_bags(
     *,
     pos_filter: bool = True,
     content: Mapping[str, frozenset[str]] | None = None,
+    record: dict[EntityKey, list[list[str]]] | None = None,
 ) -> dict[EntityKey, EntityTerms]:
     """Every entity's descriptor terms, its own and co-mentioned entities' names left out.
 
@@ -49,7 +50,8 @@ def term_bags(
     in their sentence (`content_words`); each distinct sentence is tagged once.
     A work's terms come from the clauses of a list sentence that name it
     (`own_clauses`). `content` (text -> its nouns and adjectives) skips the
-    tagging: the stage passes the cached tags (profiles.tag_cache).
+    tagging: the stage passes the cached tags (profiles.tag_cache). `record`
+    gets each entity's per-sentence term lists (`bag_of` rebuilds the bag).
     """
     names = corpus.names
     content = content or {}
@@ -73,8 +75,18 @@ def term_bags(
                 text = own_clauses(ev.text, own, others)
             terms = extractor.terms(text, exclude, content.get(ev.text) if content else None)
             bag.add(ev.id, ev.weight, ev.month, terms)
+            if record is not None:
+                record.setdefault(key, []).append(terms)
         bags[key] = bag
     return bags
+
+
+def bag_of(evs: Sequence[Ev], terms: Sequence[Sequence[str]]) -> EntityTerms:
+    """The bag `term_bags` builds from these sentences' extracted terms (one list per sentence)."""
+    bag = EntityTerms()
+    for ev, sentence_terms in zip(evs, terms, strict=True):
+        bag.add(ev.id, ev.weight, ev.month, sentence_terms)
+    return bag
 
 
 _CLAUSE = re.compile(r"\s*(?:[;,\u2013\u2014]|\s(?:and|but|while|whereas)\s)\s*", re.IGNORECASE)
