@@ -116,6 +116,7 @@ def test_summary_view_reads_a_row_back_as_dicts() -> None:
     assert s.grams == dict(grams[("artist", "b")]) and s.sentences == 2
     assert ("track", "u") in view and view[("track", "u")].counts == {}
     assert ("track", "zz") not in view and len(view) == 4
+    assert SummaryView(table, grams=False)[("artist", "b")].grams == {}
 
 
 def test_sparse_terms_aligns_stored_rows_like_dicts() -> None:

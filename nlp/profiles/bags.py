@@ -53,8 +53,8 @@ class Bags:
 
     @property
     def summaries(self) -> SummaryView:
-        """key -> BagSummary, built on demand from the table (for the few that need dicts)."""
-        return SummaryView(self.table)
+        """key -> BagSummary without grams, built on demand (what inferred terms read)."""
+        return SummaryView(self.table, grams=False)
 
 
 def input_hash(key: EntityKey, corpus: Corpus, version: str = "") -> str:

@@ -133,8 +133,9 @@ class BagTable:
         cols = np.flatnonzero(np.bincount(self.uses.indices, minlength=self.uses.shape[1])).tolist()
         return {self.terms[c]: float(used[c]) / total for c in cols}
 
-    def summary(self, row: int) -> BagSummary:
-        """One entity's summary as dicts (for the few entities that need them)."""
+    def summary(self, row: int, grams: bool = True) -> BagSummary:
+        """One entity's summary as dicts (for the few entities that need them; `grams`: fill
+        in the 1-2 grams too, the largest part)."""
         lo, hi = self.counts.indptr[row], self.counts.indptr[row + 1]
         glo, ghi = self.grams.indptr[row], self.grams.indptr[row + 1]
         terms = [self.terms[c] for c in self.counts.indices[lo:hi].tolist()]
@@ -142,7 +143,9 @@ class BagTable:
             dict(zip(terms, self.counts.data[lo:hi].tolist(), strict=True)),
             dict(zip(terms, self.uses.data[lo:hi].tolist(), strict=True)),
             int(self.sentences[row]),
-            {
+            {}
+            if not grams
+            else {
                 self.terms[c]: v
                 for c, v in zip(
                     self.grams.indices[glo:ghi].tolist(),
@@ -154,14 +157,19 @@ class BagTable:
 
 
 class SummaryView(Mapping[EntityKey, BagSummary]):
-    """The table read as key -> BagSummary, each built on demand (nothing kept)."""
+    """The table read as key -> BagSummary, each built on demand (nothing kept).
 
-    def __init__(self, table: BagTable) -> None:
+    With `grams=False` the summaries leave their 1-2 grams empty (inferred terms
+    need only the term uses).
+    """
+
+    def __init__(self, table: BagTable, grams: bool = True) -> None:
         self.table = table
+        self.grams = grams
         self.index = {k: i for i, k in enumerate(table.keys)}
 
     def __getitem__(self, key: EntityKey) -> BagSummary:
-        return self.table.summary(self.index[key])
+        return self.table.summary(self.index[key], self.grams)
 
     def __contains__(self, key: object) -> bool:
         return key in self.index
