@@ -98,6 +98,7 @@ class TermExtractor:
         # term -> (is_vocab, is_descriptive): asked millions of times a run (every weight
         # shown, every neighbour's term), and normalize_term is a regex substitution
         self._flags: dict[str, tuple[bool, bool]] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
 
     def terms(
         self, text: str, exclude: Iterable[str] = (), content: frozenset[str] | None = None
@@ -114,11 +115,19 @@ class TermExtractor:
         lowered = text.lower().replace("-", " ")
         for phrase in banned_phrases:
             if phrase and phrase in lowered:
-                lowered = re.sub(rf"\b{re.escape(phrase)}\b", " | ", lowered)
+                lowered = self._phrase_pattern(phrase).sub(" | ", lowered)
         out: list[str] = []
         for chunk in _CHUNK.split(lowered):
             out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens, content))
         return out
+
+    def _phrase_pattern(self, phrase: str) -> re.Pattern[str]:
+        """A banned name as a word-bounded pattern, compiled once (`re`'s own cache holds 512:
+        a corpus names tens of thousands of entities, so it recompiled nearly every time)."""
+        pattern = self._patterns.get(phrase)
+        if pattern is None:
+            pattern = self._patterns[phrase] = re.compile(rf"\b{re.escape(phrase)}\b")
+        return pattern
 
     def is_vocab(self, term: str) -> bool:
         return self._flags_of(term)[0]
