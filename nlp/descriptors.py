@@ -95,6 +95,10 @@ class TermExtractor:
         self.vocab = vocabulary if vocabulary is not None else builtin_terms()
         self.vocab_keys = set(self.vocab)
         self.descriptive_keys = self.vocab_keys - fact_terms()
+        # term -> (is_vocab, is_descriptive): asked millions of times a run (every weight
+        # shown, every neighbour's term), and normalize_term is a regex substitution
+        self._flags: dict[str, tuple[bool, bool]] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
 
     def terms(
         self, text: str, exclude: Iterable[str] = (), content: frozenset[str] | None = None
@@ -111,18 +115,33 @@ class TermExtractor:
         lowered = text.lower().replace("-", " ")
         for phrase in banned_phrases:
             if phrase and phrase in lowered:
-                lowered = re.sub(rf"\b{re.escape(phrase)}\b", " | ", lowered)
+                lowered = self._phrase_pattern(phrase).sub(" | ", lowered)
         out: list[str] = []
         for chunk in _CHUNK.split(lowered):
             out.extend(self._chunk_terms(_TOKEN.findall(chunk), banned_tokens, content))
         return out
 
+    def _phrase_pattern(self, phrase: str) -> re.Pattern[str]:
+        """A banned name as a word-bounded pattern, compiled once (`re`'s own cache holds 512:
+        a corpus names tens of thousands of entities, so it recompiled nearly every time)."""
+        pattern = self._patterns.get(phrase)
+        if pattern is None:
+            pattern = self._patterns[phrase] = re.compile(rf"\b{re.escape(phrase)}\b")
+        return pattern
+
     def is_vocab(self, term: str) -> bool:
-        return normalize_term(term) in self.vocab_keys
+        return self._flags_of(term)[0]
 
     def is_descriptive(self, term: str) -> bool:
         """A vocabulary term that says how music sounds or feels (not a fact such as "producer")."""
-        return normalize_term(term) in self.descriptive_keys
+        return self._flags_of(term)[1]
+
+    def _flags_of(self, term: str) -> tuple[bool, bool]:
+        flags = self._flags.get(term)
+        if flags is None:
+            key = normalize_term(term)
+            flags = self._flags[term] = (key in self.vocab_keys, key in self.descriptive_keys)
+        return flags
 
     def _chunk_terms(
         self, tokens: list[str], banned: set[str], content: frozenset[str] | None

@@ -187,11 +187,13 @@ def ensure_model(
     with store.session() as session:
         row = session.get(KeyValue, STATE_KEY)
         state = dict(row.value) if row else {}
-    path = _model_path(store)
+    # the state names its model file: a copied database keeps using the same model
+    path = Path(state["path"]) if state.get("path") else _model_path(store)
     trained_size = int(state.get("corpus_chars", 0))
     grown = size > trained_size * (1.0 + config.retrain_fraction)
     if not force and state and path.exists() and not grown:
         return TrainedModel(str(state["version"]), KeyedVectors.load(str(path)), False)
+    path = _model_path(store)
     sentences = list(_corpus(store))
     if sum(len(s) for s in sentences) < 50:
         return None

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -356,7 +357,16 @@ class EntityBag(Base):
     entity_kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     entity_id: Mapped[str] = mapped_column(String(300), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    bag: Mapped[dict[str, Any]] = mapped_column()
+    bag: Mapped[bytes] = mapped_column(LargeBinary)  # termbags.BagRow.encode: ids into bag_terms
+
+
+class BagTerm(Base):
+    """The shared vocabulary of `entity_bags`: a term's id is its column in every bag matrix."""
+
+    __tablename__ = "bag_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    term: Mapped[str] = mapped_column(Text, unique=True)
 
 
 class Neighbor(Base):

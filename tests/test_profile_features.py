@@ -67,12 +67,14 @@ def test_context_features_name_the_people_around_and_the_own_artist() -> None:
 def test_entity_parts_keep_names_out_of_words_but_in_context() -> None:
     corpus = _corpus()
     sp = sparse_parts(corpus, {key: {"ballad": 1.0} for key in corpus.evidence}, ProfileConfig())
-    assert not any("crosby" in t for t in sp.text[("track", "a")])
+    assert not any("crosby" in t for t in sp.weights("text-hash", ("track", "a")))
     parts = entity_parts(
         ("track", "a"), corpus, ProfileConfig(), sp, {}, np.zeros((0, 384)), FamilyMatcher()
     )
     assert {"tfidf-hash", "text-hash", "context-hash"} <= set(parts)
-    assert sp.of_kind("track")["context-hash"]["a"]["name:bing crosby"] > 0
+    ids, rows = sp.of_kind("track")["context-hash"]
+    assert ids == ["a", "b", "c"] and rows.shape[0] == 3
+    assert sp.weights("context-hash", ("track", "a"))["name:bing crosby"] > 0
 
 
 def test_name_walk_pulls_entities_that_share_a_name_together() -> None:

@@ -222,3 +222,22 @@ def test_drift_past_the_share_rewrites_everything(sqlite_store: Store, tmp_path:
     # the count restarted at that full pass: an unchanged re-run rewrites nothing
     again = build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
     assert again.entities_recomputed == 0
+
+
+def test_bags_extracted_piece_by_piece_write_the_same_profiles(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full bags too many to hold at once are re-extracted in pieces: same rows, same cache."""
+    from linernotes.nlp.profiles import bags
+
+    monkeypatch.setattr(bags, "FULL_BAG_ROWS", 2)  # a piece per entity or two
+    cfg = ProfileConfig(use_word2vec=False)
+    _seed(sqlite_store, POSTS)
+    build_profiles(sqlite_store, config=cfg, encoder=FakeEncoder())
+    pieces = _tables(sqlite_store)
+    monkeypatch.setattr(bags, "FULL_BAG_ROWS", 10**9)  # every target's bag held at once
+    whole = _fresh(tmp_path, POSTS)
+    assert _inferred(whole["descriptors"]) and whole["months"]
+    for table in ("descriptors", "months", "vectors", "neighbors"):
+        _same(pieces[table], whole[table], table)
+    assert _count(sqlite_store, EntityBag) == len(ARTISTS) + len(TRACKS)

@@ -27,6 +27,7 @@ from linernotes.nlp.descriptors import (
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
 from linernotes.nlp.profiles.corpus import Corpus, Ev
+from linernotes.nlp.profiles.termbags import dicts_to_csr, row_dict
 from linernotes.nlp.similarity import COMENTION_DIM, TFIDF_DIM, hash_features
 from linernotes.nlp.word2vec import descriptor_vector, entity_vector
 
@@ -40,6 +41,7 @@ def term_bags(
     *,
     pos_filter: bool = True,
     content: Mapping[str, frozenset[str]] | None = None,
+    record: dict[EntityKey, list[list[str]]] | None = None,
 ) -> dict[EntityKey, EntityTerms]:
     """Every entity's descriptor terms, its own and co-mentioned entities' names left out.
 
@@ -48,7 +50,8 @@ def term_bags(
     in their sentence (`content_words`); each distinct sentence is tagged once.
     A work's terms come from the clauses of a list sentence that name it
     (`own_clauses`). `content` (text -> its nouns and adjectives) skips the
-    tagging: the stage passes the cached tags (profiles.tag_cache).
+    tagging: the stage passes the cached tags (profiles.tag_cache). `record`
+    gets each entity's per-sentence term lists (`bag_of` rebuilds the bag).
     """
     names = corpus.names
     content = content or {}
@@ -72,8 +75,18 @@ def term_bags(
                 text = own_clauses(ev.text, own, others)
             terms = extractor.terms(text, exclude, content.get(ev.text) if content else None)
             bag.add(ev.id, ev.weight, ev.month, terms)
+            if record is not None:
+                record.setdefault(key, []).append(terms)
         bags[key] = bag
     return bags
+
+
+def bag_of(evs: Sequence[Ev], terms: Sequence[Sequence[str]]) -> EntityTerms:
+    """The bag `term_bags` builds from these sentences' extracted terms (one list per sentence)."""
+    bag = EntityTerms()
+    for ev, sentence_terms in zip(evs, terms, strict=True):
+        bag.add(ev.id, ev.weight, ev.month, sentence_terms)
+    return bag
 
 
 _CLAUSE = re.compile(r"\s*(?:[;,\u2013\u2014]|\s(?:and|but|while|whereas)\s)\s*", re.IGNORECASE)
@@ -175,29 +188,46 @@ def sentence_parts(
 
 @dataclass
 class SparseParts:
-    """Every entity's exact sparse parts: descriptor salience, evidence words, names."""
+    """Every entity's exact sparse parts as CSR rows: descriptor salience, evidence words, names.
 
-    salience: dict[EntityKey, dict[str, float]]
-    text: dict[EntityKey, dict[str, float]]
-    context: dict[EntityKey, dict[str, float]]
+    Row i of each matrix is `keys[i]`; `columns[part]` names a part's columns.
+    The neighbour step takes a kind's rows whole (`of_kind`); only the entities
+    being rewritten turn a row back into a dict (`weights`).
+    """
 
-    def of_kind(self, kind: str) -> dict[str, dict[str, dict[str, float]]]:
-        """Part name -> entity id -> weights, for the entities of one kind."""
-        return {
-            SALIENCE: {e: w for (k, e), w in self.salience.items() if k == kind},
-            TEXT: {e: w for (k, e), w in self.text.items() if k == kind},
-            CONTEXT: {e: w for (k, e), w in self.context.items() if k == kind},
-        }
+    keys: list[EntityKey]
+    matrices: dict[str, Any]  # part name -> CSR (len(keys) x columns)
+    columns: dict[str, Sequence[str]]
+
+    def __post_init__(self) -> None:
+        self.index = {k: i for i, k in enumerate(self.keys)}
+
+    def weights(self, part: str, key: EntityKey) -> dict[str, float]:
+        """One entity's weights of one part, in stored order."""
+        return row_dict(self.matrices[part], self.index[key], self.columns[part])
+
+    def of_kind(self, kind: str) -> dict[str, tuple[list[str], Any]]:
+        """Part name -> (entity ids, their CSR rows), for the entities of one kind."""
+        rows = [i for i, k in enumerate(self.keys) if k[0] == kind]
+        ids = [self.keys[i][1] for i in rows]
+        return {part: (ids, mat[rows]) for part, mat in self.matrices.items()}
 
 
 def sparse_parts(
     corpus: Corpus, salience_weights: dict[EntityKey, dict[str, float]], cfg: ProfileConfig
 ) -> SparseParts:
-    return SparseParts(
-        salience_weights,
-        tfidf(text_bags(corpus)),
-        context_features(corpus, cfg.context_self),
-    )
+    """SparseParts from per-entity dicts (tests and small corpora; the stage builds matrices)."""
+    keys = list(corpus.evidence)
+    parts = {
+        SALIENCE: salience_weights,
+        TEXT: tfidf(text_bags(corpus)),
+        CONTEXT: context_features(corpus, cfg.context_self),
+    }
+    matrices: dict[str, Any] = {}
+    columns: dict[str, Sequence[str]] = {}
+    for part, rows in parts.items():
+        matrices[part], columns[part] = dicts_to_csr(keys, rows)
+    return SparseParts(keys, matrices, columns)
 
 
 def _hashed(weights: Mapping[str, float], dim: int) -> np.ndarray:
@@ -217,10 +247,11 @@ def entity_parts(
 ) -> dict[str, np.ndarray]:
     """Every dense part of one entity (zero parts dropped); sparse parts feature-hashed."""
     evs = corpus.evidence[key]
+    salience = sparse.weights(SALIENCE, key)
     p: dict[str, np.ndarray] = {
-        SALIENCE: _hashed(sparse.salience[key], TFIDF_DIM),
-        TEXT: _hashed(sparse.text[key], TFIDF_DIM),
-        CONTEXT: _hashed(sparse.context[key], COMENTION_DIM),
+        SALIENCE: _hashed(salience, TFIDF_DIM),
+        TEXT: _hashed(sparse.weights(TEXT, key), TFIDF_DIM),
+        CONTEXT: _hashed(sparse.weights(CONTEXT, key), COMENTION_DIM),
     }
     texts, ev_weights = [ev.text for ev in evs], [ev.weight for ev in evs]
     p["era"] = np.asarray(era_profile(texts, ev_weights), dtype=np.float32)
@@ -233,7 +264,7 @@ def entity_parts(
         ent = entity_vector(model.wv, key[0], key[1])
         if ent is not None:
             p["w2v-entity"] = ent
-        dv = descriptor_vector(model.wv, dict(sparse.salience[key]))
+        dv = descriptor_vector(model.wv, salience)
         if dv is not None:
             p["w2v-terms"] = dv
     return {k: v for k, v in p.items() if float(np.linalg.norm(v)) > 0}

@@ -62,10 +62,23 @@ def _load_matrix_sqlite(store: Store, kind: str, model: str) -> tuple[list[str],
     return [r[0] for r in rows], flat.reshape(len(blobs), width // 4).astype(np.float32)
 
 
-def sparse_terms(ids: list[str], term_weights: Mapping[str, Mapping[str, float]]) -> Any:
-    """Row-aligned CSR matrix of per-entity term weights (columns: the terms seen)."""
+SparsePart = Mapping[str, Mapping[str, float]] | tuple[Sequence[str], Any]
+
+
+def sparse_terms(ids: list[str], term_weights: SparsePart) -> Any:
+    """Row-aligned CSR matrix of per-entity term weights (float32; absent ids: empty rows).
+
+    `term_weights` is either entity id -> term -> weight (columns: the terms
+    seen) or a part as the stage holds it: (entity ids, their CSR rows).
+    """
     from scipy import sparse
 
+    if isinstance(term_weights, tuple):
+        row_ids, matrix = term_weights
+        index = {e: i for i, e in enumerate(row_ids)}
+        padded = sparse.vstack([matrix, sparse.csr_matrix((1, matrix.shape[1]))]).tocsr()
+        pick = np.asarray([index.get(e, len(row_ids)) for e in ids], dtype=np.int64)
+        return padded[pick].astype(np.float32)
     vocab: dict[str, int] = {}
     rows, cols, vals = [], [], []
     for row, eid in enumerate(ids):
@@ -90,7 +103,7 @@ def _aligned(store: Store, kind: str, model: str, ids: list[str]) -> np.ndarray 
     return aligned
 
 
-def names_matrix(ids: list[str], context: Mapping[str, Mapping[str, float]]) -> Any:
+def names_matrix(ids: list[str], context: SparsePart) -> Any:
     """Entity x name incidence, each row summing to 1 (the walk's first step, see name_walk)."""
     from scipy import sparse
 
@@ -105,7 +118,7 @@ def write_neighbors(
     kind: str,
     k: int,
     combination: Combination = DEFAULT_COMBINATION,
-    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    sparse_parts: Mapping[str, SparsePart] | None = None,
     track_artist: Mapping[str, str] | None = None,
 ) -> int:
     """Recompute the precomputed neighbour table of one kind.
@@ -138,7 +151,7 @@ def combined_neighbors(
     ids: list[str],
     k: int,
     combination: Combination,
-    sparse_parts: Mapping[str, Mapping[str, Mapping[str, float]]],
+    sparse_parts: Mapping[str, SparsePart],
     groupings: Sequence[Sequence[str | None] | None] = (None,),
 ) -> list[dict[str, list[tuple[str, float]]]]:
     """k nearest per entity under the combination (weights, z-scoring, walk over names).

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor, salience
+from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor
 from linernotes.nlp.embeddings import Encoder, encoder_spec
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
-from linernotes.nlp.profiles.bags import Bags, document_frequencies, entity_bags, sentence_rates
+from linernotes.nlp.profiles.bags import Bags, descriptor_batches, entity_bags
 from linernotes.nlp.profiles.borrowed import write_borrowed
 from linernotes.nlp.profiles.config import (
     CONTEXT,
@@ -34,13 +33,14 @@ from linernotes.nlp.profiles.config import (
     ProfileSummary,
 )
 from linernotes.nlp.profiles.corpus import Corpus, load_corpus
-from linernotes.nlp.profiles.features import SparseParts, context_features, entity_parts, tfidf
+from linernotes.nlp.profiles.features import SparseParts, context_features, entity_parts
 from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
 from linernotes.nlp.profiles.sentence_cache import (
     embed_pending_sentences,
     prototype_matrix,
     sentence_vectors,
 )
+from linernotes.nlp.profiles.termbags import dicts_to_csr, salience_matrix, tfidf_matrix
 from linernotes.nlp.profiles.writers import (
     DescriptorInput,
     VectorInput,
@@ -132,16 +132,22 @@ def _profile(
 
     extractor = TermExtractor()
     bags = entity_bags(store, corpus, extractor, refresh=full, version=cfg.salience.version)
-    descriptors = _descriptor_input(bags, cfg, extractor)
+    descriptors, salience_rows = _descriptor_input(bags, cfg, extractor)
     n_entities = descriptors.n_entities
-    write_descriptors(store, corpus.todo, corpus.removed, descriptors, cfg)
-    sparse = _sparse_parts(corpus, bags, descriptors.weights, cfg)
+    removed = corpus.removed
+    for batch in descriptor_batches(store, corpus, extractor, bags):
+        descriptors.bags = batch
+        write_descriptors(store, set(batch), removed, descriptors, cfg)
+        removed = set()
+    bags.full.clear()  # the full bags were for the descriptor rows only
+    descriptors.bags = {}
+    sparse = _sparse_parts(corpus, bags, salience_rows, cfg)
     log.info(
         "embed: %d of %d entities to write, %d term bags extracted, %d cached",
         len(corpus.todo),
         len(corpus.evidence),
         bags.extracted,
-        len(bags.summaries) - bags.extracted,
+        len(bags.table.keys) - bags.extracted,
     )
 
     parts, versions = _parts(store, corpus, cfg, sparse, model, encoder, summary)
@@ -271,24 +277,30 @@ def stored_sparse_parts(store: Store, config: ProfileConfig | None = None) -> Sp
     corpus.todo = set()
     extractor = TermExtractor()
     bags = entity_bags(store, corpus, extractor, refresh=False, version=cfg.salience.version)
-    return _sparse_parts(corpus, bags, _descriptor_input(bags, cfg, extractor).weights, cfg)
+    return _sparse_parts(corpus, bags, _descriptor_input(bags, cfg, extractor)[1], cfg)
 
 
 def _sparse_parts(
-    corpus: Corpus, bags: Bags, weights: dict[EntityKey, dict[str, float]], cfg: ProfileConfig
+    corpus: Corpus, bags: Bags, salience_rows: Any, cfg: ProfileConfig
 ) -> SparseParts:
     """Every entity's exact sparse parts (features.sparse_parts, from the cached bags)."""
-    grams = {key: Counter(s.grams) for key, s in bags.summaries.items()}
-    return SparseParts(weights, tfidf(grams), context_features(corpus, cfg.context_self))
+    table = bags.table
+    context, names = dicts_to_csr(table.keys, context_features(corpus, cfg.context_self))
+    return SparseParts(
+        table.keys,
+        {SALIENCE: salience_rows, TEXT: tfidf_matrix(table.grams), CONTEXT: context},
+        {SALIENCE: table.terms, TEXT: table.terms, CONTEXT: names},
+    )
 
 
-def _descriptor_input(bags: Bags, cfg: ProfileConfig, extractor: TermExtractor) -> DescriptorInput:
-    """All entities' salience weights and the corpus statistics (df over all: exact)."""
-    summaries = bags.summaries
-    df = document_frequencies(summaries)
-    weights = {
-        key: salience(s.counts, df, len(summaries), cfg.salience, extractor)
-        for key, s in summaries.items()
-    }
-    rates = sentence_rates(summaries)
-    return DescriptorInput(bags.full, weights, df, len(summaries), extractor, rates)
+def _descriptor_input(
+    bags: Bags, cfg: ProfileConfig, extractor: TermExtractor
+) -> tuple[DescriptorInput, Any]:
+    """The corpus statistics (df over all entities: exact), and every entity's salience row."""
+    table = bags.table
+    df = table.document_frequencies()
+    salience_rows = salience_matrix(table, df, cfg.salience, extractor)
+    data = DescriptorInput(
+        bags.full, {}, table.df_counter(df), len(table.keys), extractor, table.sentence_rates()
+    )
+    return data, salience_rows

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from linernotes.nlp.descriptors import (
@@ -42,14 +42,21 @@ class DescriptorInput:
     rates: dict[str, float] = field(default_factory=dict)  # corpus sentence share per term
 
 
-def chunks(keys: Iterable[EntityKey], size: int = 400) -> Iterable[Sequence[EntityKey]]:
-    """Entity keys in sorted order, in pieces (each key is two bound parameters)."""
-    return chunked(sorted(keys), size)
-
-
 def delete_for(session: Session, model: Any, keys: set[EntityKey]) -> None:
-    for chunk in chunks(keys):
-        session.execute(delete(model).where(tuple_(model.entity_kind, model.entity_id).in_(chunk)))
+    """Delete the entities' rows, kind by kind.
+
+    `(kind, id) IN ((?, ?), ...)` is a full table scan on SQLite (no index on row
+    values): ~50 scans of the 260k-row `vectors` table in a 10,000-page run.
+    `kind = ? AND id IN (...)` searches the primary key.
+    """
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, eid in keys:
+        by_kind[kind].append(eid)
+    for kind, ids in sorted(by_kind.items()):
+        for chunk in chunked(sorted(ids)):
+            session.execute(
+                delete(model).where(model.entity_kind == kind, model.entity_id.in_(chunk))
+            )
 
 
 def write_descriptors(
