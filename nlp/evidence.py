@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from linernotes.nlp.embeddings import sentence_hash
 from linernotes.nlp.page_subjects import Subject, document_subjects
 from linernotes.storage import Store
-from linernotes.storage.chunks import chunked
+from linernotes.storage.chunks import chunked, chunked_by_kind
 from linernotes.storage.models import (
     Album,
     Document,
@@ -340,8 +340,7 @@ def _update_entity_hashes(session: Session, touched: set[EntityKey]) -> set[Enti
     current: dict[EntityKey, list[tuple[Any, ...]]] = defaultdict(list)
     old: dict[EntityKey, str | None] = {}
     h: str | None
-    for chunk in chunked(keys, 400):
-        cond = tuple_(Evidence.entity_kind, Evidence.entity_id).in_(chunk)
+    for kind_of, chunk in chunked_by_kind(keys, 400):
         for kind, eid, doc, s0, h in session.execute(
             select(
                 Evidence.entity_kind,
@@ -349,13 +348,12 @@ def _update_entity_hashes(session: Session, touched: set[EntityKey]) -> set[Enti
                 Evidence.document_id,
                 Evidence.sent_start,
                 Evidence.sentence_hash,
-            ).where(cond)
+            ).where(Evidence.entity_kind == kind_of, Evidence.entity_id.in_(chunk))
         ):
             current[(kind, eid)].append((doc, s0, h))
-        state_cond = tuple_(EntityState.entity_kind, EntityState.entity_id).in_(chunk)
         for kind, eid, h in session.execute(
             select(EntityState.entity_kind, EntityState.entity_id, EntityState.evidence_hash).where(
-                state_cond
+                EntityState.entity_kind == kind_of, EntityState.entity_id.in_(chunk)
             )
         ):
             old[(kind, eid)] = h

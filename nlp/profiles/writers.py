@@ -25,7 +25,7 @@ from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import CULTURAL, ProfileConfig
 from linernotes.nlp.similarity import backoff
 from linernotes.storage import Store
-from linernotes.storage.chunks import chunked
+from linernotes.storage.chunks import chunked, chunked_by_kind
 from linernotes.storage.models import Descriptor, DescriptorMonth, EntityState, Neighbor, Vector
 from linernotes.storage.upsert import upsert
 
@@ -43,20 +43,9 @@ class DescriptorInput:
 
 
 def delete_for(session: Session, model: Any, keys: set[EntityKey]) -> None:
-    """Delete the entities' rows, kind by kind.
-
-    `(kind, id) IN ((?, ?), ...)` is a full table scan on SQLite (no index on row
-    values): ~50 scans of the 260k-row `vectors` table in a 10,000-page run.
-    `kind = ? AND id IN (...)` searches the primary key.
-    """
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for kind, eid in keys:
-        by_kind[kind].append(eid)
-    for kind, ids in sorted(by_kind.items()):
-        for chunk in chunked(sorted(ids)):
-            session.execute(
-                delete(model).where(model.entity_kind == kind, model.entity_id.in_(chunk))
-            )
+    """Delete the entities' rows, kind by kind (`chunked_by_kind`: the primary key is searched)."""
+    for kind, chunk in chunked_by_kind(keys):
+        session.execute(delete(model).where(model.entity_kind == kind, model.entity_id.in_(chunk)))
 
 
 def write_descriptors(
