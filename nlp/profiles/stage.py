@@ -4,8 +4,9 @@
 Only entities whose evidence hash differs from the one last profiled are
 recomputed (all of them when the configuration or the word2vec model version
 changes); sentence embeddings come through the `sentence_embeddings` cache;
-neighbours are recomputed for every kind that changed, because a new vector
-can enter anyone's top k. What each part is and how the default combination
+neighbours are updated for every kind that changed, because a new vector
+can enter anyone's top k: exactly on a full pass, incrementally otherwise
+(`nlp/neighbour_update.py`). What each part is and how the default combination
 was chosen: docs/similarity.md.
 """
 
@@ -35,7 +36,7 @@ from linernotes.nlp.profiles.config import (
 )
 from linernotes.nlp.profiles.corpus import Corpus, load_corpus
 from linernotes.nlp.profiles.features import SparseParts, context_features, entity_parts, tfidf
-from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
+from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, update_neighbors
 from linernotes.nlp.profiles.sentence_cache import (
     embed_pending_sentences,
     prototype_matrix,
@@ -154,12 +155,22 @@ def _profile(
     write_vectors(store, vectors, cfg)
     kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
     for kind in sorted(kinds):
-        summary.neighbors_written += write_neighbors(
-            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
+        changed = {e for k, e in corpus.todo if k == kind}
+        removed = {e for k, e in corpus.removed if k == kind}
+        written = update_neighbors(
+            store,
+            kind,
+            cfg.neighbors_k,
+            cfg.combination,
+            sparse.of_kind(kind),
+            corpus.track_artist,
+            changed=None if corpus.full else changed,  # a full pass stays exact
+            removed=removed,
         )
-        write_borrowed(
-            store, kind, descriptors, bags.summaries, cfg
-        )  # follows the neighbour table just written
+        summary.neighbors_written += written.rows
+        moved = None if written.touched is None else written.touched | changed | removed
+        # follows the neighbour table just written: where it or a descriptor changed
+        write_borrowed(store, kind, descriptors, bags.summaries, cfg, changed=moved)
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
