@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from linernotes.nlp.neighbour_update import Kept, floor_of, prepare_parts, update_lists
@@ -123,23 +124,17 @@ def test_update_without_row_statistics_equals_a_full_recomputation() -> None:
     for got, want in zip(merged, exact, strict=True):
         assert _ids(got) == _ids(want)
         for e, lst in got.items():
-            assert [s for _n, s in lst[:K]] == [pytest_approx(s) for _n, s in want[e]], e
+            assert [s for _n, s in lst[:K]] == [pytest.approx(s, abs=1e-5) for _n, s in want[e]], e
         assert not removed & {n for lst in got.values() for n, _s in lst}
     # far fewer than all rows were recomputed or rewritten
     assert len(update.recomputed) < N / 2
-
-
-def pytest_approx(value: float) -> Any:
-    import pytest
-
-    return pytest.approx(value, abs=1e-5)
 
 
 def test_update_with_zscores_and_walk_stays_close_to_a_full_recomputation() -> None:
     """The default combination's machinery (centring, per-query z-scores, the walk through
     names): unchanged rows keep their last statistics, so the lists drift, a little."""
     options = {"standardise": True, "walk": 0.5, "unwalked": [2]}
-    merged, exact, removed, _update_ = _scenario(options)
+    merged, exact, removed, _u = _scenario(options)
     for got, want in zip(merged, exact, strict=True):
         assert got.keys() == want.keys()
         overlap = np.mean([len(set(_ids(got)[e]) & set(_ids(want)[e])) / K for e in want])
