@@ -75,19 +75,21 @@ def write_borrowed(
     summaries: Mapping[EntityKey, BagSummary],
     cfg: ProfileConfig,
     changed: Collection[str] | None = None,
+    relisted: Collection[str] = (),
 ) -> int:
     """Rewrite the inferred terms of one kind from its current neighbour table.
 
-    With `changed` (the entities whose lists or own descriptors changed, and the
-    removed ones) only the rows of those, and of the entities listing one of them
-    as a neighbour, are rewritten: nothing else they are computed from moved.
-    Without, the whole kind.
+    With `changed` (the entities whose own descriptors changed, or that went) only
+    the rows of those, of the `relisted` ones (whose neighbour lists changed) and
+    of the entities listing a changed one as a neighbour are rewritten: nothing
+    else an inferred row is computed from moved. Without, the whole kind.
     """
     lists = _neighbour_lists(store, kind)
     targets: set[str] | None = None
     if changed is not None:
         moved = set(changed)
-        targets = moved | {e for e, nbrs in lists.items() if not moved.isdisjoint(nbrs)}
+        targets = moved | set(relisted)
+        targets |= {e for e, nbrs in lists.items() if not moved.isdisjoint(nbrs)}
         lists = {e: nbrs for e, nbrs in lists.items() if e in targets}
     needed = None if targets is None else targets | {n for v in lists.values() for n in v}
     stored = _text_rows(store, kind, needed)

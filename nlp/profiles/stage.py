@@ -168,9 +168,10 @@ def _profile(
             removed=removed,
         )
         summary.neighbors_written += written.rows
-        moved = None if written.touched is None else written.touched | changed | removed
         # follows the neighbour table just written: where it or a descriptor changed
-        write_borrowed(store, kind, descriptors, bags.summaries, cfg, changed=moved)
+        moved = None if written.touched is None else changed | removed
+        relisted = written.touched or set()
+        write_borrowed(store, kind, descriptors, bags.summaries, cfg, moved, relisted)
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
