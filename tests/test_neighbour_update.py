@@ -151,12 +151,20 @@ def test_other_artists_list_leaves_out_the_query_artist_after_an_update() -> Non
 
 
 def test_full_pass_with_statistics_is_unchanged() -> None:
-    """Collecting the statistics changes nothing in the lists a full pass returns."""
+    """Collecting the statistics, or a reserve, changes nothing in the lists a full pass
+    returns (the stored table of a full pass is what it was)."""
     ids, dense, words, incidence, artists = _data(4)
     options = {"standardise": True, "walk": 0.5, "unwalked": [2]}
     plain = _run(ids, dense, words, incidence, artists, options)
     stats = RowStats()
     kept = _run(ids, dense, words, incidence, artists, options, stats)
     assert plain == kept
+    deep = knn_combined_lists(
+        ids, [(2.0, dense), (1.0, words), (0.5, incidence)], K, names=_names(incidence),
+        groupings=[None, artists], reserve=K, **options,
+    )  # fmt: skip
+    for short, long in zip(plain, deep, strict=True):  # the reserve only appends
+        assert {e: v[:K] for e, v in long.items()} == short
+        assert all(len(v) == 2 * K or len(v) == len(short[e]) for e, v in long.items())
     assert stats.mean.shape == (3, N) and np.isfinite(stats.inv[1]).all()
     assert np.isnan(stats.inv[0]).all()  # dense parts have no walked norm
