@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -192,12 +192,18 @@ def knn_combined_lists(
     walk: float = 0.0,
     unwalked: Sequence[int] = (),
     groupings: Sequence[Sequence[str | None] | None] = (None,),
+    stats: RowStats | None = None,
+    reserve: int = 0,
 ) -> list[dict[str, list[tuple[str, float]]]]:
     """`knn_combined` once per grouping (None: no group left out), from one similarity pass.
 
     The combined similarities are the expensive part (every part's block
     product, z-scored and walked); a track's plain list and its "other
     artists" list differ only in which candidates are masked, so they share it.
+    With `stats`, each part's per-row z-score mean/std and walked-row norms are
+    kept there: what an incremental update (`neighbour_update`) scores the
+    unchanged rows' new columns with. Collecting them changes no result; nor does
+    `reserve`, which appends each list's next `reserve` candidates after its k.
     """
     normed = []
     for index, (weight, mat) in enumerate(parts):
@@ -209,15 +215,20 @@ def knn_combined_lists(
     outs: list[dict[str, list[tuple[str, float]]]] = [{} for _ in groupings]
     if kk <= 0:
         return [{i: [] for i in ids} for _ in groupings]
-    codes = [_group_codes(g) if g is not None else None for g in groupings]
+    codes = [group_codes(g) if g is not None else None for g in groupings]
     total = sum(w for w, _m in normed) or 1.0
+    if stats is not None:
+        stats.reset(n, [m.inv if isinstance(m, WalkedCosines) else None for _w, m in normed])
     for start in range(0, n, block):
         stop = min(n, start + block)
         sims = np.zeros((stop - start, n), dtype=np.float32)
-        for weight, mat in normed:
+        for index, (weight, mat) in enumerate(normed):
             dense_part = _block_cosines(mat, start, stop)
             if standardise:
-                dense_part = zscore_rows(dense_part, start)
+                dense_part, mean, std = zscore_with_stats(dense_part, np.arange(start, stop))
+                if stats is not None:
+                    stats.mean[index, start:stop] = mean
+                    stats.std[index, start:stop] = std
             sims += weight * dense_part.astype(np.float32)
         sims /= total
         for row in range(stop - start):
@@ -227,7 +238,7 @@ def knn_combined_lists(
             if code is not None:
                 masked = sims.copy()
                 _mask_groups(masked, start, code)
-            _top_k(out, ids, masked, start, kk)
+            _top_k(out, ids, masked, start, kk, reserve)
     for _weight, mat in normed:
         if isinstance(mat, WalkedCosines):
             mat.gram.close()
@@ -364,16 +375,24 @@ def _top_k(
     sims: np.ndarray,
     start: int,
     kk: int,
+    reserve: int = 0,
 ) -> None:
+    """Each row's kk best, then (with `reserve`) its next best, chosen apart so that the
+    first kk are the same with a reserve as without."""
     top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    deep = min(kk + reserve, sims.shape[1])
+    more = np.argpartition(-sims, deep - 1, axis=1)[:, :deep] if deep > kk else None
     for row in range(sims.shape[0]):
         cand = top[row][np.argsort(-sims[row, top[row]], kind="stable")]
+        if more is not None:
+            rest = np.setdiff1d(more[row], cand, assume_unique=True)
+            cand = np.concatenate([cand, rest[np.argsort(-sims[row, rest], kind="stable")]])
         out[ids[start + row]] = [
             (ids[j], float(sims[row, j])) for j in cand if np.isfinite(sims[row, j])
         ]
 
 
-def _group_codes(groups: Sequence[str | None]) -> np.ndarray:
+def group_codes(groups: Sequence[str | None]) -> np.ndarray:
     """One integer per row for its group, -1 for none (integer compares, not object ones)."""
     index: dict[str, int] = {}
     return np.asarray(
@@ -393,18 +412,42 @@ def zscore_rows(sims: np.ndarray, offset: int) -> np.ndarray:
     Row r of the block is entity `offset + r`, whose self-similarity would
     inflate the mean and spread.
     """
+    return zscore_with_stats(sims, offset + np.arange(sims.shape[0]))[0]
+
+
+def zscore_with_stats(sims: np.ndarray, selves: np.ndarray) -> tuple[np.ndarray, Any, Any]:
+    """`zscore_rows` for rows whose own entities are the columns `selves`; also each row's
+    mean and std (zeros when there are under two candidates)."""
     out = np.array(sims, dtype=np.float32)
     n = out.shape[1]
     rows = np.arange(out.shape[0])
-    cols = offset + rows
-    inside = cols < n
-    out[rows[inside], cols[inside]] = np.nan
+    inside = selves < n
+    out[rows[inside], selves[inside]] = np.nan
     if n < 2:
-        return np.zeros_like(out)
+        return np.zeros_like(out), np.zeros(len(rows)), np.zeros(len(rows))
     mean = np.nanmean(out, axis=1, keepdims=True)
     std = np.nanstd(out, axis=1, keepdims=True)
     scaled = (out - mean) / np.maximum(std, 1e-9)
-    return np.nan_to_num(scaled, nan=0.0).astype(np.float32)
+    return np.nan_to_num(scaled, nan=0.0).astype(np.float32), mean.ravel(), std.ravel()
+
+
+@dataclass
+class RowStats:
+    """Per part and row: the z-score mean and std over all candidates, and the walked-row
+    inverse norm (NaN for parts that are not walked sparse parts)."""
+
+    mean: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    std: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    inv: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def reset(self, n: int, inverse_norms: Sequence[np.ndarray | None]) -> None:
+        parts = len(inverse_norms)
+        self.mean = np.zeros((parts, n), dtype=np.float32)
+        self.std = np.zeros((parts, n), dtype=np.float32)
+        self.inv = np.full((parts, n), np.nan, dtype=np.float32)
+        for index, inv in enumerate(inverse_norms):
+            if inv is not None:
+                self.inv[index] = inv
 
 
 def precision_at_k(predicted: Sequence[str], gold: Sequence[str], k: int) -> float:

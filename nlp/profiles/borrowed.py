@@ -21,7 +21,7 @@ entities it rewrites); the vectors and neighbours never read them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -74,10 +74,25 @@ def write_borrowed(
     data: DescriptorInput,
     summaries: Mapping[EntityKey, BagSummary],
     cfg: ProfileConfig,
+    changed: Collection[str] | None = None,
+    relisted: Collection[str] = (),
 ) -> int:
-    """Rewrite every inferred term of one kind from its current neighbour table."""
+    """Rewrite the inferred terms of one kind from its current neighbour table.
+
+    With `changed` (the entities whose own descriptors changed, or that went) only
+    the rows of those, of the `relisted` ones (whose neighbour lists changed) and
+    of the entities listing a changed one as a neighbour are rewritten: nothing
+    else an inferred row is computed from moved. Without, the whole kind.
+    """
     lists = _neighbour_lists(store, kind)
-    stored = _text_rows(store, kind)
+    targets: set[str] | None = None
+    if changed is not None:
+        moved = set(changed)
+        targets = moved | set(relisted)
+        targets |= {e for e, nbrs in lists.items() if not moved.isdisjoint(nbrs)}
+        lists = {e: nbrs for e, nbrs in lists.items() if e in targets}
+    needed = None if targets is None else targets | {n for v in lists.values() for n in v}
+    stored = _text_rows(store, kind, needed)
     shown: dict[str, dict[str, float]] = {}
 
     def weights_of(eid: str) -> dict[str, float]:
@@ -107,11 +122,11 @@ def write_borrowed(
                 inferred.append((eid, term, weight, users))
     rows = [_row(kind, eid, term, w, users, data, stored) for eid, term, w, users in inferred]
     with store.session() as session:
-        session.execute(
-            delete(Descriptor).where(
-                Descriptor.entity_kind == kind, Descriptor.source == NEIGHBOURS
-            )
-        )
+        old = Descriptor.entity_kind == kind, Descriptor.source == NEIGHBOURS
+        if targets is None:
+            session.execute(delete(Descriptor).where(*old))
+        for ids in chunked(sorted(targets or ())):
+            session.execute(delete(Descriptor).where(*old, Descriptor.entity_id.in_(ids)))
         for chunk in chunked(rows):
             session.execute(insert(Descriptor), chunk)
     return len(rows)
@@ -128,20 +143,28 @@ def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[st
     return lambda term: term in uses or term in stored
 
 
-def _text_rows(store: Store, kind: str) -> dict[str, dict[str, list[int]]]:
-    """Entity id -> term -> evidence ids, for every stored text row of the kind (one read).
+def _text_rows(
+    store: Store, kind: str, only: Collection[str] | None = None
+) -> dict[str, dict[str, list[int]]]:
+    """Entity id -> term -> evidence ids, for every stored text row of the kind (one read;
+    with `only`, of those entities).
 
     The terms say what an entity already says itself (`_used_by`); the ids are
     an inferred row's evidence, taken from the neighbours' own rows.
     """
     out: dict[str, dict[str, list[int]]] = {}
+    query = select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
+        Descriptor.entity_kind == kind, Descriptor.source == TEXT
+    )
+    queries = (
+        [query]
+        if only is None
+        else [query.where(Descriptor.entity_id.in_(ids)) for ids in chunked(sorted(only))]
+    )
     with store.session() as session:
-        for eid, term, evidence in session.execute(
-            select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
-                Descriptor.entity_kind == kind, Descriptor.source == TEXT
-            )
-        ):
-            out.setdefault(eid, {})[term] = [int(i) for i in evidence or []]
+        for one in queries:
+            for eid, term, evidence in session.execute(one):
+                out.setdefault(eid, {})[term] = [int(i) for i in evidence or []]
     return out
 
 

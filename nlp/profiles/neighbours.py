@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, select, text
 
+from linernotes.nlp.neighbour_update import Kept, floor_of, prepare_parts, update_lists
 from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
@@ -16,7 +18,19 @@ from linernotes.nlp.profiles.config import (
     OTHER_ARTISTS,
     UNCENTRED,
 )
-from linernotes.nlp.similarity import Combination, knn, knn_combined_lists
+from linernotes.nlp.profiles.neighbour_state import (
+    load_state,
+    neighbor_rows,
+    replace_rows,
+    save_state,
+)
+from linernotes.nlp.similarity import (
+    Combination,
+    RowStats,
+    group_codes,
+    knn,
+    knn_combined_lists,
+)
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Neighbor, Vector
@@ -121,7 +135,7 @@ def write_neighbors(
     sparse_parts: Mapping[str, SparsePart] | None = None,
     track_artist: Mapping[str, str] | None = None,
 ) -> int:
-    """Recompute the precomputed neighbour table of one kind.
+    """Recompute the precomputed neighbour table of one kind (every list, exactly).
 
     With `sparse_parts` (part name -> every entity's exact sparse weights: descriptor
     salience, the evidence's words, the names around it) those parts are exact sparse
@@ -129,7 +143,49 @@ def write_neighbors(
     `cultural` vectors are used. With `track_artist`, tracks also get a second list,
     model `OTHER_ARTISTS`: their nearest tracks by other artists, ranked after the first.
     """
+    return update_neighbors(store, kind, k, combination, sparse_parts, track_artist).rows
+
+
+@dataclass
+class NeighbourWrite:
+    """Rows written, and the entities whose lists were rewritten (None: the whole kind)."""
+
+    rows: int
+    touched: set[str] | None
+    recomputed: int = 0  # lists computed exactly against every candidate
+
+
+def update_neighbors(
+    store: Store,
+    kind: str,
+    k: int,
+    combination: Combination = DEFAULT_COMBINATION,
+    sparse_parts: Mapping[str, SparsePart] | None = None,
+    track_artist: Mapping[str, str] | None = None,
+    *,
+    changed: Collection[str] | None = None,
+    removed: Collection[str] = (),
+) -> NeighbourWrite:
+    """`write_neighbors`, or with `changed` (the kind's recomputed ids) and `removed` an
+    incremental update: cost in proportion to the changed ids (`nlp/neighbour_update`).
+
+    The update needs the combined parts and the statistics a full pass stored; without
+    them, when more than `INCREMENTAL_SHARE` of the kind changed, or for a kind of
+    fewer than `INCREMENTAL_MIN` entities, it is a full pass.
+    """
     ids, matrix = load_matrix(store, kind, CULTURAL)
+    models = [CULTURAL, OTHER_ARTISTS] if kind == "track" and track_artist else [CULTURAL]
+    groupings: list[list[str | None] | None] = [None]
+    if len(models) > 1:
+        groupings.append([(track_artist or {}).get(e) for e in ids])
+    small = changed is not None and len(changed) + len(removed) <= INCREMENTAL_SHARE * len(ids)
+    small = small and len(ids) >= INCREMENTAL_MIN
+    if ids and sparse_parts is not None and changed is not None and small:
+        done = _incremental(
+            store, kind, ids, k, combination, sparse_parts, groupings, models, changed, removed
+        )
+        if done is not None:
+            return done
     lists: list[tuple[str, dict[str, list[tuple[str, float]]]]] = []
     if not ids:
         lists.append((CULTURAL, {}))
@@ -137,27 +193,107 @@ def write_neighbors(
         lists.append((CULTURAL, knn(ids, matrix, k)))
     else:
         # a track's nearest by other artists come from the same similarities, masked
-        groupings: list[list[str | None] | None] = [None]
-        if kind == "track" and track_artist:
-            groupings.append([track_artist.get(e) for e in ids])
-        found = combined_neighbors(store, kind, ids, k, combination, sparse_parts, groupings)
-        lists += list(zip((CULTURAL, OTHER_ARTISTS), found, strict=False))
-    return _store_neighbors(store, kind, lists)
+        stats = RowStats()
+        found = combined_neighbors(
+            store, kind, ids, k, combination, sparse_parts, groupings, stats=stats, reserve=RESERVE
+        )
+        lists += [
+            (m, {e: v[:k] for e, v in f.items()}) for m, f in zip(models, found, strict=False)
+        ]
+        kept = [Kept(f, {e: floor_of(v, k + RESERVE) for e, v in f.items()}) for f in found]
+        save_state(store, kind, _signature(combination, k, models), ids, stats, kept)
+    return NeighbourWrite(_store_neighbors(store, kind, lists), None, len(ids))
 
 
-def combined_neighbors(
+# Above this share of a kind changed, the update costs about what a full pass does.
+INCREMENTAL_SHARE = 0.25
+# Under this many entities of a kind a full pass takes seconds, and stays exact.
+INCREMENTAL_MIN = 1000
+# Candidates kept past k per list (not in the table): what a list that lost entries
+# refills from, instead of being recomputed against every candidate.
+RESERVE = 20
+
+
+def _signature(combination: Combination, k: int, models: Sequence[str]) -> str:
+    return f"{combination!r}|k={k}|{','.join(models)}"
+
+
+def _incremental(
     store: Store,
     kind: str,
     ids: list[str],
     k: int,
     combination: Combination,
     sparse_parts: Mapping[str, SparsePart],
-    groupings: Sequence[Sequence[str | None] | None] = (None,),
-) -> list[dict[str, list[tuple[str, float]]]]:
-    """k nearest per entity under the combination (weights, z-scoring, walk over names).
+    groupings: Sequence[Sequence[str | None] | None],
+    models: Sequence[str],
+    changed: Collection[str],
+    removed: Collection[str],
+) -> NeighbourWrite | None:
+    """Update the stored lists for the changed and removed ids; None if it cannot."""
+    signature = _signature(combination, k, models)
+    state = load_state(store, kind, signature, ids)
+    if state is None:
+        return None
+    stats, old = state
+    parts, options = combination_parts(store, kind, ids, combination, sparse_parts)
+    if not parts or stats.mean.shape[0] != len(parts):
+        return None
+    update = update_lists(
+        ids,
+        prepare_parts(parts, **options),
+        k,
+        changed=changed,
+        removed=removed,
+        old=old,
+        stats=stats,
+        standardise=combination.standardise,
+        groupings=[group_codes(g) if g is not None else None for g in groupings],
+        depth=k + RESERVE,
+    )
+    touched = {e for e in update.touched if _table_changed(e, k, old, update.lists)}
+    current = set(ids)
+    for before, after in zip(old, update.lists, strict=True):
+        for eid in [e for e in before.lists if e not in current]:
+            del before.lists[eid]
+        before.lists.update(after.lists)
+        before.floors.update(after.floors)
+    lists = [
+        (m, {e: one.lists[e][:k] for e in touched}) for m, one in zip(models, old, strict=True)
+    ]
+    rows = replace_rows(store, kind, lists, touched | set(removed))
+    save_state(store, kind, signature, ids, update.stats, old)
+    log.info(
+        "neighbours %s: %d changed, %d removed, %d lists recomputed, %d rewritten",
+        kind,
+        len(changed),
+        len(removed),
+        len(update.recomputed),
+        len(touched),
+    )
+    return NeighbourWrite(rows, touched, len(update.recomputed))
 
-    One list per grouping: None ranks every candidate; a label per entity leaves
-    out the candidates sharing the query's label (`knn_combined_lists`).
+
+def _table_changed(eid: str, k: int, old: Sequence[Kept], new: Sequence[Kept]) -> bool:
+    """Whether the entity's stored rows (the first k of each list, as rounded) change."""
+
+    def shown(kept: Kept) -> list[tuple[str, float]]:
+        return [(n, round(s, 6)) for n, s in kept.lists.get(eid, [])[:k]]
+
+    return any(shown(a) != shown(b) for a, b in zip(old, new, strict=True))
+
+
+def combination_parts(
+    store: Store,
+    kind: str,
+    ids: list[str],
+    combination: Combination,
+    sparse_parts: Mapping[str, SparsePart],
+) -> tuple[list[tuple[float, Any]], dict[str, Any]]:
+    """The combination's parts, row-aligned to `ids`, and how each is normalised and walked.
+
+    The one place sparse parts become matrices (`sparse_terms`) and stored vectors are
+    aligned (`_aligned`), for a full pass and an incremental update alike.
     """
     parts: list[tuple[float, Any]] = []
     uncentred: list[int] = []
@@ -179,16 +315,41 @@ def combined_neighbors(
     names = None
     if combination.walk > 0 and CONTEXT in sparse_parts:
         names = names_matrix(ids, sparse_parts[CONTEXT])
+    options = {
+        "uncentred": uncentred,
+        "names": names,
+        "walk": combination.walk,
+        "unwalked": unwalked,
+    }
+    return parts, options
+
+
+def combined_neighbors(
+    store: Store,
+    kind: str,
+    ids: list[str],
+    k: int,
+    combination: Combination,
+    sparse_parts: Mapping[str, SparsePart],
+    groupings: Sequence[Sequence[str | None] | None] = (None,),
+    stats: RowStats | None = None,
+    reserve: int = 0,
+) -> list[dict[str, list[tuple[str, float]]]]:
+    """k nearest per entity under the combination (weights, z-scoring, walk over names).
+
+    One list per grouping: None ranks every candidate; a label per entity leaves
+    out the candidates sharing the query's label (`knn_combined_lists`).
+    """
+    parts, options = combination_parts(store, kind, ids, combination, sparse_parts)
     return knn_combined_lists(
         ids,
         parts,
         k,
-        uncentred=uncentred,
         standardise=combination.standardise,
-        names=names,
-        walk=combination.walk,
-        unwalked=unwalked,
         groupings=groupings,
+        stats=stats,
+        reserve=reserve,
+        **options,
     )
 
 
@@ -196,22 +357,7 @@ def _store_neighbors(
     store: Store, kind: str, lists: list[tuple[str, dict[str, list[tuple[str, float]]]]]
 ) -> int:
     """Replace the kind's rows; each later list's ranks continue after the earlier ones."""
-    rows = []
-    for eid in sorted({e for _m, result in lists for e in result}):
-        rank = 0
-        for model, result in lists:
-            for nid, score in result.get(eid, []):
-                rank += 1
-                rows.append(
-                    {
-                        "entity_kind": kind,
-                        "entity_id": eid,
-                        "rank": rank,
-                        "neighbor_id": nid,
-                        "score": round(score, 6),
-                        "model": model,
-                    }
-                )
+    rows = neighbor_rows(kind, lists, sorted({e for _m, result in lists for e in result}))
     with store.session() as session:
         session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
         for chunk in chunked(rows, 2000):

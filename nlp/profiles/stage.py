@@ -4,8 +4,9 @@
 Only entities whose evidence hash differs from the one last profiled are
 recomputed (all of them when the configuration or the word2vec model version
 changes); sentence embeddings come through the `sentence_embeddings` cache;
-neighbours are recomputed for every kind that changed, because a new vector
-can enter anyone's top k. What each part is and how the default combination
+neighbours are updated for every kind that changed, because a new vector
+can enter anyone's top k: exactly on a full pass, incrementally otherwise
+(`nlp/neighbour_update.py`). What each part is and how the default combination
 was chosen: docs/similarity.md.
 """
 
@@ -34,7 +35,7 @@ from linernotes.nlp.profiles.config import (
 )
 from linernotes.nlp.profiles.corpus import Corpus, load_corpus
 from linernotes.nlp.profiles.features import SparseParts, context_features, entity_parts
-from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, write_neighbors
+from linernotes.nlp.profiles.neighbours import ensure_hnsw_index, update_neighbors
 from linernotes.nlp.profiles.sentence_cache import (
     embed_pending_sentences,
     prototype_matrix,
@@ -134,13 +135,7 @@ def _profile(
     bags = entity_bags(store, corpus, extractor, refresh=full, version=cfg.salience.version)
     descriptors, salience_rows = _descriptor_input(bags, cfg, extractor)
     n_entities = descriptors.n_entities
-    removed = corpus.removed
-    for batch in descriptor_batches(store, corpus, extractor, bags):
-        descriptors.bags = batch
-        write_descriptors(store, set(batch), removed, descriptors, cfg)
-        removed = set()
-    bags.full.clear()  # the full bags were for the descriptor rows only
-    descriptors.bags = {}
+    _write_descriptor_batches(store, corpus, extractor, bags, descriptors, cfg)
     sparse = _sparse_parts(corpus, bags, salience_rows, cfg)
     log.info(
         "embed: %d of %d entities to write, %d term bags extracted, %d cached",
@@ -158,14 +153,7 @@ def _profile(
         parts, support, corpus.track_artist, versions, dims, corpus.hashes, corpus.removed
     )
     write_vectors(store, vectors, cfg)
-    kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
-    for kind in sorted(kinds):
-        summary.neighbors_written += write_neighbors(
-            store, kind, cfg.neighbors_k, cfg.combination, sparse.of_kind(kind), corpus.track_artist
-        )
-        write_borrowed(
-            store, kind, descriptors, bags.summaries, cfg
-        )  # follows the neighbour table just written
+    _write_neighbour_tables(store, corpus, cfg, sparse, descriptors, bags, summary)
     if store.dialect == "postgresql" and corpus.todo:
         ensure_hnsw_index(store, CULTURAL, cfg.combination.dims(dims))
     with store.session() as session:
@@ -174,6 +162,55 @@ def _profile(
     if corpus.full:
         _reset_drift(store)
     return summary
+
+
+def _write_descriptor_batches(
+    store: Store,
+    corpus: Corpus,
+    extractor: TermExtractor,
+    bags: Bags,
+    descriptors: DescriptorInput,
+    cfg: ProfileConfig,
+) -> None:
+    """Descriptor rows of the targets, piece by piece (the removed entities' go with the first)."""
+    gone = corpus.removed
+    for batch in descriptor_batches(store, corpus, extractor, bags):
+        descriptors.bags = batch
+        write_descriptors(store, set(batch), gone, descriptors, cfg)
+        gone = set()
+    bags.full.clear()  # the full bags were for the descriptor rows only
+    descriptors.bags = {}
+
+
+def _write_neighbour_tables(
+    store: Store,
+    corpus: Corpus,
+    cfg: ProfileConfig,
+    sparse: SparseParts,
+    descriptors: DescriptorInput,
+    bags: Bags,
+    summary: ProfileSummary,
+) -> None:
+    """Each changed kind's neighbour table (updated; exact on a full pass), then borrowed terms."""
+    kinds = {k for k, _ in corpus.todo} | {k for k, _ in corpus.removed}
+    for kind in sorted(kinds):
+        changed = {e for k, e in corpus.todo if k == kind}
+        removed = {e for k, e in corpus.removed if k == kind}
+        written = update_neighbors(
+            store,
+            kind,
+            cfg.neighbors_k,
+            cfg.combination,
+            sparse.of_kind(kind),
+            corpus.track_artist,
+            changed=None if corpus.full else changed,  # a full pass stays exact
+            removed=removed,
+        )
+        summary.neighbors_written += written.rows
+        # follows the neighbour table just written: where it or a descriptor changed
+        moved = None if written.touched is None else changed | removed
+        relisted = written.touched or set()
+        write_borrowed(store, kind, descriptors, bags.summaries, cfg, moved, relisted)
 
 
 def _note_drift(store: Store, stats: EvidenceStats) -> None:

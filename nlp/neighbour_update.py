@@ -1,0 +1,352 @@
+"""An incremental update of a combined k-NN table: cost in proportion to the changed rows.
+
+Why: at 10,000 pages a re-run with 5% of pages changed re-profiled ~4% of the
+entities, yet recomputing every list exactly (`knn_combined_lists`) is
+quadratic in the entities of a kind: hundreds of seconds for ~19,000 tracks.
+
+What changes when a set C of entities changes (or is removed): C's own rows,
+and in every other row only the columns C. So C's rows are computed exactly
+against all N (|C| x N blocks), and the same blocks are the other rows'
+new columns (every part's raw cosine is symmetric). An unchanged row then
+drops its old entries for C and the removed ids, takes C's new scores, and
+keeps its top k; a row that lost an entry and cannot refill from what it
+holds (its k-th would fall under its old k-th, behind candidates it never
+stored) is recomputed exactly.
+
+What is not exact: an unchanged row's per-part z-score mean/std and a walked
+part's norm come from the last full pass (`RowStats`, stored per kind), and
+its entries for unchanged candidates keep their stored scores, though the
+corpus-wide statistics behind them (idf, the dense centring) moved a little.
+The drift check in `nlp/profiles/stage.py` forces a full, exact pass once
+enough changed; docs/similarity.md gives the measured overlap with one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from linernotes.nlp.similarity import RowStats, name_walk, normalise_part, zscore_with_stats
+
+Lists = dict[str, list[tuple[str, float]]]
+BLOCK = 256  # changed rows per block: a block is BLOCK x N float32 per part
+
+
+@dataclass
+class _Part:
+    """A part's rows ready for block cosines; `names` set for a walked sparse part."""
+
+    weight: float
+    rows: Any
+    names: Any = None
+    walk: float = 0.0
+
+
+@dataclass
+class Kept:
+    """One grouping's lists, best first, and each list's floor: a candidate it does not
+    hold scored at most that (-inf: it holds every candidate)."""
+
+    lists: Lists = field(default_factory=dict)
+    floors: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Update:
+    """New lists (one `Kept` per grouping) for the entities whose lists changed, and stats."""
+
+    lists: list[Kept]
+    touched: set[str]
+    recomputed: set[
+        str
+    ]  # rows recomputed exactly: the changed ones and those that could not refill
+    stats: RowStats
+
+
+def prepare_parts(
+    parts: Sequence[tuple[float, Any]],
+    *,
+    center_dense: bool = True,
+    uncentred: Sequence[int] = (),
+    names: Any = None,
+    walk: float = 0.0,
+    unwalked: Sequence[int] = (),
+) -> list[_Part]:
+    """Each part normalised (and walked) as `knn_combined_lists` does; sparse walks deferred.
+
+    A walked sparse part keeps its unit rows and the names matrix: the walked
+    rows of a block are built from them (`_raw_block`), never all at once.
+    """
+    from scipy import sparse
+
+    out = []
+    for index, (weight, mat) in enumerate(parts):
+        unit_rows = normalise_part(mat, center_dense and index not in uncentred)
+        smoothing = 0.0 if index in unwalked else walk
+        if smoothing > 0 and names is not None and sparse.issparse(unit_rows):
+            rows = sparse.csr_matrix(unit_rows, dtype=np.float32)
+            out.append(_Part(weight, rows, sparse.csr_matrix(names, dtype=np.float32), smoothing))
+        else:
+            out.append(_Part(weight, name_walk(unit_rows, names, smoothing)))
+    return out
+
+
+def _walked_rows(part: _Part, rows: np.ndarray) -> Any:
+    """Rows `rows` of A @ U, A = I + walk * names @ names.T (as `WalkedCosines` defines it)."""
+    from scipy import sparse
+
+    n = part.rows.shape[0]
+    eye = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (np.arange(len(rows)), rows)), shape=(len(rows), n)
+    )
+    steps = (eye + part.walk * (part.names[rows] @ part.names.T)).tocsr()
+    return steps @ part.rows
+
+
+def walked_inverse_norms(part: _Part, rows: np.ndarray) -> np.ndarray:
+    """1 / |walked row| for the given rows (the diagonal of A G A.T, from the rows themselves)."""
+    out = np.empty(len(rows), dtype=np.float32)
+    for start in range(0, len(rows), BLOCK):
+        walked = _walked_rows(part, rows[start : start + BLOCK])
+        norms = np.sqrt(np.asarray(walked.multiply(walked).sum(axis=1), dtype=np.float64).ravel())
+        out[start : start + BLOCK] = 1.0 / np.maximum(norms, 1e-12)
+    return out
+
+
+def _raw_block(part: _Part, rows: np.ndarray, inv: np.ndarray | None) -> np.ndarray:
+    """Cosines of `rows` against every row of the part (walked: with the norms in `inv`)."""
+    if part.names is None:
+        block = part.rows[rows] @ part.rows.T
+        return np.asarray(block.toarray() if hasattr(block, "toarray") else block, np.float32)
+    assert inv is not None
+    left = _walked_rows(part, rows) @ part.rows.T  # (A G)[rows], G = U U.T
+    left = np.asarray(left.toarray() if hasattr(left, "toarray") else left, dtype=np.float32)
+    inner = left + part.walk * np.asarray(part.names @ (part.names.T @ left.T)).T  # A symmetric
+    return (inner * inv[rows][:, None] * inv[None, :]).astype(np.float32)
+
+
+def _block_rows(
+    prepared: Sequence[_Part],
+    rows: np.ndarray,
+    stats: RowStats,
+    standardise: bool,
+    with_columns: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Combined similarities of `rows` (their own statistics, fresh) and, with
+    `with_columns`, the same cosines as every other row's columns (its stored statistics)."""
+    total = sum(p.weight for p in prepared) or 1.0
+    n = prepared[0].rows.shape[0]
+    sims = np.zeros((len(rows), n), dtype=np.float32)
+    cols = np.zeros((len(rows), n), dtype=np.float32) if with_columns else None
+    for index, part in enumerate(prepared):
+        inv = stats.inv[index] if part.names is not None else None
+        raw = _raw_block(part, rows, inv)
+        if standardise:
+            z, mean, std = zscore_with_stats(raw, rows)
+            stats.mean[index, rows], stats.std[index, rows] = mean, std
+            sims += part.weight * z
+            if cols is not None:
+                spread = np.maximum(stats.std[index], 1e-9)[None, :]
+                cols += part.weight * ((raw - stats.mean[index][None, :]) / spread)
+        else:
+            sims += part.weight * raw
+            if cols is not None:
+                cols += part.weight * raw
+    sims /= total
+    sims[np.arange(len(rows)), rows] = -np.inf
+    if cols is not None:
+        cols /= total
+    return sims, cols
+
+
+def _top_rows(out: Kept, ids: Sequence[str], sims: np.ndarray, rows: np.ndarray, deep: int) -> None:
+    """Each row's `deep` best, into `out` with their floors."""
+    top = np.argpartition(-sims, deep - 1, axis=1)[:, :deep]
+    for r in range(sims.shape[0]):
+        cand = top[r][np.argsort(-sims[r, top[r]], kind="stable")]
+        eid = ids[int(rows[r])]
+        out.lists[eid] = [(ids[j], float(sims[r, j])) for j in cand if np.isfinite(sims[r, j])]
+        out.floors[eid] = floor_of(out.lists[eid], deep)
+
+
+def _masked(sims: np.ndarray, rows: np.ndarray, code: np.ndarray | None) -> np.ndarray:
+    """Candidates in the row's own group to -inf (rows without one untouched)."""
+    if code is None:
+        return sims
+    out = sims.copy()
+    own = code[rows][:, None]
+    out[(own >= 0) & (code[None, :] == own)] = -np.inf
+    return out
+
+
+def _merge(
+    old: Sequence[tuple[str, float]],
+    floor: float,
+    dropped: set[str],
+    fresh: list[tuple[str, float]],
+    depth: int,
+    need: int,
+) -> tuple[list[tuple[str, float]], float] | None:
+    """Old list without the dropped ids, plus the fresh candidates, best first, and its floor.
+
+    Candidates a list never stored scored at most its `floor` (-inf: it holds every
+    candidate), so only merged entries scoring at least that are certain. A list cut
+    at `depth` gets its last score as the new floor. A row left with fewer than
+    `need` certain entries is None (to recompute).
+    """
+    kept = [(j, s) for j, s in old if j not in dropped]
+    merged = [t for t in sorted(kept + fresh, key=lambda t: -t[1]) if t[1] >= floor]
+    if len(merged) > depth:
+        merged = merged[:depth]
+        floor = merged[-1][1]
+    if floor > -np.inf and len(merged) < need:
+        return None
+    return merged, floor
+
+
+def floor_of(lst: Sequence[tuple[str, float]], depth: int) -> float:
+    """A freshly computed list's floor: its last score when it was cut at `depth`."""
+    return lst[-1][1] if lst and len(lst) >= depth else -np.inf
+
+
+def update_lists(
+    ids: Sequence[str],
+    prepared: Sequence[_Part],
+    k: int,
+    *,
+    changed: Iterable[str],
+    removed: Iterable[str],
+    old: Sequence[Kept],
+    stats: RowStats,
+    standardise: bool,
+    groupings: Sequence[np.ndarray | None],
+    depth: int | None = None,
+) -> Update:
+    """Lists of every grouping after `changed` rows changed and `removed` ones went.
+
+    `old` holds the lists kept last time, up to `depth` (>= k) long, and their
+    floors: the entries past k are the reserve a row refills from when it
+    loses entries, so that few rows need recomputing. `stats` is aligned to
+    `ids` (NaN where unknown); rows of the changed ids are recomputed, so
+    theirs may be anything. `groupings` are integer group codes (-1: no group)
+    as `similarity.group_codes` makes them. An id without a kept list or
+    statistics is recomputed exactly. Only the rows whose lists changed are in
+    the result.
+    """
+    depth = max(k, depth or k)
+    index = {e: i for i, e in enumerate(ids)}
+    rows = np.asarray(sorted(index[e] for e in set(changed) if e in index), dtype=np.int64)
+    dropped = {ids[i] for i in rows} | set(removed)
+    kk = min(k, len(ids) - 1)
+    deep = min(depth, len(ids) - 1)
+    new = [Kept() for _ in groupings]
+    if kk <= 0:
+        empty = [Kept({e: [] for e in ids}, {e: -np.inf for e in ids}) for _ in groupings]
+        return Update(empty, set(ids), set(ids), stats)
+    known = _known(prepared, stats)
+    _refresh_norms(prepared, stats, rows)
+    cols = np.zeros((len(rows), len(ids)), dtype=np.float32)
+    for start in range(0, len(rows), BLOCK):
+        block = rows[start : start + BLOCK]
+        sims, block_cols = _block_rows(prepared, block, stats, standardise, True)
+        assert block_cols is not None
+        cols[start : start + BLOCK] = block_cols
+        for out, code in zip(new, groupings, strict=True):
+            _top_rows(out, ids, _masked(sims, block, code), block, deep)
+    redo = _merge_columns(ids, rows, cols, known, (depth, deep, kk), dropped, old, groupings, new)
+    _recompute(ids, prepared, redo, deep, stats, standardise, groupings, new)
+    touched = {e for out in new for e in out.lists}
+    for out, before in zip(new, old, strict=True):  # a row is rewritten whole
+        for eid in touched - out.lists.keys():
+            out.lists[eid] = list(before.lists.get(eid, []))
+            out.floors[eid] = before.floors.get(eid, -np.inf)
+    return Update(new, touched, {ids[i] for i in rows} | {ids[i] for i in redo}, stats)
+
+
+def _known(prepared: Sequence[_Part], stats: RowStats) -> np.ndarray:
+    """Rows with every statistic from the last pass (NaN marks an id it did not see)."""
+    known = np.isfinite(stats.mean).all(axis=0) & np.isfinite(stats.std).all(axis=0)
+    for index, part in enumerate(prepared):
+        if part.names is not None:
+            known &= np.isfinite(stats.inv[index])
+    return known
+
+
+def _refresh_norms(prepared: Sequence[_Part], stats: RowStats, rows: np.ndarray) -> None:
+    """The changed rows' walked norms, before any block uses them as columns."""
+    for index, part in enumerate(prepared):
+        if part.names is not None and len(rows):
+            stats.inv[index, rows] = walked_inverse_norms(part, rows)
+
+
+def _merge_columns(
+    ids: Sequence[str],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    known: np.ndarray,
+    sizes: tuple[int, int, int],
+    dropped: set[str],
+    old: Sequence[Kept],
+    groupings: Sequence[np.ndarray | None],
+    new: list[Kept],
+) -> np.ndarray:
+    """Every unchanged row's list merged with its new columns; the rows to recompute.
+
+    `sizes`: the depth kept, the depth possible with these many ids, the k needed.
+    """
+    depth, deep, kk = sizes
+    changed = np.zeros(len(ids), dtype=bool)
+    changed[rows] = True
+    redo = set(np.flatnonzero(~changed & ~known).tolist())
+    take = min(deep, len(rows))
+    for before, after, code in zip(old, new, groupings, strict=True):
+        masked = cols
+        if code is not None and len(rows):
+            masked = cols.copy()
+            mine = code[None, :]
+            masked[(mine >= 0) & (code[rows][:, None] == mine)] = -np.inf
+        best = np.argpartition(-masked, take - 1, axis=0)[:take] if take else None
+        for i in np.flatnonzero(~changed).tolist():
+            eid = ids[i]
+            if i in redo or eid not in before.lists:
+                redo.add(i)
+                continue
+            fresh = []
+            if best is not None:
+                fresh = [
+                    (ids[int(rows[c])], float(masked[c, i]))
+                    for c in best[:, i]
+                    if np.isfinite(masked[c, i])
+                ]
+            floor = before.floors.get(eid, -np.inf)
+            merged = _merge(before.lists[eid], floor, dropped, fresh, depth, kk)
+            if merged is None:
+                redo.add(i)
+            elif merged != (list(before.lists[eid]), floor):
+                after.lists[eid], after.floors[eid] = merged
+    for out in new:  # a redone row is rewritten in every grouping
+        for i in redo:
+            out.lists.pop(ids[i], None)
+    return np.asarray(sorted(redo), dtype=np.int64)
+
+
+def _recompute(
+    ids: Sequence[str],
+    prepared: Sequence[_Part],
+    redo: np.ndarray,
+    deep: int,
+    stats: RowStats,
+    standardise: bool,
+    groupings: Sequence[np.ndarray | None],
+    new: list[Kept],
+) -> None:
+    """Rows that could not be merged, exactly against all N (their norms fresh too)."""
+    _refresh_norms(prepared, stats, redo)
+    for start in range(0, len(redo), BLOCK):
+        block = redo[start : start + BLOCK]
+        sims, _cols = _block_rows(prepared, block, stats, standardise, False)
+        for out, code in zip(new, groupings, strict=True):
+            _top_rows(out, ids, _masked(sims, block, code), block, deep)
