@@ -82,7 +82,7 @@ class DevSet:
 
 
 def _sas() -> DevSet:
-    from linernotes.nlp.similarity import evaluate, read_neighbor_tsv
+    from linernotes.nlp.neighbour_metrics import evaluate, read_neighbor_tsv
 
     gold = read_neighbor_tsv((SAS / "mirex_gold.txt").read_text())
 

@@ -6,20 +6,22 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from linernotes.nlp.neighbour_metrics import (
+    evaluate,
+    ndcg_at_k,
+    precision_at_k,
+    read_neighbor_tsv,
+    strict_precision_at_k,
+)
 from linernotes.nlp.similarity import (
     Combination,
     WalkedCosines,
     backoff,
-    evaluate,
     hash_features,
     knn,
     knn_combined,
     name_walk,
-    ndcg_at_k,
     normalise_part,
-    precision_at_k,
-    read_neighbor_tsv,
-    strict_precision_at_k,
 )
 
 

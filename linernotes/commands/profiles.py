@@ -147,7 +147,7 @@ def export_neighbors_command(kind: str, k: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_similarity_command(gold_file: Path, kind: str, k: int, as_json: bool) -> None:
     """P@k and nDCG@k of `export neighbors` against a gold TSV."""
-    from linernotes.nlp.similarity import evaluate, read_neighbor_tsv
+    from linernotes.nlp.neighbour_metrics import evaluate, read_neighbor_tsv
 
     if not gold_file.is_file():
         raise UserFacingError(f"gold file not found: {gold_file}")
