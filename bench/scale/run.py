@@ -295,6 +295,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             stages[2].ceiling_seconds = ceiling_extract(texts, args.ceiling_share, tmp)
             stages[3].ceiling_seconds = ceiling_embed(db_path, sentences, args.ceiling_share, tmp)
         first = sum(s.seconds for s in stages[1:])
+        if args.keep:  # the first run's state, for `--stages rerun`
+            snapshot(db_path, tmp / FIRST_RUN)
+            (tmp / "base.txt").write_text(base)
         changed = change(tmp, args.change)
         write_sources(sources, base, args.pages, "0")
         rerun = pipeline(db, sources, args.processes)
@@ -317,6 +320,41 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "rerun_seconds": round(second, 1),
         "rerun_share": round(second / first, 3) if first else None,
     }
+
+
+FIRST_RUN = "first-run.db"
+
+
+def snapshot(db_path: Path, copy: Path) -> None:
+    """A consistent copy of a SQLite database (the backup API, not a file copy)."""
+    import sqlite3
+
+    copy.unlink(missing_ok=True)
+    with sqlite3.connect(db_path) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+
+
+def measure_rerun(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The changed-pages re-run again, from the first run's database a `--keep` run saved.
+
+    The kept site already carries the change, so every call times the same re-run:
+    what a change to the incremental stages buys is measured without the hour-long
+    first run.
+    """
+    if not (tmp / FIRST_RUN).exists():
+        raise SystemExit(f"{tmp / FIRST_RUN} is missing: run with --keep {tmp} first")
+    base = (tmp / "base.txt").read_text().strip()
+    db_path = tmp / "rerun.db"
+    snapshot(tmp / FIRST_RUN, db_path)
+    sources = tmp / "sources.toml"
+    write_sources(sources, base, args.pages, "0")
+    server = serve(tmp / "site", int(base.rsplit(":", 1)[1]))
+    try:
+        rerun = pipeline(f"sqlite:///{db_path}", sources, args.processes)
+    finally:
+        server.terminate()
+    rerun[0].counts = {"fetched": crawl_counts(db_path)["fetched"]}
+    return {"rerun": [asdict(s) for s in rerun], "rerun_seconds": sum(s.seconds for s in rerun)}
 
 
 def crawl_counts(db_path: Path) -> dict[str, float]:
@@ -445,9 +483,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--stages",
-        choices=("all", "crawl"),
+        choices=("all", "crawl", "rerun"),
         default="all",
-        help="crawl: the crawl and its ceiling only (results to bench/scale-crawl.json)",
+        help="crawl: the crawl and its ceiling only (results to bench/scale-crawl.json); "
+        "rerun: the changed-pages re-run again, from the database a --keep run saved",
     )
     parser.add_argument(
         "--ceiling-share",
@@ -473,6 +512,11 @@ def main() -> int:
     args = parser.parse_args()
     if not SHARED.exists():
         print(f"bench-scale skipped: {SHARED} is absent (the corpus is built from it)")
+        return 0
+    if args.stages == "rerun":
+        if not args.keep:
+            parser.error("--stages rerun needs --keep DIR (a kept first run)")
+        print(json.dumps(measure_rerun(args, args.keep)))
         return 0
     run = measure_crawl if args.stages == "crawl" else measure
     if args.keep:
