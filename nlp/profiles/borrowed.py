@@ -95,10 +95,20 @@ def write_borrowed(
     stored = _text_rows(store, kind, needed)
     shown: dict[str, dict[str, float]] = {}
 
+    lendable: dict[str, dict[str, float]] = {}
+    descriptive = data.extractor.is_descriptive
+
     def weights_of(eid: str) -> dict[str, float]:
         if eid not in shown:
             shown[eid] = _shown_weights(summaries[(kind, eid)], data, cfg)
         return shown[eid]
+
+    def lendable_of(eid: str) -> dict[str, float]:
+        # what a neighbour can lend, filtered once per entity, not once per list it is in:
+        # an entity is in ~k lists, and filtering every list's terms was most of a re-run
+        if eid not in lendable:
+            lendable[eid] = {t: w for t, w in weights_of(eid).items() if descriptive(t)}
+        return lendable[eid]
 
     inferred: list[tuple[str, str, float, list[str]]] = []
     if cfg.infer_from_neighbours:
@@ -109,15 +119,15 @@ def write_borrowed(
             nbr_ids = [n for n in nbrs if (kind, n) in summaries]
             terms = borrow_terms(
                 weights_of(eid),
-                [weights_of(n) for n in nbr_ids],
-                data.extractor.is_descriptive,
+                [lendable_of(n) for n in nbr_ids],
+                descriptive,
                 cfg.top_n,
                 used=_used_by(own.uses, stored.get(eid, {})),
             )
             for term, weight in terms.items():
                 users = sorted(
-                    (n for n in nbr_ids if term in weights_of(n)),
-                    key=lambda n, t=term: -weights_of(n)[t],  # type: ignore[misc]
+                    (n for n in nbr_ids if term in lendable_of(n)),
+                    key=lambda n, t=term: -lendable_of(n)[t],  # type: ignore[misc]
                 )
                 inferred.append((eid, term, weight, users))
     rows = [_row(kind, eid, term, w, users, data, stored) for eid, term, w, users in inferred]
