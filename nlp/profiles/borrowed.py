@@ -21,10 +21,11 @@ entities it rewrites); the vectors and neighbours never read them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Text, cast, delete, insert, select
 
 from linernotes.nlp.descriptors import shown_weights
 from linernotes.nlp.evidence import EntityKey
@@ -155,17 +156,19 @@ def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[st
 
 def _text_rows(
     store: Store, kind: str, only: Collection[str] | None = None
-) -> dict[str, dict[str, list[int]]]:
-    """Entity id -> term -> evidence ids, for every stored text row of the kind (one read;
-    with `only`, of those entities).
+) -> dict[str, dict[str, str]]:
+    """Entity id -> term -> evidence ids as stored (JSON text), for every stored text row of
+    the kind (one read; with `only`, of those entities).
 
     The terms say what an entity already says itself (`_used_by`); the ids are
-    an inferred row's evidence, taken from the neighbours' own rows.
+    an inferred row's evidence, taken from the neighbours' own rows. They stay
+    JSON text until a row needs them (`_evidence_of`): most are never read, and
+    decoding every one was a tenth of a re-run's embed.
     """
-    out: dict[str, dict[str, list[int]]] = {}
-    query = select(Descriptor.entity_id, Descriptor.term, Descriptor.evidence_ids).where(
-        Descriptor.entity_kind == kind, Descriptor.source == TEXT
-    )
+    out: dict[str, dict[str, str]] = {}
+    query = select(
+        Descriptor.entity_id, Descriptor.term, cast(Descriptor.evidence_ids, Text)
+    ).where(Descriptor.entity_kind == kind, Descriptor.source == TEXT)
     queries = (
         [query]
         if only is None
@@ -174,8 +177,14 @@ def _text_rows(
     with store.session() as session:
         for one in queries:
             for eid, term, evidence in session.execute(one):
-                out.setdefault(eid, {})[term] = [int(i) for i in evidence or []]
+                out.setdefault(eid, {})[term] = evidence or "[]"
     return out
+
+
+def _evidence_of(stored: Mapping[str, Mapping[str, str]], eid: str, term: str) -> list[int]:
+    """The evidence ids of one stored text row (none when the entity has no such row)."""
+    raw = stored.get(eid, {}).get(term)
+    return [int(i) for i in json.loads(raw) or []] if raw else []
 
 
 def _row(
@@ -185,12 +194,14 @@ def _row(
     weight: float,
     users: Sequence[str],
     data: DescriptorInput,
-    stored: Mapping[str, Mapping[str, list[int]]],
+    stored: Mapping[str, Mapping[str, str]],
 ) -> dict[str, Any]:
     """One inferred row: its evidence is the sentences of the neighbours using it most."""
     ids: list[int] = []
     for n in users:
-        ids += stored.get(n, {}).get(term, [])[: max(1, EVIDENCE_PER_TERM // len(users))]
+        if len(ids) >= EVIDENCE_PER_TERM:
+            break
+        ids += _evidence_of(stored, n, term)[: max(1, EVIDENCE_PER_TERM // len(users))]
     return {
         "entity_kind": kind,
         "entity_id": eid,
