@@ -156,7 +156,7 @@ def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[st
 
 def _text_rows(
     store: Store, kind: str, only: Collection[str] | None = None
-) -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, Any]]:
     """Entity id -> term -> evidence ids as stored (JSON text), for every stored text row of
     the kind (one read; with `only`, of those entities).
 
@@ -165,7 +165,7 @@ def _text_rows(
     JSON text until a row needs them (`_evidence_of`): most are never read, and
     decoding every one was a tenth of a re-run's embed.
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict[str, Any]] = {}
     query = select(
         Descriptor.entity_id, Descriptor.term, cast(Descriptor.evidence_ids, Text)
     ).where(Descriptor.entity_kind == kind, Descriptor.source == TEXT)
@@ -181,10 +181,16 @@ def _text_rows(
     return out
 
 
-def _evidence_of(stored: Mapping[str, Mapping[str, str]], eid: str, term: str) -> list[int]:
-    """The evidence ids of one stored text row (none when the entity has no such row)."""
-    raw = stored.get(eid, {}).get(term)
-    return [int(i) for i in json.loads(raw) or []] if raw else []
+def _evidence_of(stored: dict[str, dict[str, Any]], eid: str, term: str) -> list[int]:
+    """The evidence ids of one stored text row (none when the entity has no such row),
+    decoded once: a neighbour lends the same term to many entities."""
+    row = stored.get(eid)
+    raw = row.get(term) if row else None
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = row[term] = [int(i) for i in json.loads(raw) or []]  # type: ignore[index]
+    return list(raw)
 
 
 def _row(
@@ -194,7 +200,7 @@ def _row(
     weight: float,
     users: Sequence[str],
     data: DescriptorInput,
-    stored: Mapping[str, Mapping[str, str]],
+    stored: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """One inferred row: its evidence is the sentences of the neighbours using it most."""
     ids: list[int] = []
