@@ -21,6 +21,7 @@ entities it rewrites); the vectors and neighbours never read them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
@@ -131,7 +132,9 @@ def write_borrowed(
                     key=lambda n, t=term: -lendable_of(n)[t],  # type: ignore[misc]
                 )
                 inferred.append((eid, term, weight, users))
-    rows = [_row(kind, eid, term, w, users, data, stored) for eid, term, w, users in inferred]
+    # decoded once per (neighbour, term): a neighbour lends the same term to many entities
+    evidence_of = functools.cache(lambda n, t: _decode_ids(stored.get(n, {}).get(t)))
+    rows = [_row(kind, eid, term, w, users, data, evidence_of) for eid, term, w, users in inferred]
     with store.session() as session:
         old = Descriptor.entity_kind == kind, Descriptor.source == NEIGHBOURS
         if targets is None:
@@ -156,16 +159,16 @@ def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[st
 
 def _text_rows(
     store: Store, kind: str, only: Collection[str] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, str]]:
     """Entity id -> term -> evidence ids as stored (JSON text), for every stored text row of
     the kind (one read; with `only`, of those entities).
 
     The terms say what an entity already says itself (`_used_by`); the ids are
     an inferred row's evidence, taken from the neighbours' own rows. They stay
-    JSON text until a row needs them (`_evidence_of`): most are never read, and
+    JSON text until a row needs them (`_decode_ids`): most are never read, and
     decoding every one was a tenth of a re-run's embed.
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, str]] = {}
     query = select(
         Descriptor.entity_id, Descriptor.term, cast(Descriptor.evidence_ids, Text)
     ).where(Descriptor.entity_kind == kind, Descriptor.source == TEXT)
@@ -181,16 +184,9 @@ def _text_rows(
     return out
 
 
-def _evidence_of(stored: dict[str, dict[str, Any]], eid: str, term: str) -> list[int]:
-    """The evidence ids of one stored text row (none when the entity has no such row),
-    decoded once: a neighbour lends the same term to many entities."""
-    row = stored.get(eid)
-    raw = row.get(term) if row else None
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        raw = row[term] = [int(i) for i in json.loads(raw) or []]  # type: ignore[index]
-    return list(raw)
+def _decode_ids(raw: str | None) -> list[int]:
+    """A stored row's evidence ids from their JSON text (none when there is no such row)."""
+    return [int(i) for i in json.loads(raw) or []] if raw else []
 
 
 def _row(
@@ -200,14 +196,14 @@ def _row(
     weight: float,
     users: Sequence[str],
     data: DescriptorInput,
-    stored: dict[str, dict[str, Any]],
+    evidence_of: Callable[[str, str], list[int]],
 ) -> dict[str, Any]:
     """One inferred row: its evidence is the sentences of the neighbours using it most."""
     ids: list[int] = []
     for n in users:
         if len(ids) >= EVIDENCE_PER_TERM:
             break
-        ids += _evidence_of(stored, n, term)[: max(1, EVIDENCE_PER_TERM // len(users))]
+        ids += evidence_of(n, term)[: max(1, EVIDENCE_PER_TERM // len(users))]
     return {
         "entity_kind": kind,
         "entity_id": eid,
