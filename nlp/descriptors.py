@@ -19,6 +19,7 @@ document frequency, evidence ids), so it can be explained.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -229,7 +230,9 @@ class EntityTerms:
             self.evidence[term].append(evidence_id)
 
 
+@functools.lru_cache(maxsize=4096)
 def month_of(when: datetime | None) -> str | None:
+    """'YYYY-MM' of a publication time (cached: every sentence of a page shares one)."""
     return when.strftime("%Y-%m") if when else None
 
 

@@ -33,16 +33,33 @@ from linernotes.nlp.similarity import RowStats, name_walk, normalise_part, zscor
 
 Lists = dict[str, list[tuple[str, float]]]
 BLOCK = 256  # changed rows per block: a block is BLOCK x N float32 per part
+# Walked rows kept between a block's norm and its cosines (all walked parts together).
+WALK_CACHE_BYTES = 512 * 2**20
+
+
+@dataclass
+class _Budget:
+    """Bytes the walked parts may still hold in their caches, and blocks handed out."""
+
+    left: int
+    hits: int = 0
 
 
 @dataclass
 class _Part:
-    """A part's rows ready for block cosines; `names` set for a walked sparse part."""
+    """A part's rows ready for block cosines; `names` set for a walked sparse part.
+
+    `kept` holds walked blocks from the norm pass until their cosines use them
+    (`_walked_rows`): the changed rows' norms must all be known before any
+    block's cosines, and walking a block was half of an incremental update.
+    """
 
     weight: float
     rows: Any
     names: Any = None
     walk: float = 0.0
+    kept: dict[bytes, Any] = field(default_factory=dict)
+    budget: _Budget | None = None
 
 
 @dataclass
@@ -83,34 +100,57 @@ def prepare_parts(
     from scipy import sparse
 
     out = []
+    budget = _Budget(WALK_CACHE_BYTES)
     for index, (weight, mat) in enumerate(parts):
         unit_rows = normalise_part(mat, center_dense and index not in uncentred)
         smoothing = 0.0 if index in unwalked else walk
         if smoothing > 0 and names is not None and sparse.issparse(unit_rows):
             rows = sparse.csr_matrix(unit_rows, dtype=np.float32)
-            out.append(_Part(weight, rows, sparse.csr_matrix(names, dtype=np.float32), smoothing))
+            walked = sparse.csr_matrix(names, dtype=np.float32)
+            out.append(_Part(weight, rows, walked, smoothing, budget=budget))
         else:
             out.append(_Part(weight, name_walk(unit_rows, names, smoothing)))
     return out
 
 
-def _walked_rows(part: _Part, rows: np.ndarray) -> Any:
-    """Rows `rows` of A @ U, A = I + walk * names @ names.T (as `WalkedCosines` defines it)."""
+def _walked_rows(part: _Part, rows: np.ndarray, keep: bool = False) -> Any:
+    """Rows `rows` of A @ U, A = I + walk * names @ names.T (as `WalkedCosines` defines it).
+
+    A block kept by an earlier call (`keep`, within the budget) is handed out once.
+    """
     from scipy import sparse
 
+    key = rows.tobytes()
+    if key in part.kept:
+        walked = part.kept.pop(key)
+        if part.budget is not None:
+            part.budget.left += _nbytes(walked)
+            part.budget.hits += 1
+        return walked
     n = part.rows.shape[0]
     eye = sparse.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (np.arange(len(rows)), rows)), shape=(len(rows), n)
     )
     steps = (eye + part.walk * (part.names[rows] @ part.names.T)).tocsr()
-    return steps @ part.rows
+    walked = steps @ part.rows
+    if keep and part.budget is not None and _nbytes(walked) <= part.budget.left:
+        part.kept[key] = walked
+        part.budget.left -= _nbytes(walked)
+    return walked
+
+
+def _nbytes(mat: Any) -> int:
+    return int(mat.data.nbytes + mat.indices.nbytes + mat.indptr.nbytes)
 
 
 def walked_inverse_norms(part: _Part, rows: np.ndarray) -> np.ndarray:
-    """1 / |walked row| for the given rows (the diagonal of A G A.T, from the rows themselves)."""
+    """1 / |walked row| for the given rows (the diagonal of A G A.T, from the rows themselves).
+
+    Each block's walked rows are kept for its cosines (`_raw_block`), budget allowing.
+    """
     out = np.empty(len(rows), dtype=np.float32)
     for start in range(0, len(rows), BLOCK):
-        walked = _walked_rows(part, rows[start : start + BLOCK])
+        walked = _walked_rows(part, rows[start : start + BLOCK], keep=True)
         norms = np.sqrt(np.asarray(walked.multiply(walked).sum(axis=1), dtype=np.float64).ravel())
         out[start : start + BLOCK] = 1.0 / np.maximum(norms, 1e-12)
     return out

@@ -168,3 +168,31 @@ def test_full_pass_with_statistics_is_unchanged() -> None:
         assert all(len(v) == 2 * K or len(v) == len(short[e]) for e, v in long.items())
     assert stats.mean.shape == (3, N) and np.isfinite(stats.inv[1]).all()
     assert np.isnan(stats.inv[0]).all()  # dense parts have no walked norm
+
+
+def test_walked_blocks_kept_from_the_norm_pass_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The norm pass hands each walked block to the cosine pass (budget allowing): the
+    update is the one computed with no budget at all, and nothing stays held after it."""
+    from linernotes.nlp import neighbour_update
+
+    options = {"standardise": True, "walk": 0.5, "unwalked": [2]}
+    prepared: list[Any] = []
+    real = neighbour_update.prepare_parts
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        prepared[:] = real(*args, **kwargs)
+        return prepared
+
+    monkeypatch.setitem(globals(), "prepare_parts", spy)
+    cached = _scenario(options)[3]
+    walked = [p for p in prepared if p.names is not None]
+    assert walked and all(p.budget.hits > 0 for p in walked)
+    assert all(not p.kept and p.budget.left == neighbour_update.WALK_CACHE_BYTES for p in walked)
+    monkeypatch.setattr(neighbour_update, "WALK_CACHE_BYTES", 0)
+    uncached = _scenario(options)[3]
+    assert all(p.budget.hits == 0 for p in prepared if p.names is not None)
+    for a, b in zip(cached.lists, uncached.lists, strict=True):
+        assert a.lists == b.lists and a.floors == b.floors
+    assert cached.touched == uncached.touched

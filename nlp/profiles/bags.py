@@ -35,7 +35,7 @@ from linernotes.storage.chunks import chunked
 from linernotes.storage.models import BagTerm, EntityBag
 from linernotes.storage.upsert import upsert
 
-BAG_VERSION = "bag-v1"  # bump when term extraction changes without a salience version bump
+BAG_VERSION = "bag-v2"  # bump when term extraction or `input_hash` changes (v2: order-free)
 FULL_BAG_ROWS = 50_000  # evidence rows extracted at once (full bags: ~200 B a term occurrence)
 log = logging.getLogger(__name__)
 
@@ -58,16 +58,25 @@ class Bags:
 
 
 def input_hash(key: EntityKey, corpus: Corpus, version: str = "") -> str:
-    """Fingerprint of everything an entity's bag is computed from (`version`: the extractor's)."""
+    """Fingerprint of everything an entity's bag is computed from (`version`: the extractor's).
+
+    The evidence enters as a sorted list: a bag is a sum over sentences, and a
+    changed document's rows come back with new ids, so in id order an entity
+    whose sentences on that page did not change would look changed too (a
+    10,000-page re-run extracted 1,250 such bags beside 822 real ones).
+    """
     evs = corpus.evidence[key]
     names = corpus.names
     co = sorted({c for ev in evs for c in ev.co})
+    sentences = sorted(
+        json.dumps([ev.text, ev.weight, ev.month, ev.co], ensure_ascii=False) for ev in evs
+    )
     payload = [
         BAG_VERSION,
         version,
         names.get(f"{key[0]}:{key[1]}", []),
         [(c, names.get(c, [])) for c in co],
-        [(ev.text, ev.weight, ev.month, ev.co) for ev in evs],
+        sentences,
     ]
     return hashlib.sha1(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()
 

@@ -148,11 +148,18 @@ def write_neighbors(
 
 @dataclass
 class NeighbourWrite:
-    """Rows written, and the entities whose lists were rewritten (None: the whole kind)."""
+    """Rows written, and the entities whose lists were rewritten (None: the whole kind).
+
+    `relisted` are those whose plain list (model `cultural`) holds other ids or
+    another order now: most rewritten lists only moved in score, because a
+    changed entity they hold scores a little differently, and what reads the
+    ids alone (the inferred terms) has nothing to redo for those.
+    """
 
     rows: int
     touched: set[str] | None
     recomputed: int = 0  # lists computed exactly against every candidate
+    relisted: set[str] | None = None
 
 
 def update_neighbors(
@@ -252,6 +259,7 @@ def _incremental(
         depth=k + RESERVE,
     )
     touched = {e for e in update.touched if _table_changed(e, k, old, update.lists)}
+    relisted = {e for e in touched if _ids_changed(e, k, old[0], update.lists[0])}
     current = set(ids)
     for before, after in zip(old, update.lists, strict=True):
         for eid in [e for e in before.lists if e not in current]:
@@ -271,7 +279,12 @@ def _incremental(
         len(update.recomputed),
         len(touched),
     )
-    return NeighbourWrite(rows, touched, len(update.recomputed))
+    return NeighbourWrite(rows, touched, len(update.recomputed), relisted)
+
+
+def _ids_changed(eid: str, k: int, old: Kept, new: Kept) -> bool:
+    """Whether the entity's first k neighbours are other ids, or in another order."""
+    return [n for n, _s in old.lists.get(eid, [])[:k]] != [n for n, _s in new.lists[eid][:k]]
 
 
 def _table_changed(eid: str, k: int, old: Sequence[Kept], new: Sequence[Kept]) -> bool:

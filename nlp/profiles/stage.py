@@ -209,7 +209,7 @@ def _write_neighbour_tables(
         summary.neighbors_written += written.rows
         # follows the neighbour table just written: where it or a descriptor changed
         moved = None if written.touched is None else changed | removed
-        relisted = written.touched or set()
+        relisted = written.relisted or set()
         write_borrowed(store, kind, descriptors, bags.summaries, cfg, moved, relisted)
 
 
