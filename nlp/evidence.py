@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from linernotes.nlp.embeddings import sentence_hash
@@ -39,7 +39,7 @@ from linernotes.storage.models import (
     Mention,
     Track,
 )
-from linernotes.storage.upsert import upsert
+from linernotes.storage.upsert import insert_rows, upsert
 
 EntityKey = tuple[str, str]  # (entity_kind, entity_id)
 
@@ -322,7 +322,7 @@ def refresh_evidence(store: Store) -> EvidenceStats:
                 new_rows.append(row.as_row())
                 touched.add((row.entity_kind, row.entity_id))
         if new_rows:
-            session.execute(insert(Evidence), new_rows)
+            insert_rows(session, Evidence, new_rows)
         stats.rows_written = len(new_rows)
         upsert(
             session,

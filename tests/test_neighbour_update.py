@@ -196,3 +196,17 @@ def test_walked_blocks_kept_from_the_norm_pass_change_nothing(
     for a, b in zip(cached.lists, uncached.lists, strict=True):
         assert a.lists == b.lists and a.floors == b.floors
     assert cached.touched == uncached.touched
+
+
+def test_walked_cosines_densified_in_chunks_equal_the_sparse_product(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linernotes.nlp import neighbour_update
+
+    rows = sparse.random(40, 300, density=0.05, random_state=1, format="csr", dtype=np.float32)
+    walked = sparse.random(7, 300, density=0.3, random_state=2, format="csr", dtype=np.float32)
+    want = (walked @ rows.T).toarray()
+    monkeypatch.setattr(neighbour_update, "DENSE_BYTES", 2 * 4 * 300)  # two rows a chunk
+    got = neighbour_update._times_transposed(walked, rows)
+    assert got.shape == (7, 40) and got.dtype == np.float32
+    assert np.allclose(got, want, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from linernotes.nlp.embeddings import sentence_hash
 from linernotes.nlp.profiles.bags import input_hash
 from linernotes.nlp.profiles.corpus import Corpus, Ev
 
@@ -14,7 +15,7 @@ def _corpus(evs: list[Ev]) -> Corpus:
 
 
 def _ev(id_: int, text: str, co: list[str] | None = None) -> Ev:
-    return Ev(id_, id_, text, f"h{id_}", "2024-05", 1.0, co or [])
+    return Ev(id_, id_, text, sentence_hash(text), "2024-05", 1.0, co or [])
 
 
 def test_the_order_of_the_evidence_rows_does_not_change_the_key() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from linernotes.storage import Store
-from linernotes.storage.models import Artist
-from linernotes.storage.upsert import dedupe_by_key, upsert
+from linernotes.storage.models import Artist, Descriptor
+from linernotes.storage.upsert import dedupe_by_key, insert_rows, upsert
 
 
 def _artist(i: str, name: str) -> dict[str, object]:
@@ -47,3 +47,17 @@ def test_large_batches_are_chunked(store: Store) -> None:
 def test_dedupe_merges_partial_rows() -> None:
     rows = dedupe_by_key([{"k": 1, "a": 1, "b": 1}, {"k": 1, "b": 2}], ["k"])
     assert rows == [{"k": 1, "a": 1, "b": 2}]
+
+
+def test_insert_rows_applies_column_defaults_and_json_in_chunks(store: Store) -> None:
+    rows = [
+        {"entity_kind": "track", "entity_id": f"t{i}", "term": "dreamy", "weight": 0.5,
+         "count": 1, "doc_freq": 2, "evidence_ids": [i, i + 1]}
+        for i in range(7)
+    ]  # fmt: skip
+    with store.session() as s:
+        assert insert_rows(s, Descriptor, rows, chunk_rows=3) == 7
+    with store.session() as s:
+        got = s.get(Descriptor, ("track", "t4", "dreamy"))
+        assert got is not None and got.evidence_ids == [4, 5] and got.source == "text"
+        assert s.scalar(select(func.count()).select_from(Descriptor)) == 7

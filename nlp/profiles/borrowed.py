@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, insert, select
+from sqlalchemy import Text, cast, delete, select
 
 from linernotes.nlp.descriptors import shown_weights
 from linernotes.nlp.evidence import EntityKey
@@ -36,6 +36,7 @@ from linernotes.nlp.profiles.writers import DescriptorInput
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Descriptor, Neighbor
+from linernotes.storage.upsert import insert_rows
 
 NEIGHBOURS = "neighbours"  # descriptors.source of an inferred term
 TEXT = "text"  # descriptors.source of a term read in the entity's own evidence
@@ -141,8 +142,7 @@ def write_borrowed(
             session.execute(delete(Descriptor).where(*old))
         for ids in chunked(sorted(targets or ())):
             session.execute(delete(Descriptor).where(*old, Descriptor.entity_id.in_(ids)))
-        for chunk in chunked(rows):
-            session.execute(insert(Descriptor), chunk)
+        insert_rows(session, Descriptor, rows)
     return len(rows)
 
 

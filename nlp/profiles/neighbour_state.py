@@ -15,14 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from linernotes.nlp.neighbour_update import Kept
 from linernotes.nlp.similarity import RowStats
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked
 from linernotes.storage.models import KeyValue, Neighbor
-from linernotes.storage.upsert import upsert
+from linernotes.storage.upsert import insert_rows, upsert
 
 STATS_KEY = "neighbour-stats:"  # + kind
 
@@ -134,8 +134,7 @@ def replace_rows(
             session.execute(
                 delete(Neighbor).where(Neighbor.entity_kind == kind, Neighbor.entity_id.in_(chunk))
             )
-        for batch in chunked(rows, 2000):
-            session.execute(insert(Neighbor), batch)
+        insert_rows(session, Neighbor, rows)
     return len(rows)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, select, text
 
 from linernotes.nlp.neighbour_update import Kept, floor_of, prepare_parts, update_lists
 from linernotes.nlp.profiles.config import (
@@ -32,8 +32,8 @@ from linernotes.nlp.similarity import (
     knn_combined_lists,
 )
 from linernotes.storage import Store
-from linernotes.storage.chunks import chunked
 from linernotes.storage.models import Neighbor, Vector
+from linernotes.storage.upsert import insert_rows
 
 log = logging.getLogger(__name__)
 HNSW_MAX_DIM = 4000  # pgvector's limit for an HNSW index over halfvec
@@ -373,8 +373,7 @@ def _store_neighbors(
     rows = neighbor_rows(kind, lists, sorted({e for _m, result in lists for e in result}))
     with store.session() as session:
         session.execute(delete(Neighbor).where(Neighbor.entity_kind == kind))
-        for chunk in chunked(rows, 2000):
-            session.execute(insert(Neighbor), chunk)
+        insert_rows(session, Neighbor, rows)
     return len(rows)
 
 

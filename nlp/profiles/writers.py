@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from linernotes.nlp.descriptors import (
@@ -27,7 +27,7 @@ from linernotes.nlp.similarity import backoff
 from linernotes.storage import Store
 from linernotes.storage.chunks import chunked, chunked_by_kind
 from linernotes.storage.models import Descriptor, DescriptorMonth, EntityState, Neighbor, Vector
-from linernotes.storage.upsert import upsert
+from linernotes.storage.upsert import insert_rows, upsert
 
 
 @dataclass
@@ -179,8 +179,7 @@ def write_vectors(store: Store, data: VectorInput, cfg: ProfileConfig) -> None:
             rows.append(_vector_row(key, CULTURAL, version[:100], combined, support, alpha, now))
     with store.session() as session:
         delete_for(session, Vector, set(parts) | data.removed)
-        for chunk in chunked(rows):
-            session.execute(insert(Vector), chunk)
+        insert_rows(session, Vector, rows)
         _write_states(session, set(parts), data.removed, data.hashes, now)
         delete_for(session, Neighbor, data.removed)
 
