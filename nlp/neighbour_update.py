@@ -23,7 +23,7 @@ enough changed; docs/similarity.md gives the measured overlap with one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +33,14 @@ from linernotes.nlp.similarity import RowStats, name_walk, normalise_part, zscor
 
 Lists = dict[str, list[tuple[str, float]]]
 BLOCK = 256  # changed rows per block: a block is BLOCK x N float32 per part
-# Walked rows kept between a block's norm and its cosines (all walked parts together).
-WALK_CACHE_BYTES = 512 * 2**20
-DENSE_BYTES = 64 * 2**20  # walked rows densified at once for their cosines
+# Walked chunks kept between their norms and their cosines (all walked parts together).
+WALK_CACHE_BYTES = 256 * 2**20
+DENSE_BYTES = 64 * 2**20  # one dense walked chunk (terms x rows float32) at most
 
 
 @dataclass
 class _Budget:
-    """Bytes the walked parts may still hold in their caches, and blocks handed out."""
+    """Bytes the walked parts may still hold in their caches, and chunks handed out."""
 
     left: int
     hits: int = 0
@@ -50,16 +50,18 @@ class _Budget:
 class _Part:
     """A part's rows ready for block cosines; `names` set for a walked sparse part.
 
-    `kept` holds walked blocks from the norm pass until their cosines use them
-    (`_walked_rows`): the changed rows' norms must all be known before any
-    block's cosines, and walking a block was half of an incremental update.
+    A walked part also keeps its rows transposed (`columns`, terms x entities)
+    for `_walked_columns`, and in `kept` the walked chunks of the norm pass
+    until their cosines use them: the changed rows' norms must all be known
+    before any block's cosines, and walking a chunk twice was half the work.
     """
 
     weight: float
     rows: Any
     names: Any = None
     walk: float = 0.0
-    kept: dict[bytes, Any] = field(default_factory=dict)
+    columns: Any = None
+    kept: dict[bytes, np.ndarray] = field(default_factory=dict)
     budget: _Budget | None = None
 
 
@@ -108,16 +110,22 @@ def prepare_parts(
         if smoothing > 0 and names is not None and sparse.issparse(unit_rows):
             rows = sparse.csr_matrix(unit_rows, dtype=np.float32)
             walked = sparse.csr_matrix(names, dtype=np.float32)
-            out.append(_Part(weight, rows, walked, smoothing, budget=budget))
+            columns = rows.T.tocsr()
+            out.append(_Part(weight, rows, walked, smoothing, columns, budget=budget))
         else:
             out.append(_Part(weight, name_walk(unit_rows, names, smoothing)))
     return out
 
 
-def _walked_rows(part: _Part, rows: np.ndarray, keep: bool = False) -> Any:
-    """Rows `rows` of A @ U, A = I + walk * names @ names.T (as `WalkedCosines` defines it).
+def _walked_columns(part: _Part, rows: np.ndarray, keep: bool = False) -> np.ndarray:
+    """Rows `rows` of A @ U, transposed and dense (terms x rows), A = I + walk * names @ names.T
+    (as `WalkedCosines` defines it): U.T @ A[rows].T, one sparse-by-dense product.
 
-    A block kept by an earlier call (`keep`, within the budget) is handed out once.
+    Why not A[rows] @ U: the walk fills rows in (a track's walked word row held
+    ~72,000 of 259,000 terms at 10,000 pages), and that sparse-by-sparse
+    product, then its product with U.T, cost 1.7-2.5x this route on the same
+    256 rows. A chunk kept by an earlier call (`keep`, within the budget) is
+    handed out once.
     """
     from scipy import sparse
 
@@ -125,7 +133,7 @@ def _walked_rows(part: _Part, rows: np.ndarray, keep: bool = False) -> Any:
     if key in part.kept:
         walked = part.kept.pop(key)
         if part.budget is not None:
-            part.budget.left += _nbytes(walked)
+            part.budget.left += walked.nbytes
             part.budget.hits += 1
         return walked
     n = part.rows.shape[0]
@@ -133,27 +141,33 @@ def _walked_rows(part: _Part, rows: np.ndarray, keep: bool = False) -> Any:
         (np.ones(len(rows), dtype=np.float32), (np.arange(len(rows)), rows)), shape=(len(rows), n)
     )
     steps = (eye + part.walk * (part.names[rows] @ part.names.T)).tocsr()
-    walked = steps @ part.rows
-    if keep and part.budget is not None and _nbytes(walked) <= part.budget.left:
+    walked = np.asarray(part.columns @ steps.T.toarray(), dtype=np.float32)
+    if keep and part.budget is not None and walked.nbytes <= part.budget.left:
         part.kept[key] = walked
-        part.budget.left -= _nbytes(walked)
+        part.budget.left -= walked.nbytes
     return walked
 
 
-def _nbytes(mat: Any) -> int:
-    return int(mat.data.nbytes + mat.indices.nbytes + mat.indptr.nbytes)
+def _chunks(part: _Part, rows: np.ndarray) -> Iterator[np.ndarray]:
+    """`rows` in pieces whose dense walked columns stay under DENSE_BYTES."""
+    step = max(1, DENSE_BYTES // (4 * max(1, part.rows.shape[1])))
+    for start in range(0, len(rows), step):
+        yield rows[start : start + step]
 
 
 def walked_inverse_norms(part: _Part, rows: np.ndarray) -> np.ndarray:
     """1 / |walked row| for the given rows (the diagonal of A G A.T, from the rows themselves).
 
-    Each block's walked rows are kept for its cosines (`_raw_block`), budget allowing.
+    Each chunk's walked columns are kept for its cosines (`_raw_block`), budget allowing.
     """
     out = np.empty(len(rows), dtype=np.float32)
+    done = 0
     for start in range(0, len(rows), BLOCK):
-        walked = _walked_rows(part, rows[start : start + BLOCK], keep=True)
-        norms = np.sqrt(np.asarray(walked.multiply(walked).sum(axis=1), dtype=np.float64).ravel())
-        out[start : start + BLOCK] = 1.0 / np.maximum(norms, 1e-12)
+        for chunk in _chunks(part, rows[start : start + BLOCK]):
+            walked = _walked_columns(part, chunk, keep=True)
+            norms = np.sqrt(np.einsum("ij,ij->j", walked, walked, dtype=np.float64))
+            out[done : done + len(chunk)] = 1.0 / np.maximum(norms, 1e-12)
+            done += len(chunk)
     return out
 
 
@@ -163,25 +177,13 @@ def _raw_block(part: _Part, rows: np.ndarray, inv: np.ndarray | None) -> np.ndar
         block = part.rows[rows] @ part.rows.T
         return np.asarray(block.toarray() if hasattr(block, "toarray") else block, np.float32)
     assert inv is not None
-    left = _times_transposed(_walked_rows(part, rows), part.rows)  # (A G)[rows], G = U U.T
+    left = np.empty((len(rows), part.rows.shape[0]), dtype=np.float32)  # (A G)[rows], G = U U.T
+    done = 0
+    for chunk in _chunks(part, rows):
+        left[done : done + len(chunk)] = np.asarray(part.rows @ _walked_columns(part, chunk)).T
+        done += len(chunk)
     inner = left + part.walk * np.asarray(part.names @ (part.names.T @ left.T)).T  # A symmetric
     return (inner * inv[rows][:, None] * inv[None, :]).astype(np.float32)
-
-
-def _times_transposed(walked: Any, unit_rows: Any) -> np.ndarray:
-    """walked @ unit_rows.T as dense float32, densifying `walked` a few rows at a time.
-
-    The walk fills rows in (a track's walked word row: ~72,000 of 259,000 terms
-    at 10,000 pages), and a sparse-by-sparse product of such rows cost 4x the
-    sparse-by-dense one on the same block (8.8-10.2 s against 2.1-2.6 s for
-    256 rows); a chunk stays under DENSE_BYTES.
-    """
-    step = max(1, DENSE_BYTES // (4 * max(1, walked.shape[1])))
-    out = np.empty((walked.shape[0], unit_rows.shape[0]), dtype=np.float32)
-    for start in range(0, walked.shape[0], step):
-        dense = walked[start : start + step].toarray().T
-        out[start : start + step] = np.asarray(unit_rows @ dense).T
-    return out
 
 
 def _block_rows(
