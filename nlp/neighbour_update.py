@@ -23,6 +23,7 @@ enough changed; docs/similarity.md gives the measured overlap with one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -340,6 +341,16 @@ def _refresh_norms(prepared: Sequence[_Part], stats: RowStats, rows: np.ndarray)
             stats.inv[index, rows] = walked_inverse_norms(part, rows)
 
 
+def _untouched(
+    old: Sequence[tuple[str, float]], floor: float, dropped: set[str], best: float | None
+) -> bool:
+    """Whether merging would give the row back as it is: it lost nothing, and no new
+    score reaches its floor (a row holding every candidate always takes the new ones)."""
+    if floor == -np.inf or (best is not None and best >= floor):
+        return False
+    return all(j not in dropped for j, _s in old)
+
+
 def _merge_columns(
     ids: Sequence[str],
     rows: np.ndarray,
@@ -367,19 +378,24 @@ def _merge_columns(
             mine = code[None, :]
             masked[(mine >= 0) & (code[rows][:, None] == mine)] = -np.inf
         best = np.argpartition(-masked, take - 1, axis=0)[:take] if take else None
+        scores = np.take_along_axis(masked, best, axis=0) if best is not None else None
+        top = scores.max(axis=0) if scores is not None else None
+        names = [ids[int(r)] for r in rows]
         for i in np.flatnonzero(~changed).tolist():
             eid = ids[i]
             if i in redo or eid not in before.lists:
                 redo.add(i)
                 continue
-            fresh = []
-            if best is not None:
-                fresh = [
-                    (ids[int(rows[c])], float(masked[c, i]))
-                    for c in best[:, i]
-                    if np.isfinite(masked[c, i])
-                ]
             floor = before.floors.get(eid, -np.inf)
+            if _untouched(before.lists[eid], floor, dropped, None if top is None else top[i]):
+                continue
+            fresh = []
+            if best is not None and scores is not None:
+                fresh = [
+                    (names[c], s)
+                    for c, s in zip(best[:, i].tolist(), scores[:, i].tolist(), strict=True)
+                    if math.isfinite(s)
+                ]
             merged = _merge(before.lists[eid], floor, dropped, fresh, depth, kk)
             if merged is None:
                 redo.add(i)
