@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from linernotes.nlp.neighbour_update import Kept, floor_of, prepare_parts, update_lists
+from linernotes.nlp.neighbour_blocks import prepare_parts
+from linernotes.nlp.neighbour_update import Kept, floor_of, update_lists
 from linernotes.nlp.similarity import RowStats, group_codes, knn_combined_lists
 
 N, K = 80, 10
@@ -175,11 +176,11 @@ def test_walked_blocks_kept_from_the_norm_pass_change_nothing(
 ) -> None:
     """The norm pass hands each walked block to the cosine pass (budget allowing): the
     update is the one computed with no budget at all, and nothing stays held after it."""
-    from linernotes.nlp import neighbour_update
+    from linernotes.nlp import neighbour_blocks
 
     options = {"standardise": True, "walk": 0.5, "unwalked": [2]}
     prepared: list[Any] = []
-    real = neighbour_update.prepare_parts
+    real = neighbour_blocks.prepare_parts
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         prepared[:] = real(*args, **kwargs)
@@ -189,36 +190,10 @@ def test_walked_blocks_kept_from_the_norm_pass_change_nothing(
     cached = _scenario(options)[3]
     walked = [p for p in prepared if p.names is not None]
     assert walked and all(p.budget.hits > 0 for p in walked)
-    assert all(not p.kept and p.budget.left == neighbour_update.WALK_CACHE_BYTES for p in walked)
-    monkeypatch.setattr(neighbour_update, "WALK_CACHE_BYTES", 0)
+    assert all(not p.kept and p.budget.left == neighbour_blocks.WALK_CACHE_BYTES for p in walked)
+    monkeypatch.setattr(neighbour_blocks, "WALK_CACHE_BYTES", 0)
     uncached = _scenario(options)[3]
     assert all(p.budget.hits == 0 for p in prepared if p.names is not None)
     for a, b in zip(cached.lists, uncached.lists, strict=True):
         assert a.lists == b.lists and a.floors == b.floors
     assert cached.touched == uncached.touched
-
-
-def test_walked_cosines_chunk_by_chunk_equal_the_plain_formula(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """(A U U.T A)[rows] / norms, A = I + walk * names @ names.T, written out with sparse
-    products, against the dense transposed route cut into chunks of two rows."""
-    from linernotes.nlp import neighbour_update
-
-    _ids, _dense, words, incidence, _artists = _data(5)
-    walk = 0.5
-    monkeypatch.setattr(neighbour_update, "DENSE_BYTES", 2 * 4 * words.shape[1])
-    (part,) = prepare_parts([(1.0, words)], names=_names(incidence), walk=walk)
-    unit = part.rows
-    names = part.names
-    steps = sparse.identity(N, format="csr", dtype=np.float32) + walk * (names @ names.T)
-    walked = (steps @ unit).toarray()
-    norms = np.linalg.norm(walked, axis=1)
-    rows = np.asarray([3, 8, 9, 40, 77])
-    inv = neighbour_update.walked_inverse_norms(part, rows)
-    assert np.allclose(inv, 1 / norms[rows], rtol=1e-5)
-    full_inv = (1 / norms).astype(np.float32)
-    got = neighbour_update._raw_block(part, rows, full_inv)
-    want = (walked[rows] @ walked.T) / np.outer(norms[rows], norms)
-    assert np.allclose(got, want, atol=1e-5)
-    assert part.budget.hits == 3 and not part.kept  # 5 rows in chunks of 2, each used once

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, select, text
 
-from linernotes.nlp.neighbour_update import Kept, floor_of, prepare_parts, update_lists
+from linernotes.nlp.neighbour_blocks import prepare_parts
+from linernotes.nlp.neighbour_update import Kept, floor_of, update_lists
 from linernotes.nlp.profiles.config import (
     CONTEXT,
     CULTURAL,
