@@ -295,9 +295,12 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             stages[2].ceiling_seconds = ceiling_extract(texts, args.ceiling_share, tmp)
             stages[3].ceiling_seconds = ceiling_embed(db_path, sentences, args.ceiling_share, tmp)
         first = sum(s.seconds for s in stages[1:])
-        if args.keep:  # the first run's state, for `--stages rerun`
+        if args.keep:  # the first run's state (and its times), for `--stages rerun`
             snapshot(db_path, tmp / FIRST_RUN)
             (tmp / "base.txt").write_text(base)
+            first_cpu = sum(s.cpu_seconds for s in stages[1:])
+            times = {"seconds": round(first, 1), "cpu_seconds": round(first_cpu, 1)}
+            (tmp / FIRST_TIMES).write_text(json.dumps(times) + "\n")
         changed = change(tmp, args.change)
         write_sources(sources, base, args.pages, "0")
         rerun = pipeline(db, sources, args.processes)
@@ -323,6 +326,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 FIRST_RUN = "first-run.db"
+FIRST_TIMES = "first-run.json"  # the first run's wall and CPU seconds, crawl to embed
 
 
 def snapshot(db_path: Path, copy: Path) -> None:
@@ -354,7 +358,16 @@ def measure_rerun(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     finally:
         server.terminate()
     rerun[0].counts = {"fetched": crawl_counts(db_path)["fetched"]}
-    return {"rerun": [asdict(s) for s in rerun], "rerun_seconds": sum(s.seconds for s in rerun)}
+    out: dict[str, Any] = {
+        "rerun": [asdict(s) for s in rerun],
+        "rerun_seconds": round(sum(s.seconds for s in rerun), 1),
+        "rerun_cpu_seconds": round(sum(s.cpu_seconds for s in rerun), 1),
+    }
+    if (tmp / FIRST_TIMES).exists():  # kept by a first run of this version or later
+        first = json.loads((tmp / FIRST_TIMES).read_text())
+        out["rerun_share"] = round(out["rerun_seconds"] / first["seconds"], 3)
+        out["rerun_cpu_share"] = round(out["rerun_cpu_seconds"] / first["cpu_seconds"], 3)
+    return out
 
 
 def crawl_counts(db_path: Path) -> dict[str, float]:
