@@ -87,7 +87,7 @@ def write_borrowed(
     of the entities listing a changed one as a neighbour are rewritten: nothing
     else an inferred row is computed from moved. Without, the whole kind.
     """
-    lists = lists_all = _neighbour_lists(store, kind)
+    lists = every = _neighbour_lists(store, kind)
     targets: set[str] | None = None
     if changed is not None:
         moved = set(changed)
@@ -95,7 +95,7 @@ def write_borrowed(
         targets |= {e for e, nbrs in lists.items() if not moved.isdisjoint(nbrs)}
         lists = {e: nbrs for e, nbrs in lists.items() if e in targets}
     needed = None if targets is None else targets | {n for v in lists.values() for n in v}
-    if needed is not None and len(needed) > len(lists_all) // 2:
+    if needed is not None and len(needed) > len(every) // 2:
         needed = None  # most of the kind: one scan beats hundreds of IN lists
     stored = _text_rows(store, kind, needed)
     shown: dict[str, dict[str, float]] = {}

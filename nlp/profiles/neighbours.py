@@ -283,18 +283,19 @@ def _incremental(
     return NeighbourWrite(rows, touched, len(update.recomputed), relisted)
 
 
+def _head(kept: Kept, eid: str, k: int) -> list[tuple[str, float]]:
+    """The entity's stored rows of one list: its first k, scores as rounded in the table."""
+    return [(n, round(s, 6)) for n, s in kept.lists.get(eid, [])[:k]]
+
+
 def _ids_changed(eid: str, k: int, old: Kept, new: Kept) -> bool:
     """Whether the entity's first k neighbours are other ids, or in another order."""
-    return [n for n, _s in old.lists.get(eid, [])[:k]] != [n for n, _s in new.lists[eid][:k]]
+    return [n for n, _s in _head(old, eid, k)] != [n for n, _s in _head(new, eid, k)]
 
 
 def _table_changed(eid: str, k: int, old: Sequence[Kept], new: Sequence[Kept]) -> bool:
     """Whether the entity's stored rows (the first k of each list, as rounded) change."""
-
-    def shown(kept: Kept) -> list[tuple[str, float]]:
-        return [(n, round(s, 6)) for n, s in kept.lists.get(eid, [])[:k]]
-
-    return any(shown(a) != shown(b) for a, b in zip(old, new, strict=True))
+    return any(_head(a, eid, k) != _head(b, eid, k) for a, b in zip(old, new, strict=True))
 
 
 def combination_parts(
