@@ -84,7 +84,7 @@ def prepare_parts(
 
 def _walked_columns(part: Part, rows: np.ndarray, keep: bool = False) -> np.ndarray:
     """Rows `rows` of A @ U, transposed and dense (terms x rows), A = I + walk * names @ names.T
-    (as `WalkedCosines` defines it): U.T @ A[rows].T, one sparse-by-dense product.
+    (as `walked_cosines.WalkedCosines` defines it): U.T @ A[rows].T, one sparse-by-dense product.
 
     Why not A[rows] @ U: the walk fills rows in (a track's walked word row held
     ~72,000 of 259,000 terms at 10,000 pages), and that sparse-by-sparse

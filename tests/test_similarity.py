@@ -15,7 +15,6 @@ from linernotes.nlp.neighbour_metrics import (
 )
 from linernotes.nlp.similarity import (
     Combination,
-    WalkedCosines,
     backoff,
     hash_features,
     knn,
@@ -89,24 +88,6 @@ def test_knn_combined_walked_sparse_part_equals_the_explicit_walk() -> None:
             {ids[j]: cosines[row, j] for j in range(n) if j != row}, abs=1e-6
         )
     assert cosines[0, 8] == 0 and max(cosines[0, 1:8]) > 0
-
-
-def test_walked_cosines_built_in_small_blocks_equal_the_explicit_walk() -> None:
-    """Gram matrix, diagonal and rows built a few entities at a time (in memory or spilled to
-    a file) give the same cosines as the explicit walk."""
-    rng = np.random.default_rng(11)
-    n = 7
-    words = sparse.random(n, 30, density=0.2, random_state=5, format="csr")
-    incidence = (rng.random((n, 3)) > 0.5).astype(np.float64)
-    names = sparse.csr_matrix(incidence / np.maximum(incidence.sum(axis=1, keepdims=True), 1))
-    unit_rows = normalise_part(words, centre=False)
-    walked = name_walk(unit_rows, names, 1.0).toarray()
-    for spill_over in (n, 0):  # G in memory, then G in a temporary file read back in chunks
-        blocked = WalkedCosines(unit_rows, names, 1.0, block=2, spill_over=spill_over)
-        assert (blocked.gram.file is None) == (spill_over == n)
-        rows = np.vstack([blocked.rows(start, min(n, start + 3)) for start in range(0, n, 3)])
-        blocked.gram.close()
-        assert rows == pytest.approx(walked @ walked.T, abs=1e-5)
 
 
 def test_knn_combined_leaves_uncentred_count_parts_at_zero_for_empty_rows() -> None:
