@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 
-from linernotes.nlp.descriptors import FamilyMatcher
+from linernotes.nlp.count_profiles import FamilyMatcher
 from linernotes.nlp.profiles.config import ProfileConfig
 from linernotes.nlp.profiles.corpus import Corpus, Ev
 from linernotes.nlp.profiles.features import (

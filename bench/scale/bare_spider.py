@@ -1,7 +1,7 @@
 """The crawl ceiling of bench-scale: a bare Scrapy spider over the same site, the same way.
 
 Run as a script (a file, not -c: Scrapy inspects callback source) by
-bench/scale/run.py. It discovers URLs as `linernotes crawl` does with the
+bench/scale/crawl.py. It discovers URLs as `linernotes crawl` does with the
 bench's sources file: robots.txt obeyed, the sitemap index and its sitemaps,
 the RSS feed, the start URL and the links of each page that match the
 source's `allow`/`follow` patterns; with the throttle and concurrency

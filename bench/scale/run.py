@@ -35,148 +35,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench.scale.corpus import SHARED, build, change
+from bench.scale.crawl import CRAWL_RESULTS, ceiling_crawl, measure_crawl
+from bench.scale.stages import (
+    REPO,
+    Stage,
+    crawl_counts,
+    free_port,
+    pipeline,
+    serve,
+    snapshot,
+    sql_scalar,
+    timed,
+    write_sources,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "scale-results"
-CRAWL_RESULTS = REPO / "bench" / "scale-crawl.json"
-
-
-@dataclass
-class Stage:
-    """One timed child process."""
-
-    name: str
-    seconds: float
-    peak_rss_mb: float
-    cpu_seconds: float = 0.0  # user + system, the process and the children it waited for
-    counts: dict[str, float] = field(default_factory=dict)
-    ceiling_seconds: float | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        """Ceiling time / our time: 1.0 means as fast as the plain library call."""
-        if not self.ceiling_seconds or not self.seconds:
-            return None
-        return round(self.ceiling_seconds / self.seconds, 3)
-
-
-def timed(name: str, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> Stage:
-    """Run a child to completion; its wall time and peak RSS (kB -> MB)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"bench-scale: stage {name} failed with exit code {proc.returncode}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Stage(name, round(seconds, 1), round(usage.ru_maxrss / 1024, 1), round(cpu, 1))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(site: Path, port: int) -> subprocess.Popen[bytes]:
-    """The static site on loopback, in a child process (a real socket server)."""
-    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"bench-scale: the site server did not start on port {port}")
-
-
-def write_sources(
-    path: Path, base: str, pages: int, recrawl_after: str, extract_workers: int | None = None
-) -> None:
-    workers = "" if extract_workers is None else f"extract_workers = {extract_workers}\n"
-    path.write_text(
-        f"[crawler]\ndelay = 0\nbatch_size = 100\n{workers}\n"
-        f'[[source]]\nname = "scale"\nstart_urls = ["{base}/"]\n'
-        f'feeds = ["{base}/feed.xml"]\nsitemaps = ["{base}/sitemap.xml"]\n'
-        f'follow = ["/page/"]\nallow = ["/posts/", "/print/", "/partner/"]\n'
-        f"max_pages = {pages * 2}\nallow_private_addresses = true\n"
-        f'recrawl_after = "{recrawl_after}"\n',
-        encoding="utf-8",
-    )
-
-
-def sql_scalar(db: str, query: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "linernotes", "--db", db, "sql", "--csv", query],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return out.splitlines()[-1] if out else ""
-
-
-def pipeline(db: str, sources: Path, processes: int) -> list[Stage]:
-    """crawl, extract, embed as the user runs them, each in its own process."""
-    ln = [sys.executable, "-m", "linernotes", "--db", db]
-    return [
-        timed("crawl", [*ln, "crawl", "--sources", str(sources)]),
-        timed("extract", [*ln, "extract", "--processes", str(processes)]),
-        timed("embed", [*ln, "embed"]),
-    ]
-
-
-# Settings of ours the bare spider must not take: our middlewares, pipeline and resolver.
-NOT_THROTTLE = {
-    "DOWNLOADER_MIDDLEWARES",
-    "ITEM_PIPELINES",
-    "EXTENSIONS",
-    "SPIDER_MODULES",
-    "TWISTED_DNS_RESOLVER",
-    "BOT_NAME",
-}
-
-
-def ceiling_crawl(base: str, sources: Path, tmp: Path) -> Stage:
-    """bench/scale/bare_spider.py over the same site, timed as a whole process.
-
-    Same seeds, same link patterns, robots.txt obeyed, and every Scrapy setting of
-    linernotes.crawler.settings (concurrency, AutoThrottle, delay, retries, timeouts)
-    except our middlewares, pipeline and resolver.
-    """
-    from linernotes.crawler.settings import build_settings
-    from linernotes.crawler.sources import load_sources
-
-    config = load_sources(sources)
-    source = config.sources[0]
-    settings = {
-        k: v
-        for k, v in build_settings(config.crawler).items()
-        if k not in NOT_THROTTLE and not k.startswith("LN_")
-    }
-    settings |= {
-        "LOG_LEVEL": "ERROR",
-        "DEPTH_LIMIT": source.max_depth,
-        "LN_PATTERNS": [*source.allow, *source.follow],
-    }
-    out = tmp / "bare.json"
-    script = Path(__file__).with_name("bare_spider.py")
-    stage = timed("bare", [sys.executable, str(script), json.dumps(settings), base, str(out)])
-    stage.counts = {"pages": int(json.loads(out.read_text())["pages"])}
-    return stage
 
 
 CEILING_EXTRACT = r"""
@@ -188,6 +69,7 @@ for _ in nlp.pipe(texts, batch_size=64):
     pass
 print(time.perf_counter() - t0)
 """
+
 
 CEILING_EMBED = r"""
 import json, sys, time
@@ -329,15 +211,6 @@ FIRST_RUN = "first-run.db"
 FIRST_TIMES = "first-run.json"  # the first run's wall and CPU seconds, crawl to embed
 
 
-def snapshot(db_path: Path, copy: Path) -> None:
-    """A consistent copy of a SQLite database (the backup API, not a file copy)."""
-    import sqlite3
-
-    copy.unlink(missing_ok=True)
-    with sqlite3.connect(db_path) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)
-
-
 def measure_rerun(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """The changed-pages re-run again, from the first run's database a `--keep` run saved.
 
@@ -368,87 +241,6 @@ def measure_rerun(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         out["rerun_share"] = round(out["rerun_seconds"] / first["seconds"], 3)
         out["rerun_cpu_share"] = round(out["rerun_cpu_seconds"] / first["cpu_seconds"], 3)
     return out
-
-
-def crawl_counts(db_path: Path) -> dict[str, float]:
-    """Documents, stored documents and fetched responses of the last crawl run."""
-    import sqlite3
-
-    with sqlite3.connect(db_path) as conn:
-        total, stored = conn.execute(
-            "SELECT count(*), sum(status = 'stored') FROM documents"
-        ).fetchone()
-        (stats,) = conn.execute("SELECT stats FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
-    fetched = json.loads(stats)["sources"]["scale"]["fetched"]
-    return {"pages": total, "stored": stored or 0, "fetched": fetched}
-
-
-def crawl_variants(args: argparse.Namespace) -> list[tuple[str, Path, int | None]]:
-    """(name, source tree, extract_workers) of each crawl to time next to the ceiling."""
-    variants: list[tuple[str, Path, int | None]] = []
-    trees = args.baseline_tree or []
-    for tree in trees:
-        name = "baseline" if len(trees) == 1 else f"baseline-{tree.name}"
-        variants.append((name, tree.resolve(), None))
-    for workers in args.extract_workers or [None]:
-        name = "crawl" if workers is None else f"crawl-w{workers}"
-        variants.append((name, REPO, workers))
-    return variants
-
-
-def time_crawl(name: str, tree: Path, db_path: Path, sources: Path, profile: Path | None) -> Stage:
-    """One `linernotes crawl` of `tree`'s code into a fresh database, timed as a process."""
-    db_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "linernotes", "--db", f"sqlite:///{db_path}"]
-    cmd += ["crawl", "--sources", str(sources)]
-    if profile is not None:
-        cmd[1:1] = ["-m", "cProfile", "-o", str(profile)]
-    return timed(name, cmd, env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree)
-
-
-def measure_crawl(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    """The crawl stage alone, `--repeat` rounds; in each, every variant (this tree with each
-    `--extract-workers`, and `--baseline-tree`) into a fresh database, then the ceiling, so
-    load on the shared machine hits all of them alike (odd rounds run the variants in
-    reverse order). Compare ratios, not seconds."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    corpus = build(tmp, args.pages, base, args.seed)
-    server = serve(tmp / "site", port)
-    rounds: list[dict[str, Any]] = []
-    try:
-        for n in range(args.repeat):
-            stages: list[Stage] = []
-            variants = crawl_variants(args)
-            for name, tree, workers in variants if n % 2 == 0 else variants[::-1]:
-                sources = tmp / f"sources-{name}.toml"
-                write_sources(sources, base, args.pages, "7d", workers)
-                db_path = tmp / f"{name}.db"
-                profile = args.profile if n == 0 and tree == REPO else None
-                stage = time_crawl(name, tree, db_path, sources, profile)
-                stage.counts = crawl_counts(db_path)
-                stages.append(stage)
-            bare = ceiling_crawl(base, sources, tmp)
-            row: dict[str, Any] = {"round": n, "bare": asdict(bare)}
-            for stage in stages:
-                stage.ceiling_seconds = bare.seconds
-                cpu_ratio = round(bare.cpu_seconds / stage.cpu_seconds, 3)
-                row[stage.name] = asdict(stage) | {"ratio": stage.ratio, "cpu_ratio": cpu_ratio}
-            rounds.append(row)
-            summary = "; ".join(
-                f"{s.name} {s.seconds} s, cpu {s.cpu_seconds} s (ratio {s.ratio})" for s in stages
-            )
-            print(
-                f"round {n}: bare {bare.seconds} s, cpu {bare.cpu_seconds} s; {summary}", flush=True
-            )
-    finally:
-        server.terminate()
-    medians: dict[str, dict[str, float]] = {}
-    for name, _, _ in crawl_variants(args):
-        for key in ("ratio", "cpu_ratio"):
-            values = sorted(r[name][key] for r in rounds)
-            medians.setdefault(name, {})[key] = values[len(values) // 2]
-    return {"pages": args.pages, "corpus": corpus, "rounds": rounds, "median": medians}
 
 
 def to_markdown(result: dict[str, Any]) -> str:

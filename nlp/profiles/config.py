@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from linernotes.nlp.descriptors import ERA_DECADES, SalienceConfig
+from linernotes.nlp.count_profiles import ERA_DECADES
+from linernotes.nlp.descriptors import SalienceConfig
 from linernotes.nlp.embeddings import MODEL_NAME, encoder_spec
 from linernotes.nlp.similarity import COMENTION_DIM, TFIDF_DIM, Combination
 from linernotes.nlp.vocabulary import GENRE_FAMILIES, prototype_terms

@@ -17,13 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from linernotes.nlp.descriptors import (
-    EntityTerms,
-    FamilyMatcher,
-    TermExtractor,
-    content_words,
-    era_profile,
-)
+from linernotes.nlp.count_profiles import FamilyMatcher, era_profile
+from linernotes.nlp.descriptors import EntityTerms, TermExtractor, content_words
 from linernotes.nlp.evidence import EntityKey
 from linernotes.nlp.profiles.config import CONTEXT, SALIENCE, TEXT, ProfileConfig
 from linernotes.nlp.profiles.corpus import Corpus, Ev

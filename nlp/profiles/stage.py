@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from linernotes.nlp.descriptors import FamilyMatcher, TermExtractor
+from linernotes.nlp.count_profiles import FamilyMatcher
+from linernotes.nlp.descriptors import TermExtractor
 from linernotes.nlp.embeddings import Encoder, encoder_spec
 from linernotes.nlp.evidence import EntityKey, EvidenceStats, refresh_evidence
 from linernotes.nlp.profiles.bags import Bags, descriptor_batches, entity_bags
