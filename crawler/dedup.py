@@ -4,16 +4,14 @@ Exact duplicates share the SHA-256 of the whitespace- and case-normalised
 text. Syndicated copies differ in a byline, a "first published at" line or a
 footer, so they are found with a 64-bit SimHash over word 3-shingles: two
 texts within `MAX_DISTANCE` bits are the same article (distinct articles sit
-around 32 bits apart). The index splits each hash into eight 8-bit bands; two
-hashes within 7 bits agree exactly on at least one band (pigeonhole), so a
-lookup compares only the documents sharing a band, not the whole corpus.
+around 32 bits apart). The index compares a new hash with every stored one
+at once (XOR and popcount in numpy).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
 from itertools import islice
 
 import numpy as np
@@ -21,7 +19,6 @@ import numpy as np
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_DISTANCE = 6
 MIN_WORDS_FOR_NEAR = 40
-BANDS = 8
 _MASK64 = (1 << 64) - 1
 _BITS = np.arange(64, dtype=np.uint64)
 
@@ -80,47 +77,63 @@ def long_enough(text: str) -> bool:
 
 
 class SimhashIndex:
-    """Document ids by SimHash, banded for sub-linear near-duplicate lookup."""
+    """Document ids by SimHash; a lookup compares the value with every indexed one at once.
+
+    Why a scan in numpy rather than bands in Python: with eight 8-bit bands a
+    lookup visited about n/32 candidates one by one (190 at 6,000 documents, 31,000
+    at a million), the largest part of a crawl batch's storage time, growing with
+    the corpus. XOR and popcount over one uint64 array compare all n in C (about
+    2 ms at a million), exactly, and take 16 bytes a document instead of eight
+    list entries. Removed documents leave a dead slot until half the slots are dead.
+    """
+
+    _DEAD = -1  # a slot's id once its document left the index (real ids are positive)
 
     def __init__(self) -> None:
-        self._bands: list[dict[int, list[tuple[int, int]]]] = [
-            defaultdict(list) for _ in range(BANDS)
-        ]
-        self._values: dict[int, int] = {}
+        self._ids = np.empty(1024, dtype=np.int64)
+        self._hashes = np.empty(1024, dtype=np.uint64)
+        self._used = 0  # slots filled, dead ones included
+        self._slot: dict[int, int] = {}  # document id -> its slot
 
     def __len__(self) -> int:
-        return len(self._values)
-
-    @staticmethod
-    def _keys(value: int) -> list[int]:
-        unsigned = value & _MASK64
-        return [(unsigned >> (8 * band)) & 0xFF for band in range(BANDS)]
+        return len(self._slot)
 
     def add(self, doc_id: int, value: int) -> None:
         self.discard(doc_id)
-        self._values[doc_id] = value
-        for band, key in enumerate(self._keys(value)):
-            self._bands[band][key].append((doc_id, value))
+        if self._used == len(self._ids):
+            self._grow()
+        slot = self._used
+        self._ids[slot], self._hashes[slot] = doc_id, value & _MASK64
+        self._slot[doc_id] = slot
+        self._used += 1
 
     def discard(self, doc_id: int) -> None:
-        value = self._values.pop(doc_id, None)
-        if value is None:
-            return
-        for band, key in enumerate(self._keys(value)):
-            kept = [e for e in self._bands[band][key] if e[0] != doc_id]
-            if kept:
-                self._bands[band][key] = kept
-            else:
-                del self._bands[band][key]
+        slot = self._slot.pop(doc_id, None)
+        if slot is not None:
+            self._ids[slot] = self._DEAD
 
     def near(self, value: int, exclude: int | None = None) -> int | None:
-        """The id of the closest indexed document within MAX_DISTANCE bits, if any."""
-        best: tuple[int, int] | None = None
-        for band, key in enumerate(self._keys(value)):
-            for doc_id, other in self._bands[band].get(key, ()):
-                if doc_id == exclude:
-                    continue
-                d = distance(value, other)
-                if d <= MAX_DISTANCE and (best is None or (d, doc_id) < best):
-                    best = (d, doc_id)
-        return None if best is None else best[1]
+        """The id of the closest indexed document within MAX_DISTANCE bits, if any (the
+        lowest id among equally close ones)."""
+        if not self._slot:
+            return None
+        used = self._used
+        ids = self._ids[:used]
+        bits = np.bitwise_count(self._hashes[:used] ^ np.uint64(value & _MASK64))
+        hit = (bits <= MAX_DISTANCE) & (ids != self._DEAD)
+        if exclude is not None:
+            hit &= ids != exclude
+        found = np.flatnonzero(hit)
+        if found.size == 0:
+            return None
+        best = found[np.lexsort((ids[found], bits[found]))[0]]
+        return int(ids[best])
+
+    def _grow(self) -> None:
+        """Drop dead slots; double the arrays when they are still at least half full."""
+        alive = np.flatnonzero(self._ids[: self._used] != self._DEAD)
+        size = len(self._ids) * (2 if len(alive) * 2 >= len(self._ids) else 1)
+        ids, hashes = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
+        ids[: len(alive)], hashes[: len(alive)] = self._ids[alive], self._hashes[alive]
+        self._ids, self._hashes, self._used = ids, hashes, len(alive)
+        self._slot = {int(doc_id): slot for slot, doc_id in enumerate(ids[: len(alive)])}

@@ -183,7 +183,11 @@ class _Known:
 
 
 def _write(
-    session: Session, existing: Document | None, values: dict[str, Any], known: _Known
+    session: Session,
+    existing: Document | None,
+    values: dict[str, Any],
+    known: _Known,
+    flush: bool = True,
 ) -> Document:
     if existing is None:
         existing = Document(**values)
@@ -191,9 +195,61 @@ def _write(
     else:
         for key, value in values.items():
             setattr(existing, key, value)
-    session.flush()
+    if flush:
+        session.flush()
     known.wrote(existing)
     return existing
+
+
+# Placeholder ids of rows not flushed yet: far above any id a database hands out.
+PLACEHOLDER_IDS = 1 << 62
+
+
+@dataclass
+class _NewRows:
+    """New documents of a batch that wait for the batch's one flush to learn their ids.
+
+    Why: a flush per new document (an INSERT round trip through the ORM's unit of
+    work, only to learn the row's id) was over half of a crawl batch's storage
+    time; flushed together, SQLAlchemy inserts them in one statement. Until then
+    a new text sits in the near-duplicate index under a placeholder id above any
+    real one (so, as before, an older document wins a tie); a later record of the
+    batch that turns out to copy it flushes first, so every id that leaves this
+    module is a real one. Queries autoflush as before.
+    """
+
+    near: NearIndex | None
+    rows: dict[int, tuple[Document, int]] = field(default_factory=dict)  # placeholder -> row
+
+    def add(self, row: Document, simhash: int | None) -> None:
+        """Hold `row`'s near-index entry (none without a SimHash) under a placeholder."""
+        if self.near is not None and simhash is not None:
+            placeholder = PLACEHOLDER_IDS + len(self.rows)
+            self.near.add(placeholder, simhash)
+            self.rows[placeholder] = (row, simhash)
+
+    def real_id(self, session: Session, doc_id: int | None) -> int | None:
+        """`doc_id` itself, or for a placeholder the id of its row (flushing for it)."""
+        if doc_id is None or doc_id < PLACEHOLDER_IDS:
+            return doc_id
+        row = self.rows[doc_id][0]
+        if row.id is None:
+            session.flush()
+        return int(row.id)
+
+    def settle(self, session: Session) -> None:
+        """Flush, and move every placeholder entry of the near index to its real id."""
+        session.flush()
+        self.forget(keep=True)
+
+    def forget(self, keep: bool = False) -> None:
+        """Placeholders out of the near index (with `keep`, back in under real ids)."""
+        for placeholder, (row, simhash) in self.rows.items():
+            assert self.near is not None
+            self.near.discard(placeholder)
+            if keep:
+                self.near.add(int(row.id), simhash)
+        self.rows.clear()
 
 
 def _take_over(
@@ -225,7 +281,8 @@ def _save_one(
     near: NearIndex | None,
     refresh: bool,
     known: _Known,
-) -> SaveOutcome:
+    new_rows: _NewRows,
+) -> SaveOutcome | Document:
     existing = known.rows.get(rec.canonical_url)
     own_id = existing.id if existing is not None else None
     if rec.not_modified and existing is not None:
@@ -249,7 +306,8 @@ def _save_one(
         original = exact_original(session, rec.canonical_url, rec.content_hash, own_id)
     kind = "duplicate"
     if original is None and near is not None and rec.simhash is not None and rec.check_near:
-        original, kind = near.near(rec.simhash, own_id), "near_duplicate"
+        found = near.near(rec.simhash, own_id)
+        original, kind = new_rows.real_id(session, found), "near_duplicate"
     if original is not None and published_earlier(session, rec.published_at, original):
         return _take_over(session, rec, values, existing, original, kind, near, known)
     if original is not None:
@@ -262,12 +320,16 @@ def _save_one(
             known,
         )
         return SaveOutcome(rec.canonical_url, kind, row.id, original)
+    indexed = near is not None and rec.simhash is not None and rec.check_near
+    if existing is None:  # its id comes with the batch's flush (`_NewRows`)
+        row = _write(session, None, values, known, flush=False)
+        new_rows.add(row, rec.simhash if indexed else None)
+        return row
     row = _write(session, existing, values, known)
-    if near is not None and rec.simhash is not None and rec.check_near:
-        if own_id is not None:
-            near.discard(own_id)
+    if near is not None and indexed and rec.simhash is not None:
+        near.discard(existing.id)
         near.add(row.id, rec.simhash)
-    return SaveOutcome(rec.canonical_url, "stored" if existing is None else "updated", row.id)
+    return SaveOutcome(rec.canonical_url, "updated", row.id)
 
 
 def save_documents(
@@ -287,12 +349,20 @@ def save_documents(
     `near` finds near-duplicate originals and learns every newly stored text;
     `refresh` rewrites unchanged documents too (used by `reextract`).
     """
-    outcomes = []
-    with store.session() as session:
-        known = _Known.load(session, records)
-        for rec in records:
-            outcomes.append(_save_one(session, rec, run_id, near, refresh, known))
-        for source_id, (links, handled) in (frontier or {}).items():
-            add_to_frontier(session, source_id, links)
-            mark_frontier(session, source_id, handled)
-    return outcomes
+    saved: list[SaveOutcome | Document] = []
+    new_rows = _NewRows(near)
+    try:
+        with store.session() as session:
+            known = _Known.load(session, records)
+            for rec in records:
+                saved.append(_save_one(session, rec, run_id, near, refresh, known, new_rows))
+            new_rows.settle(session)
+            for source_id, (links, handled) in (frontier or {}).items():
+                add_to_frontier(session, source_id, links)
+                mark_frontier(session, source_id, handled)
+    finally:
+        new_rows.forget()  # a failed batch leaves no placeholder (nor row) behind
+    return [
+        SaveOutcome(s.canonical_url, "stored", s.id) if isinstance(s, Document) else s
+        for s in saved
+    ]

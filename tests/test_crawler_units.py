@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from datetime import datetime
 
 import pytest
 
-from linernotes.crawler.dedup import SimhashIndex, content_hash, distance, simhash, words_of
+from linernotes.crawler.dedup import (
+    MAX_DISTANCE,
+    SimhashIndex,
+    content_hash,
+    distance,
+    simhash,
+    words_of,
+)
 from linernotes.crawler.extraction import extract
 from linernotes.crawler.urls import canonicalize, is_public_ip, private_address_reason, trap_reason
 from tests.conftest import SHARED, needs_shared
@@ -66,6 +74,38 @@ def test_simhash_separates_copies_from_other_texts() -> None:
     assert index.near(simhash(a + " First published elsewhere.")) == 1
     index.discard(1)
     assert index.near(simhash(a)) is None
+
+
+def _nearest_reference(entries: dict[int, int], value: int, exclude: int | None) -> int | None:
+    """The closest entry within MAX_DISTANCE bits, lowest id first among ties: a plain loop."""
+    close = [
+        (distance(value, other), doc_id)
+        for doc_id, other in entries.items()
+        if doc_id != exclude and distance(value, other) <= MAX_DISTANCE
+    ]
+    return min(close)[1] if close else None
+
+
+def test_simhash_index_answers_like_a_scan_of_every_entry_through_growth_and_removals() -> None:
+    """Adds, re-adds and removals past the index's first 1,024 slots (so it grows and drops
+    dead slots); every lookup equals the plain loop, ties going to the lowest id."""
+    rng = random.Random(5)
+    index, entries = SimhashIndex(), {}
+    bases = [rng.getrandbits(64) - (1 << 63) for _ in range(40)]
+    for step in range(3000):
+        doc_id = rng.randrange(1, 2500)
+        if rng.random() < 0.3:
+            index.discard(doc_id)
+            entries.pop(doc_id, None)
+            continue
+        value = rng.choice(bases) ^ sum(1 << rng.randrange(64) for _ in range(rng.randrange(5)))
+        index.add(doc_id, value)
+        entries[doc_id] = value
+        if step % 7 == 0:
+            probe = rng.choice(bases) ^ (1 << rng.randrange(64))
+            exclude = rng.choice([None, doc_id])
+            assert index.near(probe, exclude) == _nearest_reference(entries, probe, exclude)
+    assert len(index) == len(entries)
 
 
 def _simhash_reference(text: str) -> int:

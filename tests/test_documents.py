@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from linernotes.crawler.dedup import SimhashIndex, content_hash, simhash
 from linernotes.storage import Store
@@ -83,6 +84,32 @@ def test_exact_and_near_duplicates_link_to_original(store: Store) -> None:
     for url in ("https://b.org/copy", "https://c.org/syndicated"):
         assert rows[url].duplicate_of == original
         assert rows[url].status == "skipped" and rows[url].text is None
+
+
+def test_a_batch_flushes_its_new_rows_once_and_indexes_them_under_real_ids(
+    store: Store,
+) -> None:
+    """New rows wait for the batch's flush; the near index ends with their ids, no
+    placeholder, and a batch that fails leaves the index as it found it."""
+    index = SimhashIndex()
+    other = " ".join(ARTICLE.split()[::-1])  # same words, another text: no near duplicate
+    out = docs.save_documents(
+        store, [record("https://a.org/1"), record("https://a.org/2", other)], None, near=index
+    )
+    assert [o.outcome for o in out] == ["stored", "stored"]
+    with store.session() as s:
+        ids = {d.canonical_url: d.id for d in s.scalars(select(Document))}
+    assert [o.doc_id for o in out] == [ids["https://a.org/1"], ids["https://a.org/2"]]
+    assert len(index) == 2 and index.near(simhash(other)) == ids["https://a.org/2"]
+    bad = record("https://a.org/3", ARTICLE + " Again.")
+    bad.url = None  # type: ignore[assignment]  # NOT NULL: the batch's flush fails
+    with pytest.raises(IntegrityError):
+        docs.save_documents(
+            store, [record("https://a.org/4", other + " Too."), bad], None, near=index
+        )
+    assert len(index) == 2 and index.near(simhash(other)) == ids["https://a.org/2"]
+    with store.session() as s:
+        assert len(s.scalars(select(Document)).all()) == 2
 
 
 def test_skipped_records_keep_reason(store: Store) -> None:
