@@ -207,40 +207,44 @@ PLACEHOLDER_IDS = 1 << 62
 
 @dataclass
 class _NewRows:
-    """New documents of a batch that wait for the batch's one flush to learn their ids.
+    """New documents of a batch that wait for one flush to learn their ids.
 
-    Why: a flush per new document (an INSERT round trip through the ORM's unit of
-    work, only to learn the row's id) was over half of a crawl batch's storage
-    time; flushed together, SQLAlchemy inserts them in one statement. Until then
-    a new text sits in the near-duplicate index under a placeholder id above any
-    real one (so, as before, an older document wins a tie); a later record of the
-    batch that turns out to copy it flushes first, so every id that leaves this
-    module is a real one. Queries autoflush as before.
+    Why: a flush per new document (the ORM's unit of work, only to learn the
+    row's id) was most of a crawl batch's storage time. Until the flush a new
+    text sits in the near-duplicate index under a placeholder id above any real
+    one (so, as before, an older document wins a tie). A later record of the
+    batch can meet a waiting row three ways: the same URL, the same text hash, or
+    a near-duplicate lookup that answers a placeholder; each settles first
+    (flush, placeholders re-keyed to real ids), so from there on everything is
+    as if every row had been flushed when written.
     """
 
     near: NearIndex | None
+    waiting: int = 0  # rows added since the last settle
     rows: dict[int, tuple[Document, int]] = field(default_factory=dict)  # placeholder -> row
 
     def add(self, row: Document, simhash: int | None) -> None:
-        """Hold `row`'s near-index entry (none without a SimHash) under a placeholder."""
+        """A new row; its near-index entry (none without a SimHash) under a placeholder."""
+        self.waiting += 1
         if self.near is not None and simhash is not None:
             placeholder = PLACEHOLDER_IDS + len(self.rows)
             self.near.add(placeholder, simhash)
             self.rows[placeholder] = (row, simhash)
 
     def real_id(self, session: Session, doc_id: int | None) -> int | None:
-        """`doc_id` itself, or for a placeholder the id of its row (flushing for it)."""
+        """`doc_id` itself, or for a placeholder its row's id (settling the batch first)."""
         if doc_id is None or doc_id < PLACEHOLDER_IDS:
             return doc_id
         row = self.rows[doc_id][0]
-        if row.id is None:
-            session.flush()
+        self.settle(session)
         return int(row.id)
 
     def settle(self, session: Session) -> None:
-        """Flush, and move every placeholder entry of the near index to its real id."""
-        session.flush()
-        self.forget(keep=True)
+        """Flush the waiting rows and re-key their near-index entries to their ids."""
+        if self.waiting:
+            session.flush()
+            self.forget(keep=True)
+            self.waiting = 0
 
     def forget(self, keep: bool = False) -> None:
         """Placeholders out of the near index (with `keep`, back in under real ids)."""
@@ -284,6 +288,8 @@ def _save_one(
     new_rows: _NewRows,
 ) -> SaveOutcome | Document:
     existing = known.rows.get(rec.canonical_url)
+    if existing is not None:
+        new_rows.settle(session)  # it may be a row this batch wrote: give it its id
     own_id = existing.id if existing is not None else None
     if rec.not_modified and existing is not None:
         existing.fetched_at, existing.crawl_run_id = rec.fetched_at, run_id
@@ -303,6 +309,7 @@ def _save_one(
         return SaveOutcome(rec.canonical_url, "unchanged", own_id)
     original = None
     if rec.content_hash in known.hashes:
+        new_rows.settle(session)  # the text may be a waiting row's
         original = exact_original(session, rec.canonical_url, rec.content_hash, own_id)
     kind = "duplicate"
     if original is None and near is not None and rec.simhash is not None and rec.check_near:

@@ -112,6 +112,39 @@ def test_a_batch_flushes_its_new_rows_once_and_indexes_them_under_real_ids(
         assert len(s.scalars(select(Document)).all()) == 2
 
 
+def test_a_batch_meeting_its_own_waiting_rows_behaves_as_if_each_was_flushed(
+    store: Store,
+) -> None:
+    """The same URL twice in a batch is one row, updated; an earlier publication of a text
+    this batch just wrote takes it over, and the demoted copy leaves the near index."""
+    index = SimhashIndex()
+    changed = ARTICLE.replace("Fifty years later", "Half a century on")
+    out = docs.save_documents(
+        store, [record("https://a.org/1"), record("https://a.org/1", changed)], None, near=index
+    )
+    assert [o.outcome for o in out] == ["stored", "updated"]
+    assert out[0].doc_id == out[1].doc_id and len(index) == 1
+    assert index.near(simhash(changed)) == out[0].doc_id
+
+    index = SimhashIndex()
+    may, march = datetime(2024, 5, 2, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
+    syndicated = ARTICLE + " This review first appeared elsewhere."
+    copy, source = docs.save_documents(
+        store,
+        [
+            record("https://copy.org/1", syndicated, published_at=may),
+            record("https://source.org/1", ARTICLE + " Reviewed.", published_at=march),
+        ],
+        None,
+        near=index,
+    )
+    assert (copy.outcome, source.outcome) == ("stored", "stored")
+    with store.session() as s:
+        demoted = s.scalar(select(Document).where(Document.canonical_url == "https://copy.org/1"))
+    assert demoted is not None and demoted.duplicate_of == source.doc_id
+    assert len(index) == 1 and index.near(simhash(syndicated)) == source.doc_id
+
+
 def test_skipped_records_keep_reason(store: Store) -> None:
     (out,) = docs.save_documents(
         store, [record("https://a.org/x.pdf", None, status="skipped", skip_reason="non_html")], None
