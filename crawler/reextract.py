@@ -48,8 +48,7 @@ def reextract(store: Store, run_id: int | None = None) -> ReextractResult:
             for sid, cfg in session.execute(select(Source.id, Source.config)).all()
         }
     index = SimhashIndex()
-    for doc_id, value in docs.load_simhashes(store):
-        index.add(doc_id, value)
+    index.add_many(docs.load_simhashes(store))
     result = ReextractResult()
     batch: list[docs.DocumentRecord] = []
     for rid, path in docs.warc_paths(store):

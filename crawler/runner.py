@@ -67,8 +67,7 @@ class RunContext:
         self.started_at = datetime.now(UTC)
         self.stats: dict[str, SourceStats] = {name: SourceStats() for name in sources}
         self.near = SimhashIndex()
-        for doc_id, value in docs.load_simhashes(store):
-            self.near.add(doc_id, value)
+        self.near.add_many(docs.load_simhashes(store))
         self.offload = Offload(extract_workers)  # forks: before the writer thread exists
         self.writer = Writer()
 

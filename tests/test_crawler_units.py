@@ -108,6 +108,27 @@ def test_simhash_index_answers_like_a_scan_of_every_entry_through_growth_and_rem
     assert len(index) == len(entries)
 
 
+def test_simhash_index_loaded_in_bulk_answers_like_one_built_add_by_add() -> None:
+    """A crawl's start-up loads every stored original with `add_many`; the index then grows,
+    loses and gains entries as one built one `add` at a time does."""
+    rng = random.Random(9)
+    pairs = [(doc_id, rng.getrandbits(64) - (1 << 63)) for doc_id in range(1, 1500)]
+    bulk, one_by_one, entries = SimhashIndex(), SimhashIndex(), dict(pairs)
+    bulk.add_many(pairs)
+    for doc_id, value in pairs:
+        one_by_one.add(doc_id, value)
+    for doc_id in range(1, 1500, 3):
+        bulk.discard(doc_id)
+        entries.pop(doc_id)
+    bulk.add_many([(5000, pairs[0][1]), (2, pairs[4][1])])  # not empty: one `add` each
+    entries.update({5000: pairs[0][1], 2: pairs[4][1]})
+    assert len(bulk) == len(entries) and len(one_by_one) == len(pairs)
+    for doc_id, value in pairs[::7]:
+        probe = value ^ (1 << rng.randrange(64))
+        assert one_by_one.near(probe) == doc_id
+        assert bulk.near(probe) == _nearest_reference(entries, probe, None)
+
+
 def _simhash_reference(text: str) -> int:
     """The textbook bit-by-bit SimHash over blake2b word 3-shingles."""
     words = re.findall(r"\w+", text.casefold())
