@@ -87,7 +87,8 @@ def write_borrowed(
     of the entities listing a changed one as a neighbour are rewritten: nothing
     else an inferred row is computed from moved. Without, the whole kind.
     """
-    lists = every = _neighbour_lists(store, kind)
+    lists = _neighbour_lists(store, kind)
+    kind_size = len(lists)
     targets: set[str] | None = None
     if changed is not None:
         moved = set(changed)
@@ -95,7 +96,7 @@ def write_borrowed(
         targets |= {e for e, nbrs in lists.items() if not moved.isdisjoint(nbrs)}
         lists = {e: nbrs for e, nbrs in lists.items() if e in targets}
     needed = None if targets is None else targets | {n for v in lists.values() for n in v}
-    if needed is not None and len(needed) > len(every) // 2:
+    if needed is not None and len(needed) > kind_size // 2:
         needed = None  # most of the kind: one scan beats hundreds of IN lists
     stored = _text_rows(store, kind, needed)
     shown: dict[str, dict[str, float]] = {}

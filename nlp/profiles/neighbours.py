@@ -290,7 +290,7 @@ def _head(kept: Kept, eid: str, k: int) -> list[tuple[str, float]]:
 
 def _ids_changed(eid: str, k: int, old: Kept, new: Kept) -> bool:
     """Whether the entity's first k neighbours are other ids, or in another order."""
-    return [n for n, _s in _head(old, eid, k)] != [n for n, _s in _head(new, eid, k)]
+    return [n for n, _s in old.lists.get(eid, [])[:k]] != [n for n, _s in new.lists[eid][:k]]
 
 
 def _table_changed(eid: str, k: int, old: Sequence[Kept], new: Sequence[Kept]) -> bool:
