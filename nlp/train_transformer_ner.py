@@ -8,7 +8,8 @@ Split rule: the project's one, `nlp.evaluate.split_of` (first byte of the SHA-1 
 is the check half), the same halves `linernotes eval mentions` reports.
 
 Run: python -m linernotes.nlp.train_transformer_ner --shared ../shared
-     [--cv-folds 0,1,2,3,4] [--smoke]
+     [--smoke]
+The MusicRecoNER 5-fold figure repeats this recipe per fold: nlp/transformer_ner_cv.py.
 """
 
 from __future__ import annotations
@@ -142,19 +143,6 @@ def build_training(
     return examples, counts
 
 
-def run_fold(shared: Path, hyper: Hyper, fold: int, threshold: float, log: Any) -> dict:
-    """Train without MusicRecoNER fold `fold`, score that fold (threshold fixed beforehand)."""
-    examples, _ = build_training(shared, hyper, exclude_mrner_fold=fold)
-    tok = load_tokenizer()
-    model = build_model(hyper)
-    train(model, featurize(tok, examples), hyper, log=log)
-    nlp = data.tokenizer_nlp()
-    gold = [ex for ex in data.musicreconer4(shared) if mrner_fold(ex.text) == fold]
-    texts = [g.text for g in gold]
-    probs = torch_probs(model, tok, words_of(nlp, texts))
-    return score(gold, spans_from_probs(nlp, texts, probs, threshold))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default="../shared")
@@ -162,9 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", default="/tmp/linernotes-transformer-ner")
     parser.add_argument("--epochs", type=int, default=Hyper.epochs)
     parser.add_argument("--seed", type=int, default=Hyper.seed)
-    parser.add_argument("--cv-folds", default="", help="MusicRecoNER folds to cross-validate")
-    parser.add_argument("--cv-only", action="store_true", help="skip the main training")
-    parser.add_argument("--threshold", type=float, default=None, help="for --cv-only")
     parser.add_argument("--smoke", action="store_true", help="tiny run, no silver, no export")
     parser.add_argument("--resume", help="phase-1 best state to start phase 2 from")
     parser.add_argument(
@@ -178,54 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     hyper = Hyper(seed=args.seed, epochs=args.epochs)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {}
-    threshold = args.threshold
     if args.finish_only:
         saved = work / "train-report.json"
         report = json.loads(saved.read_text()) if saved.exists() else {}
-        report, threshold = finish(shared, hyper, Path(args.out), work, report)
-    elif not args.cv_only:
+        report, _ = finish(shared, hyper, Path(args.out), work, report)
+    else:
         resume = Path(args.resume) if args.resume else None
-        resume = Path(args.resume) if args.resume else None
-        report, threshold = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
-    folds = [int(f) for f in args.cv_folds.split(",") if f.strip()]
-    if folds:
-        cv = cross_validate(shared, hyper, folds, threshold or 0.5, work)
-        report["musicreconer4_cv"] = cv
-        if not args.cv_only:
-            write_provenance(Path(args.out), report)
+        report, _ = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
     print(json.dumps(report, indent=1))
     return 0
-
-
-def cross_validate(
-    shared: Path, hyper: Hyper, folds: list[int], threshold: float, work: Path
-) -> dict:
-    per_fold = {}
-    gold_all: list[GoldExample] = []
-    pred_all: list[list[tuple[int, int, str]]] = []
-    for fold in folds:
-        result = run_fold(shared, hyper, fold, threshold, log=print)
-        per_fold[str(fold)] = f1_table(result)
-        print(f"fold {fold}: {per_fold[str(fold)]}", flush=True)
-        (work / f"cv-fold{fold}.json").write_text(json.dumps(result))
-    # micro over all folds: sum the counts stored per fold
-    tp = n_pred = n_gold = 0.0
-    for fold in folds:
-        micro = json.loads((work / f"cv-fold{fold}.json").read_text())["micro"]
-        tp += micro["precision"] * micro["predicted"]
-        n_pred += micro["predicted"]
-        n_gold += micro["support"]
-    p, r = (tp / n_pred if n_pred else 0.0), (tp / n_gold if n_gold else 0.0)
-    del gold_all, pred_all
-    return {
-        "folds_done": folds,
-        "folds_total": 5,
-        "threshold": threshold,
-        "per_fold_f1": per_fold,
-        "micro_f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
-        "fold_rule": "int(sha1(query text).hexdigest(), 16) // 2 % 5",
-    }
 
 
 def _dev_halves(shared: Path) -> tuple[list[GoldExample], list[GoldExample]]:
