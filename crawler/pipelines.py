@@ -71,5 +71,7 @@ def save_batch(spider: Any, items: list[dict[str, Any]]) -> None:
             spider.counts.count("counts", "skipped")
         else:
             spider.counts.count("counts", outcome.outcome)
+        if outcome.replaced is not None:
+            spider.counts.count("counts", "took_over")
     docs.heartbeat(run.store, [spider.source.name], run.owner)
     docs.update_run_stats(run.store, run.run_id, {"sources": run.stats_dict()})

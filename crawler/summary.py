@@ -21,6 +21,7 @@ COUNTERS = (
     "duplicate",
     "near_duplicate",
     "skipped",
+    "took_over",
 )
 
 
@@ -85,6 +86,12 @@ class CrawlSummary:
             f"duplicates {self.total('duplicate')} exact + {self.total('near_duplicate')} near, "
             f"skipped {self.total('skipped')}",
         ]
+        if self.total("took_over"):
+            # a copy fetched first was counted as stored; its original demoted it since
+            lines.append(
+                f"  earlier publications: {self.total('took_over')} stored pages took over the"
+                " copy of their text fetched before them (the copy is now their duplicate)"
+            )
         errors = self.errors()
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"
         lines.append(f"  errors: {kinds}")

@@ -111,13 +111,15 @@ class DocumentRecord:
 class SaveOutcome:
     """What happened to one record: stored, updated, unchanged, not_modified,
     skipped, duplicate or near_duplicate; `doc_id` is its row, `original` the
-    document it duplicates.
+    document it duplicates, `replaced` the copy it took over (a copy fetched
+    before this earlier publication of its text, now this one's duplicate).
     """
 
     canonical_url: str
     outcome: str
     doc_id: int | None
     original: int | None = None
+    replaced: int | None = None
 
 
 def _values(rec: DocumentRecord, run_id: int | None) -> dict[str, Any]:
@@ -275,7 +277,8 @@ def _take_over(
     hand_over(session, original, row.id, kind, near)
     if near is not None and rec.simhash is not None and rec.check_near:
         near.add(row.id, rec.simhash)
-    return SaveOutcome(rec.canonical_url, "stored" if existing is None else "updated", row.id)
+    outcome = "stored" if existing is None else "updated"
+    return SaveOutcome(rec.canonical_url, outcome, row.id, replaced=original)
 
 
 def _save_one(

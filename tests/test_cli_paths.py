@@ -25,6 +25,14 @@ def _summary(**stats: Any) -> CrawlSummary:
     return CrawlSummary(run_id=1, status="finished", sources={"blog": stats})
 
 
+def test_the_summary_says_how_many_stored_pages_took_over_a_copy() -> None:
+    plain = _summary(fetched=3, stored=3).format()
+    assert "took over" not in plain
+    text = _summary(fetched=3, stored=3, near_duplicate=0, took_over=1).format()
+    assert "stored 3 new" in text
+    assert "earlier publications: 1 stored pages took over the copy" in text
+
+
 def test_a_fully_refused_crawl_points_at_allow_private_addresses() -> None:
     hint = crawl_hint(_summary(fetched=0, stored=0, errors={"private_address": 3}))
     assert hint is not None and "allow_private_addresses = true" in hint

@@ -139,6 +139,7 @@ def test_a_batch_meeting_its_own_waiting_rows_behaves_as_if_each_was_flushed(
         near=index,
     )
     assert (copy.outcome, source.outcome) == ("stored", "stored")
+    assert source.replaced == copy.doc_id and copy.replaced is None  # the summary counts it
     with store.session() as s:
         demoted = s.scalar(select(Document).where(Document.canonical_url == "https://copy.org/1"))
     assert demoted is not None and demoted.duplicate_of == source.doc_id
