@@ -79,6 +79,8 @@ class DevSet:
     site_args: Callable[[Path, int], list[str]]
     score: Callable[[Mapping[str, Sequence[str]]], Scored]
     raw_texts: Callable[[], dict[str, str]]
+    # rows scored on the pipeline's SQLite file beyond neighbours (sas_mirex: descriptor tags)
+    extra: Callable[[Path], list[dict[str, Any]]] | None = None
 
 
 def _sas() -> DevSet:
@@ -103,7 +105,39 @@ def _sas() -> DevSet:
             str(port),
         ]
 
-    return DevSet("sas_mirex", "artist", site, score, raw)
+    return DevSet("sas_mirex", "artist", site, score, raw, descriptor_tags)
+
+
+_TAGS_LINE = re.compile(r"recall@(\d+) ([\d.]+)\s+precision@\d+ ([\d.]+)\s+MAP ([\d.]+)")
+
+
+def descriptor_tags(db_file: Path) -> list[dict[str, Any]]:
+    """The shared runner `descriptor_tags_eval.py` on this run's database: recall@20 and MAP of
+    listeners' tags among each artist's top 20 terms, its raw-page TF-IDF baseline beside."""
+    script = SHARED / "bench" / "descriptor_tags_eval.py"
+    if not script.exists():
+        return []
+    names, pages = SAS / "mb2uri_mirex.txt", SAS / "biographies"
+    cmd = [sys.executable, str(script), str(db_file), str(names), "--pages", str(pages)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=1800).stdout
+    found = {
+        line.split(":")[0]: _TAGS_LINE.search(line) for line in out.splitlines() if "MAP" in line
+    }
+    ours, base = found.get("descriptors"), found.get("baseline TF-IDF 1-3 grams of the raw pages")
+    if ours is None or base is None:
+        raise RuntimeError(f"descriptor_tags_eval.py printed no scores: {out[-300:]}")
+    note = "listeners' Genius tags; raw-page TF-IDF 1-3 grams as baseline (shared runner)"
+    k = ours.group(1)
+    return [
+        _row(
+            "sas_mirex",
+            f"descriptor tags recall@{k}",
+            float(ours.group(2)),
+            float(base.group(2)),
+            note,
+        ),
+        _row("sas_mirex", "descriptor tags MAP", float(ours.group(4)), float(base.group(4)), note),
+    ]
 
 
 def _songs() -> DevSet:
@@ -226,6 +260,7 @@ def run_set(dev: DevSet) -> tuple[list[dict[str, Any]], float]:
             }
         finally:
             store.close()
+        extra = dev.extra(Path(tmpdir) / "eval.db") if dev.extra else []
     rows = [
         _row(dev.name, f"P@{K} default", ours.value, base.value, note),
         _row(
@@ -241,6 +276,7 @@ def run_set(dev: DevSet) -> tuple[list[dict[str, Any]], float]:
     for part, scored in alone.items():
         label = part[:-1] if part.endswith(":") else f"{part} alone"
         rows.append(_row(dev.name, f"P@{K} {label}", scored.value, base.value, "z-scored"))
+    rows += extra
     stages = ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
     rows.append(
         _row(dev.name, "pipeline seconds", sum(seconds.values()), None, f"{stages}; delay 0")
