@@ -86,11 +86,13 @@ class CrawlSummary:
             f"duplicates {self.total('duplicate')} exact + {self.total('near_duplicate')} near, "
             f"skipped {self.total('skipped')}",
         ]
-        if self.total("took_over"):
+        took_over = self.total("took_over")
+        if took_over:
             # a copy fetched first was counted as stored; its original demoted it since
+            pages = "1 stored page" if took_over == 1 else f"{took_over} stored pages"
             lines.append(
-                f"  earlier publications: {self.total('took_over')} stored pages took over the"
-                " copy of their text fetched before them (the copy is now their duplicate)"
+                f"  earlier publications: {pages} took over the copy of their text fetched"
+                " before them (the copy is now their duplicate)"
             )
         errors = self.errors()
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"

@@ -30,7 +30,9 @@ def test_the_summary_says_how_many_stored_pages_took_over_a_copy() -> None:
     assert "took over" not in plain
     text = _summary(fetched=3, stored=3, near_duplicate=0, took_over=1).format()
     assert "stored 3 new" in text
-    assert "earlier publications: 1 stored pages took over the copy" in text
+    assert "earlier publications: 1 stored page took over the copy" in text
+    many = _summary(fetched=9, stored=9, took_over=4).format()
+    assert "earlier publications: 4 stored pages took over the copy" in many
 
 
 def test_a_fully_refused_crawl_points_at_allow_private_addresses() -> None:

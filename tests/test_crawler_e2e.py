@@ -94,6 +94,14 @@ def test_skips_duplicates_and_canonical_urls(blog: dict[str, Any]) -> None:
     assert pair == {None, "near_duplicate"}  # whichever came first is the original
     copy, original = (syndicated, blue) if syndicated.skip_reason else (blue, syndicated)
     assert copy.duplicate_of == original.id
+    # a copy fetched before its original was counted as stored, then taken over: the run's
+    # counters say so, and stored-minus-taken-over is what the database holds
+    with blog["store"].session() as s:
+        first = s.scalars(select(CrawlRun).order_by(CrawlRun.id)).first()
+        assert first is not None
+        counts = first.stats["sources"]["blog"]
+    originals = sum(1 for d in docs_.values() if d.status == "stored")
+    assert counts["stored"] - counts["took_over"] == originals
     # the utm/fragment spelling of a post collapsed onto the post itself
     assert not any("utm_" in k or "#" in k for k in docs_)
 
