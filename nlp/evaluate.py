@@ -215,9 +215,13 @@ def load_musicreconer(directory: str | Path) -> list[GoldExample]:
     """MusicRecoNER gold (ground-truth.bio) mapped onto the original-case queries.csv text.
 
     Artist -> ARTIST, WoA -> WOA. A query whose tokens cannot be aligned with its original text
-    falls back to the lower-cased tokens joined by spaces.
+    falls back to the lower-cased tokens joined by spaces. `directory` may also be a BIO file
+    alone (dataset 4's train.bio holds the ground truth of datasets 1-3, which come with no
+    original text): its queries are the lower-cased tokens joined by spaces.
     """
     directory = Path(directory)
+    if directory.is_file():
+        return _bio_only(directory)
     sentences = _read_bio(directory / "ground-truth.bio")
     with open(directory / "queries.csv", newline="", encoding="utf-8") as handle:
         originals = [row["original"] for row in csv.DictReader(handle)]
@@ -234,6 +238,16 @@ def load_musicreconer(directory: str | Path) -> list[GoldExample]:
             text = " ".join(tokens)
             offsets = _align(tokens, text)
             assert offsets is not None
+        examples.append(GoldExample(text, _bio_spans([t for _, t in sent], offsets)))
+    return examples
+
+
+def _bio_only(path: Path) -> list[GoldExample]:
+    examples = []
+    for sent in _read_bio(path):
+        text = " ".join(tok for tok, _ in sent)
+        offsets = _align([tok for tok, _ in sent], text)
+        assert offsets is not None
         examples.append(GoldExample(text, _bio_spans([t for _, t in sent], offsets)))
     return examples
 

@@ -75,6 +75,18 @@ def test_load_musicreconer_maps_bio_to_original_case(tmp_path: Path) -> None:
     assert examples[1].spans == [(10, 13, "ARTIST")]
 
 
+def test_load_musicreconer_reads_a_bio_file_alone_as_lower_case_queries(tmp_path: Path) -> None:
+    # dataset4/train.bio (the ground truth of datasets 1-3) comes with no original text
+    bio = tmp_path / "train.bio"
+    bio.write_text(
+        "i\tO\nlove\tO\nkid\tB-WoA\na\tI-WoA\n\nby\tO\naphex\tB-Artist\ntwin\tI-Artist\n"
+    )
+    examples = load_musicreconer(bio)
+    assert [ex.text for ex in examples] == ["i love kid a", "by aphex twin"]
+    assert examples[0].spans == [(7, 12, "WOA")]
+    assert examples[1].spans == [(3, 13, "ARTIST")]
+
+
 SHARED_GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "gold"
 
 
@@ -94,6 +106,15 @@ def test_musicreconer_dataset4_converts_at_run_time() -> None:
     labels = {lab for ex in examples for *_, lab in ex.spans}
     assert len(examples) == 751 and labels == {"ARTIST", "WOA"}
     assert all(ex.text[s:e].strip() == ex.text[s:e] for ex in examples for s, e, _ in ex.spans)
+
+
+@pytest.mark.skipif(not (SHARED_GOLD / "musicreconer").exists(), reason="no ../shared gold data")
+def test_musicreconer_datasets_1_to_3_share_no_query_with_dataset_4() -> None:
+    # why they are an unseen check for a model trained on dataset 4 (docs/mentions.md)
+    unseen = load_musicreconer(SHARED_GOLD / "musicreconer" / "dataset4" / "train.bio")
+    seen = load_musicreconer(SHARED_GOLD / "musicreconer" / "dataset4" / "ground-truth.bio")
+    assert (len(unseen), len(seen)) == (1800, 751)
+    assert not {ex.text for ex in unseen} & {ex.text for ex in seen}
 
 
 def test_musicreconer_folds_partition_by_text_hash() -> None:

@@ -128,6 +128,22 @@ def test_decode_bio():
     ]
 
 
+def test_decode_keeps_a_name_whole_when_the_label_wavers() -> None:
+    # "first aid kit" as the shipped model tags it in a lower-case query: the argmax tag reads
+    # B-ARTIST, I-TRACK, I-ARTIST; the words continue one span, labelled by the summed mass
+    row = {tag: i for i, tag in enumerate(tn.TAGS)}
+    probs = np.zeros((4, len(tn.TAGS)), dtype=np.float32)
+    probs[0, row["O"]] = 1.0  # "or"
+    probs[1, [row["B-ARTIST"], row["B-TRACK"], row["B-ALBUM"]]] = (0.57, 0.30, 0.13)
+    probs[2, [row["I-ARTIST"], row["I-TRACK"], row["I-ALBUM"]]] = (0.40, 0.52, 0.08)
+    probs[3, [row["I-ARTIST"], row["I-TRACK"], row["O"]]] = (0.86, 0.07, 0.07)
+    assert [(a, b, lab) for a, b, lab, _ in tn.decode(probs, 0.4)] == [(1, 4, "ARTIST")]
+    # a word whose B- mass wins starts a new span, whatever its label
+    probs[3] = 0.0
+    probs[3, [row["B-ARTIST"], row["I-ARTIST"]]] = (0.6, 0.4)
+    assert [(a, b) for a, b, *_ in tn.decode(probs, 0.4)] == [(1, 3), (3, 4)]
+
+
 def test_case_ids():
     assert [tn.case_id(w) for w in ("rock", "Rock", "ABBA", "McCartney", "1999", "A")] == [
         0,

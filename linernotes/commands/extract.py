@@ -204,9 +204,10 @@ def annotate_command(
 )
 @click.option(
     "--musicreconer",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="A MusicRecoNER dataset directory (ground-truth.bio + queries.csv) to score against.",
+    help="A MusicRecoNER dataset directory (ground-truth.bio + queries.csv) to score against,"
+    " or a BIO file alone (dataset4/train.bio: datasets 1-3, lower-cased tokens).",
 )
 @click.option(
     "--fold",
