@@ -90,6 +90,14 @@ def test_held_out_queries_are_scored_by_their_folds_model(tmp_path: Path):
     assert report["transformer"]["all"]["micro"]["recall"] >= 0.5
     with pytest.raises(FileNotFoundError, match="fold 1"):
         cv.predict_folds(shared, work, catalog, [1])
+    # datasets 1-3 (a BIO file alone, lower-case): every fold model given is scored on all of it
+    bio = tmp_path / "train.bio"
+    bio.write_text(
+        "songs\tO\nlike\tO\nkate\tB-Artist\nbush\tI-Artist\n\nplay\tO\nrobyn\tB-Artist\n"
+    )
+    unseen = cv.unseen_report(bio, work, [SHIPPED_FOLD])
+    assert unseen["queries"] == 2
+    assert unseen[f"fold{SHIPPED_FOLD} model"]["micro"]["support"] == 2
 
 
 def test_main_says_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
