@@ -54,6 +54,10 @@ def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -
     return tagger.tag(words_list)
 
 
+# what the figures of a PROVENANCE.json written now were decoded with (nlp.transformer_tagger)
+DECODER = "boundaries from summed B- vs I- mass, label by the span's summed B+I mass"
+
+
 def write_provenance(out: Path, report: dict) -> None:
     """PROVENANCE.json next to the model: data, seed, encoder, hyperparameters, figures, sha256."""
     from importlib.metadata import version
@@ -70,6 +74,7 @@ def write_provenance(out: Path, report: dict) -> None:
         "added": "case-shape embedding (lower/Title/UPPER/mixed per token) + linear BIO head",
         "tags": list(TAGS),
         "labels": list(LABELS),
+        "decoder": DECODER,
         "training_data": [
             "../shared/data/gold/crossner_music/train.jsonl (gold, repeated)",
             "../shared/data/gold/musicreconer/dataset4 ground-truth.bio + queries.csv (gold; WoA"
