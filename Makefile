@@ -107,8 +107,9 @@ lock:
 train-transformer-ner: setup
 	nice -n 10 $(PY) -m linernotes.nlp.train_transformer_ner --shared $(SHARED)
 
-# MusicRecoNER dataset 4, 5-fold: the same recipe once per other fold (fold 0 is the shipped
-# model), then transformer / rules / both scored on each held-out fold (~12-30 min a fold).
+# MusicRecoNER dataset 4, 5-fold: the same recipe once per fold (all five trained, fold 0 too),
+# then transformer / rules / both scored on each held-out fold, and each fold model on datasets
+# 1-3 (~12-30 min a fold).
 CV_WORK ?= /tmp/linernotes-transformer-ner-cv
 cv-transformer-ner: setup
 	nice -n 10 $(PY) -m linernotes.nlp.transformer_ner_cv --shared $(SHARED) --work $(CV_WORK)
