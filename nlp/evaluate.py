@@ -191,9 +191,16 @@ def _read_bio(path: Path) -> list[list[tuple[str, str]]]:
             parts = line.split("\t") if "\t" in line else line.rsplit(" ", 1)
             if len(parts) != 2:
                 raise GoldFormatError(f"{path}:{lineno}: expected 'token<TAB>tag'")
-            current.append((parts[0], parts[1].strip()))
+            tag = parts[1].strip()
+            if tag != "O" and tag[:2] not in ("B-", "I-"):
+                raise GoldFormatError(
+                    f"{path}:{lineno}: tag {tag!r} is not O, B-<label> or I-<label>"
+                )
+            current.append((parts[0], tag))
     if current:
         sentences.append(current)
+    if not sentences:
+        raise GoldFormatError(f"{path}: no BIO queries in it")
     return sentences
 
 

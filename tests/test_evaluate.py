@@ -87,6 +87,18 @@ def test_load_musicreconer_reads_a_bio_file_alone_as_lower_case_queries(tmp_path
     assert examples[1].spans == [(3, 13, "ARTIST")]
 
 
+def test_a_bio_file_that_is_not_bio_says_where(tmp_path: Path) -> None:
+    from linernotes.nlp.evaluate import GoldFormatError
+
+    bio = tmp_path / "x.bio"
+    bio.write_text("kid\tB-WoA\na b c\n")
+    with pytest.raises(GoldFormatError, match=r"x\.bio:2: tag 'c' is not O"):
+        load_musicreconer(bio)
+    bio.write_text("\n\n")
+    with pytest.raises(GoldFormatError, match="no BIO queries"):
+        load_musicreconer(bio)
+
+
 SHARED_GOLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "gold"
 
 
