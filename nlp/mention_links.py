@@ -122,11 +122,18 @@ def _has_context(
 
 
 def title_rows(ctx: RuleContext, rows: list[Any]) -> list[Row]:
-    """Mentions of a page title: titles are mostly names, so any catalogue name counts."""
+    """Mentions of a page title: titles are mostly names, so any catalogue name counts.
+
+    A rule's row the catalogue cannot link gives way to a catalogue name on exactly its span:
+    a one-word title has no context, and a NER's label guess there ("Everclear" read as an
+    album by the transformer NER) must not hide the catalogue's artist of that name.
+    """
     gaz, text = ctx.gazetteer, ctx.text
-    rows = list(rows)
+    ngrams = sorted(ctx.ngrams(), key=lambda h: h[0] - h[1])
+    names = {ctx.char_span(start, end) for start, end, _ in ngrams}
+    rows = [r for r in rows if r[3] is not None or (r[0], r[1]) not in names]
     taken = [(r[0], r[1]) for r in rows]
-    for start, end, found in sorted(ctx.ngrams(), key=lambda h: h[0] - h[1]):
+    for start, end, found in ngrams:
         s_char, e_char = ctx.char_span(start, end)
         if any(s_char < e and s < e_char for s, e in taken):
             continue

@@ -479,3 +479,36 @@ def test_album_sentences_overrule_a_track_only_catalogue_title() -> None:
     ):
         ctx = _ctx(_stock_doc(text, [], {}))
         assert work_label(ctx, "Creep", "ALBUM", text.index("Creep")) == label, text
+
+
+def _register_album_guess_ner() -> str:
+    """A second NER that reads every text as one album title (a label guess with no context)."""
+    from spacy.language import Language
+    from spacy.tokens import SpanGroup
+
+    name = "test_album_guess_ner"
+    if not Language.has_factory(name):
+
+        @Language.factory(name)
+        def make(nlp: Any, name: str) -> Any:
+            def guess(doc: Any) -> Any:
+                group = SpanGroup(doc, spans=[doc.char_span(0, len(doc.text), label="ALBUM")])
+                group.attrs["scores"] = [1.0]
+                doc.spans["ner_candidates"] = group
+                return doc
+
+            return guess
+
+    return name
+
+
+@pytest.mark.slow
+def test_a_title_that_names_a_catalogue_artist_is_not_lost_to_a_ner_guess() -> None:
+    # a biography page titled with the band's bare name: the extra NER calls the title an
+    # album the catalogue does not have; the catalogue's artist of that name is the subject
+    catalog = [_artist("ar:everclear", "Everclear")]
+    ext = MentionExtractor(Gazetteer.from_entries(catalog), extra_ner=_register_album_guess_ner())
+    text = "Everclear is a rock band formed in Portland, Oregon, in 1992."
+    found = next(ext.extract([(text, "Everclear")]))
+    assert found.subject is not None
+    assert (found.subject.label, found.subject.entity_id) == ("ARTIST", "ar:everclear")
