@@ -228,7 +228,7 @@ def load_musicreconer(directory: str | Path) -> list[GoldExample]:
     """
     directory = Path(directory)
     if directory.is_file():
-        return _bio_only(directory)
+        return [_example(sent) for sent in _read_bio(directory)]
     sentences = _read_bio(directory / "ground-truth.bio")
     with open(directory / "queries.csv", newline="", encoding="utf-8") as handle:
         originals = [row["original"] for row in csv.DictReader(handle)]
@@ -236,27 +236,20 @@ def load_musicreconer(directory: str | Path) -> list[GoldExample]:
         raise GoldFormatError(
             f"{directory}: {len(sentences)} BIO queries but {len(originals)} rows in queries.csv"
         )
-    examples = []
-    for sent, original in zip(sentences, originals, strict=True):
-        tokens = [tok for tok, _ in sent]
-        offsets = _align(tokens, original)
-        text = original
-        if offsets is None:
-            text = " ".join(tokens)
-            offsets = _align(tokens, text)
-            assert offsets is not None
-        examples.append(GoldExample(text, _bio_spans([t for _, t in sent], offsets)))
-    return examples
+    return [_example(sent, original) for sent, original in zip(sentences, originals, strict=True)]
 
 
-def _bio_only(path: Path) -> list[GoldExample]:
-    examples = []
-    for sent in _read_bio(path):
-        text = " ".join(tok for tok, _ in sent)
-        offsets = _align([tok for tok, _ in sent], text)
+def _example(sent: list[tuple[str, str]], original: str | None = None) -> GoldExample:
+    """One query's gold on its original text, or on its tokens joined by spaces when there is
+    no original (a BIO file alone) or the tokens cannot be aligned with it."""
+    tokens = [tok for tok, _ in sent]
+    text = original if original is not None else " ".join(tokens)
+    offsets = _align(tokens, text)
+    if offsets is None:
+        text = " ".join(tokens)
+        offsets = _align(tokens, text)
         assert offsets is not None
-        examples.append(GoldExample(text, _bio_spans([t for _, t in sent], offsets)))
-    return examples
+    return GoldExample(text, _bio_spans([t for _, t in sent], offsets))
 
 
 def _bio_spans(

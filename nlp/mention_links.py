@@ -129,12 +129,14 @@ def title_rows(ctx: RuleContext, rows: list[Any]) -> list[Row]:
     album by the transformer NER) must not hide the catalogue's artist of that name.
     """
     gaz, text = ctx.gazetteer, ctx.text
-    ngrams = sorted(ctx.ngrams(), key=lambda h: h[0] - h[1])
-    names = {ctx.char_span(start, end) for start, end, _ in ngrams}
-    rows = [r for r in rows if r[3] is not None or (r[0], r[1]) not in names]
+    names = [
+        (*ctx.char_span(start, end), found)
+        for start, end, found in sorted(ctx.ngrams(), key=lambda h: h[0] - h[1])
+    ]
+    spans = {(s_char, e_char) for s_char, e_char, _ in names}
+    rows = [r for r in rows if r[3] is not None or (r[0], r[1]) not in spans]
     taken = [(r[0], r[1]) for r in rows]
-    for start, end, found in ngrams:
-        s_char, e_char = ctx.char_span(start, end)
+    for s_char, e_char, found in names:
         if any(s_char < e and s < e_char for s, e in taken):
             continue
         label = gaz.kind(found[0]).upper()

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from linernotes.nlp.transformer_ner_model import ENCODER_PACKAGE, encoder_dir
-from linernotes.nlp.transformer_tagger import LABELS, TAGS
+from linernotes.nlp.transformer_tagger import DECODER, LABELS, TAGS
 
 
 def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
@@ -52,10 +52,6 @@ def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -
 
     tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
     return tagger.tag(words_list)
-
-
-# what the figures of a PROVENANCE.json written now were decoded with (nlp.transformer_tagger)
-DECODER = "boundaries from summed B- vs I- mass, label by the span's summed B+I mass"
 
 
 def write_provenance(out: Path, report: dict) -> None:

@@ -127,6 +127,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+# how `decode` reads spans, recorded in a newly trained model's PROVENANCE.json
+DECODER = "boundaries from summed B- vs I- mass, label by the span's summed B+I mass"
+
+
 def decode(probs: np.ndarray, threshold: float) -> list[tuple[int, int, str, float]]:
     """BIO decoding over per-word tag probabilities -> (first word, end word, label, score).
 
