@@ -13,9 +13,11 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from linernotes.nlp.evaluate import GoldExample, format_scores, score, split_of
 from linernotes.nlp.evaluate import musicreconer_fold as mrner_fold
+from linernotes.nlp.gazetteer import Gazetteer, load_csv
 from linernotes.nlp.train_transformer_ner import Hyper
 from linernotes.nlp.transformer_ner_data import crossner_dev, musicreconer4
 
@@ -23,14 +25,17 @@ Spans = list[tuple[int, int, str]]
 GAP_SCORES = (0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def transformer_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str, float]]]:
+def transformer_spans(
+    texts: Sequence[str], gazetteer: Gazetteer
+) -> list[list[tuple[int, int, str, float]]]:
     """The component's candidates with their scores (start, end, label, score)."""
     import spacy
 
     import linernotes.nlp.transformer_ner as tn
 
     pipeline = spacy.blank("en")
-    pipeline.add_pipe(tn.COMPONENT)
+    component: Any = pipeline.add_pipe(tn.COMPONENT)
+    component.gazetteer = gazetteer  # catalogue hints, as in the pipeline
     out = []
     for doc in pipeline.pipe(texts):
         group = doc.spans[tn.SPAN_KEY]
@@ -43,11 +48,10 @@ def transformer_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str, fl
     return out
 
 
-def rule_spans(texts: Sequence[str], catalog: Path) -> list[Spans]:
-    from linernotes.nlp.gazetteer import load_csv
+def rule_spans(texts: Sequence[str], gazetteer: Gazetteer) -> list[Spans]:
     from linernotes.nlp.mentions import MentionExtractor
 
-    extractor = MentionExtractor(load_csv(catalog))
+    extractor = MentionExtractor(gazetteer)
     return [[(m.start, m.end, m.label) for m in found] for found in extractor.annotate(texts)]
 
 
@@ -95,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     }
     texts = [g.text for gold in sets.values() for g in gold]
-    ours = transformer_spans(texts)
-    rules = rule_spans(texts, shared / "data/catalog/catalog.csv")
+    gazetteer = load_csv(shared / "data/catalog/catalog.csv")
+    ours = transformer_spans(texts, gazetteer)
+    rules = rule_spans(texts, gazetteer)
     results: dict[str, dict[str, dict]] = {}
     offset = 0
     for name, gold in sets.items():

@@ -139,7 +139,9 @@ def build_pipeline(
     if extra_ner:
         if extra_ner == "music_transformer_ner":
             import linernotes.nlp.transformer_ner  # noqa: F401  (registers the factory)
-        nlp.add_pipe(extra_ner, last=True, config=dict(extra_ner_config or {}))
+        extra: Any = nlp.add_pipe(extra_ner, last=True, config=dict(extra_ner_config or {}))
+        if hasattr(extra, "gazetteer"):  # a model reading catalogue hints
+            extra.gazetteer = gazetteer
     component: Any = nlp.add_pipe(COMPONENT, last=True, config={"rules": names})
     component.gazetteer = gazetteer
     return nlp

@@ -204,7 +204,8 @@ def main_run(
     if smoke:
         examples = examples[:48]
     tok = load_tokenizer()
-    feats = featurize(tok, examples)
+    gazetteer = data.catalogue_gazetteer(shared) if hyper.catalogue_hints else None
+    feats = featurize(tok, examples, gazetteer, hyper)
     model = build_model(hyper)
     nlp = data.tokenizer_nlp()
     tuning, _ = _dev_halves(shared)
@@ -212,7 +213,8 @@ def main_run(
     best: dict[str, Any] = {"f1": -1.0}
 
     def on_epoch(epoch: int) -> None:
-        threshold, scores = best_threshold(nlp, tuning, torch_probs(model, tok, tuning_words))
+        probs = torch_probs(model, tok, tuning_words, gazetteer)
+        threshold, scores = best_threshold(nlp, tuning, probs)
         print(f"epoch {epoch}: tuning F1 {f1_table(scores)} at {threshold}", flush=True)
         if scores["micro"]["f1"] > best["f1"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -260,9 +262,10 @@ def finish(shared: Path, hyper: Hyper, out: Path, work: Path, report: dict) -> t
     tuning, check = _dev_halves(shared)
     held_out = [g for g in data.musicreconer4(shared) if mrner_fold(g.text) == hyper.holdout_fold]
     int8 = out / "model.onnx"
+    gazetteer = data.catalogue_gazetteer(shared) if hyper.catalogue_hints else None
 
     def run(path: Path, gold: list[GoldExample]) -> list[np.ndarray]:
-        return onnx_probs(path, out, words_of(nlp, [g.text for g in gold]))
+        return onnx_probs(path, out, words_of(nlp, [g.text for g in gold]), gazetteer)
 
     fp32_threshold, fp32_tuning = best_threshold(nlp, tuning, run(fp32, tuning))
     tuning_probs = run(int8, tuning)

@@ -8,6 +8,11 @@ with everything else in the pipeline.
 The component is one candidate source among others: it appends its spans (label + score) to
 `doc.spans["ner_candidates"]` (scores in `.attrs["scores"]`, the component name in
 `.attrs["sources"]`) and, with `set_ents`, also sets `doc.ents` for use on its own.
+
+A model trained with catalogue hints (nlp/catalogue_hints.py) reads the component's
+`gazetteer`, set by whoever builds the pipeline (`build_pipeline` passes the one it links to).
+Without one, no word is a known name: the model then reads text as it reads names the catalogue
+lacks (about half of its training names), so it still works, with less to go on.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from linernotes.nlp.catalogue_hints import word_hints
+from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.transformer_tagger import (
     LABELS,
     MAX_PIECES,
@@ -68,6 +75,7 @@ class TransformerNERComponent:
         self.span_key = span_key
         self.set_ents = set_ents
         self.batch_size = batch_size
+        self.gazetteer: Gazetteer | None = None
 
     def __call__(self, doc: Any) -> Any:
         return next(iter(self.pipe([doc])))
@@ -84,7 +92,11 @@ class TransformerNERComponent:
             yield from self._annotate(batch)
 
     def _annotate(self, docs: list[Any]) -> list[Any]:
-        all_probs = self.tagger.tag([[t.text for t in doc] for doc in docs], self.batch_size)
+        words = [[t.text for t in doc] for doc in docs]
+        hints = None
+        if self.tagger.uses_hints and self.gazetteer is not None:
+            hints = [word_hints(self.gazetteer, w) for w in words]
+        all_probs = self.tagger.tag(words, self.batch_size, hints)
         for doc, probs in zip(docs, all_probs, strict=True):
             self._write(doc, apply_floors(decode(probs, self.threshold), self.tagger.floors))
         return docs

@@ -15,7 +15,7 @@ scored on it too: the recipe on unseen conversational text.
 Training a fold takes about half an hour of one core (`Hyper.threads` = 1); folds already trained
 in `--work` are skipped, so a killed run resumes and two processes can train disjoint folds at
 once. Run: python -m linernotes.nlp.transformer_ner_cv --shared ../shared --work DIR
-            [--folds 1,2,3,4] [--train-only] [--catalog CSV]
+            [--folds 1,2,3,4] [--train-only] [--catalog CSV] [--provenance PROVENANCE.json]
 """
 
 from __future__ import annotations
@@ -56,14 +56,16 @@ def train_fold(shared: Path, work: Path, fold: int) -> Path:
 Spans = list[tuple[int, int, str]]
 
 
-def transformer_alone(texts: Sequence[str], model_dir: Path) -> list[Spans]:
-    """The transformer component's spans (its model's threshold and label floors)."""
+def transformer_alone(texts: Sequence[str], model_dir: Path, gazetteer: Any) -> list[Spans]:
+    """The transformer component's spans (its model's threshold and label floors; catalogue
+    hints from `gazetteer` when the model reads them)."""
     import spacy
 
     import linernotes.nlp.transformer_ner as tn
 
     pipeline = spacy.blank("en")
-    pipeline.add_pipe(tn.COMPONENT, config={"model_dir": str(model_dir)})
+    component: Any = pipeline.add_pipe(tn.COMPONENT, config={"model_dir": str(model_dir)})
+    component.gazetteer = gazetteer
     return [
         [(s.start_char, s.end_char, s.label_) for s in doc.spans[tn.SPAN_KEY]]
         for doc in pipeline.pipe(texts)
@@ -100,7 +102,7 @@ def predict_folds(shared: Path, work: Path, catalog: Path, folds: Sequence[int])
             extra_ner_config={"model_dir": str(model_dir)},
         )
         out["gold"].extend(gold)
-        out["transformer"].extend(transformer_alone(texts, model_dir))
+        out["transformer"].extend(transformer_alone(texts, model_dir, gazetteer))
         out["rules"].extend(extractor_spans(rules, texts))
         out["rules+transformer"].extend(extractor_spans(merged, texts))
         print(f"fold {fold}: {len(gold)} queries scored with {model_dir}", flush=True)
@@ -124,21 +126,42 @@ def cv_report(predicted: dict, folds: Sequence[int]) -> dict:
     return report
 
 
-def unseen_report(bio: Path, work: Path, folds: Sequence[int]) -> dict:
+def unseen_report(bio: Path, work: Path, folds: Sequence[int], catalog: Path) -> dict:
     """Each fold model alone on MusicRecoNER datasets 1-3 (dataset 4's train.bio).
 
     No fold model trained on those 1,800 queries and no choice of the recipe looked at them, so
     the spread over the five models is the recipe's own on unseen conversational text.
     """
     from linernotes.nlp.evaluate import load_musicreconer, score
+    from linernotes.nlp.extract import load_gazetteer
 
+    gazetteer = load_gazetteer(None, catalog)
     gold = load_musicreconer(bio)
     texts = [g.text for g in gold]
     report: dict[str, Any] = {"queries": len(gold)}
     for fold in folds:
-        spans = transformer_alone(texts, fold_model_dir(work, fold))
+        spans = transformer_alone(texts, fold_model_dir(work, fold), gazetteer)
         report[f"fold{fold} model"] = _rounded(score(gold, spans))
     return report
+
+
+def record_summary(provenance: Path, report: dict) -> None:
+    """Write the cross-validated micro F1 of each system (all folds, per fold) and the fold models'
+    figures on datasets 1-3 into a model's PROVENANCE.json, replacing an older summary."""
+    meta = json.loads(provenance.read_text())
+    summary: dict[str, Any] = {"folds": report["folds"], "queries": report["queries"]}
+    for system in ("transformer", "rules", "rules+transformer"):
+        summary[system] = {
+            part: {lab: s["f1"] for lab, s in scores.items()}
+            for part, scores in report[system].items()
+        }
+    unseen = report.get("datasets 1-3, transformer alone")
+    if unseen:
+        summary["datasets 1-3, transformer alone, micro"] = {
+            k: v["micro"]["f1"] for k, v in unseen.items() if k != "queries"
+        }
+    meta["musicreconer4_cv"] = summary
+    provenance.write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def _rounded(scores: dict) -> dict:
@@ -158,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--catalog", default=None, help="default: SHARED/data/catalog/catalog.csv")
     parser.add_argument("--train-only", action="store_true", help="train the folds, score none")
     parser.add_argument("--json", default=None, help="write the report here too")
+    parser.add_argument(
+        "--provenance",
+        default=None,
+        help="a model's PROVENANCE.json to record the micro F1 summary in (musicreconer4_cv)",
+    )
     args = parser.parse_args(argv)
     shared, work = Path(args.shared), Path(args.work)
     gold_dir = shared / "data/gold/musicreconer/dataset4"
@@ -179,8 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = cv_report(predict_folds(shared, work, catalog, folds), folds)
     unseen = gold_dir / "train.bio"
     if unseen.exists():
-        report["datasets 1-3, transformer alone"] = unseen_report(unseen, work, folds)
+        report["datasets 1-3, transformer alone"] = unseen_report(unseen, work, folds, catalog)
     text = json.dumps(report, indent=1)
+    if args.provenance:
+        record_summary(Path(args.provenance), report)
     if args.json:
         Path(args.json).write_text(text + "\n")
     print(text)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.nlp.evaluate import WOA, GoldExample, load_gold, load_musicreconer
+from linernotes.nlp.gazetteer import Gazetteer, load_csv
 from linernotes.nlp.transformer_tagger import LABELS, TAGS
 
 SPAN_LABELS = (*LABELS, WOA)
@@ -235,6 +236,12 @@ def wikimt_silver(shared: Path, nlp: Any, stock: Any) -> list[WordExample]:
 
 
 # augmentation ------------------------------------------------------------------------------
+def catalogue_gazetteer(shared: Path) -> Gazetteer:
+    """The shared catalogue as the pipeline's name index: the source of catalogue hints in
+    training, as the database's catalogue is at run time."""
+    return load_csv(shared / "data/catalog/catalog.csv")
+
+
 def catalogue_names(shared: Path, limit: int = 20000, seed: int = 0) -> dict[str, list[str]]:
     """A seeded sample of catalogue artist, track and album names (albums are lower-case in the
     source, as are some artists: all-lower-case names are title-cased here)."""

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from linernotes.nlp.catalogue_hints import word_hints
+from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.transformer_ner_model import ENCODER_PACKAGE, encoder_dir
 from linernotes.nlp.transformer_tagger import DECODER, LABELS, TAGS
 
@@ -22,19 +24,21 @@ def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
     model.eval()
     work.mkdir(parents=True, exist_ok=True)
     fp32 = work / "model-fp32.onnx"
-    dummy = (
-        torch.ones((2, 16), dtype=torch.long),
-        torch.ones((2, 16), dtype=torch.long),
-        torch.zeros((2, 16), dtype=torch.long),
+    names = ["input_ids", "attention_mask", "case_ids"]
+    if getattr(model, "hint", None) is not None:
+        names.append("hint_ids")
+    dummy = tuple(
+        (torch.ones if name != "case_ids" else torch.zeros)((2, 16), dtype=torch.long)
+        for name in names
     )
     axes = {0: "batch", 1: "seq"}
     torch.onnx.export(
         model,
         dummy,
         str(fp32),
-        input_names=["input_ids", "attention_mask", "case_ids"],
+        input_names=names,
         output_names=["logits"],
-        dynamic_axes={"input_ids": axes, "attention_mask": axes, "case_ids": axes, "logits": axes},
+        dynamic_axes={name: axes for name in [*names, "logits"]},
         opset_version=17,
         dynamo=False,
     )
@@ -46,12 +50,18 @@ def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
     return fp32
 
 
-def onnx_probs(path: Path, tok_dir: Path, words_list: Sequence[Sequence[str]]) -> list[np.ndarray]:
+def onnx_probs(
+    path: Path,
+    tok_dir: Path,
+    words_list: Sequence[Sequence[str]],
+    gazetteer: Gazetteer | None = None,
+) -> list[np.ndarray]:
     """Per-word probabilities through ONNX Runtime, the way the component computes them."""
     from linernotes.nlp.transformer_tagger import TransformerTagger
 
     tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
-    return tagger.tag(words_list)
+    hints = [word_hints(gazetteer, words) for words in words_list] if tagger.uses_hints else None
+    return tagger.tag(words_list, hints=hints)
 
 
 def write_provenance(out: Path, report: dict) -> None:
@@ -67,7 +77,13 @@ def write_provenance(out: Path, report: dict) -> None:
             "model": "sentence-transformers/all-MiniLM-L6-v2 (uncased BERT word pieces)",
             "licence": "package MIT; model Apache-2.0",
         },
-        "added": "case-shape embedding (lower/Title/UPPER/mixed per token) + linear BIO head",
+        "added": "case-shape embedding (lower/Title/UPPER/mixed per token) + linear BIO head"
+        + (
+            "; catalogue-hint embedding (nlp/catalogue_hints.py; input hint_ids, computed from"
+            " the catalogue the pipeline links to)"
+            if report.get("hyper", {}).get("catalogue_hints")
+            else ""
+        ),
         "tags": list(TAGS),
         "labels": list(LABELS),
         "decoder": DECODER,
@@ -82,6 +98,8 @@ def write_provenance(out: Path, report: dict) -> None:
             " in a music role (data.performer_person); other PERSONs out of the loss)",
             "copies: catalogue-name swaps from ../shared/data/catalog/catalog.csv; lower-cased,"
             " unpunctuated copies",
+            "catalogue hints (when hyper.catalogue_hints): every text's names found in"
+            " ../shared/data/catalog/catalog.csv, half of them hidden in swap copies",
         ],
         "not_used_for_training": "CrossNER music dev (tuning half: epoch + threshold; check half:"
         " reported only); MusicRecoNER dataset 4 held-out fold (see holdout_fold; scored only);"

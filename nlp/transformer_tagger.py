@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,33 +43,41 @@ def case_id(word: str) -> int:
 
 @dataclass
 class Encoded:
-    """Word pieces of one word sequence: ids, case ids and, per word, its piece range."""
+    """Word pieces of one word sequence: ids, case ids, catalogue hint ids and, per word, its
+    piece range."""
 
     ids: list[int]
     cases: list[int]
     starts: list[int]  # first piece index per word, -1 when the word has no piece
     ends: list[int]
+    hints: list[int] = field(default_factory=list)  # per piece, nlp/catalogue_hints.py
 
 
-def encode_words(tokenizer: Any, words: Sequence[str]) -> Encoded:
-    """Word pieces for pre-split words (no special tokens), capped per word."""
+def encode_words(
+    tokenizer: Any, words: Sequence[str], word_hints: Sequence[int] | None = None
+) -> Encoded:
+    """Word pieces for pre-split words (no special tokens), capped per word. Every piece of a
+    word carries its case shape and its catalogue hint (`word_hints`, 0 when not given)."""
     ids: list[int] = []
     cases: list[int] = []
+    hints: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
     if not words:
-        return Encoded(ids, cases, starts, ends)
+        return Encoded(ids, cases, starts, ends, hints)
+    word_hints = word_hints if word_hints is not None else [0] * len(words)
     enc = tokenizer.encode(list(words), is_pretokenized=True, add_special_tokens=False)
     per_word: list[list[int]] = [[] for _ in words]
     for piece, word_index in zip(enc.ids, enc.word_ids, strict=True):
         if word_index is not None and len(per_word[word_index]) < MAX_PIECES_PER_WORD:
             per_word[word_index].append(piece)
-    for word, pieces in zip(words, per_word, strict=True):
+    for word, pieces, hint in zip(words, per_word, word_hints, strict=True):
         starts.append(len(ids) if pieces else -1)
         ids.extend(pieces)
         cases.extend([case_id(word)] * len(pieces))
+        hints.extend([hint] * len(pieces))
         ends.append(len(ids))
-    return Encoded(ids, cases, starts, ends)
+    return Encoded(ids, cases, starts, ends, hints)
 
 
 def windows(enc: Encoded, max_pieces: int = MAX_PIECES) -> list[tuple[int, int]]:
@@ -108,17 +116,21 @@ def owner_windows(spans: list[tuple[int, int]], n_words: int) -> list[int]:
     return owner
 
 
-def batch_arrays(chunks: Sequence[tuple[list[int], list[int]]], cls: int, sep: int) -> dict:
-    """Padded int64 inputs for a list of (piece ids, case ids) chunks."""
-    width = max(len(ids) for ids, _ in chunks) + 2
+def batch_arrays(
+    chunks: Sequence[tuple[list[int], list[int], list[int]]], cls: int, sep: int
+) -> dict:
+    """Padded int64 inputs for a list of (piece ids, case ids, hint ids) chunks."""
+    width = max(len(ids) for ids, _, _ in chunks) + 2
     input_ids = np.zeros((len(chunks), width), dtype=np.int64)
     mask = np.zeros_like(input_ids)
     cases = np.zeros_like(input_ids)
-    for row, (ids, case) in enumerate(chunks):
+    hints = np.zeros_like(input_ids)
+    for row, (ids, case, hint) in enumerate(chunks):
         input_ids[row, : len(ids) + 2] = [cls, *ids, sep]
         mask[row, : len(ids) + 2] = 1
         cases[row, 1 : len(ids) + 1] = case
-    return {"input_ids": input_ids, "attention_mask": mask, "case_ids": cases}
+        hints[row, 1 : len(ids) + 1] = hint
+    return {"input_ids": input_ids, "attention_mask": mask, "case_ids": cases, "hint_ids": hints}
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -216,10 +228,24 @@ class TransformerTagger:
         self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
         self.input_names = {i.name for i in self.session.get_inputs()}
 
-    def tag(self, docs_words: Sequence[Sequence[str]], batch_size: int = 32) -> list[np.ndarray]:
+    @property
+    def uses_hints(self) -> bool:
+        """Whether the model was trained with catalogue hints (an input named hint_ids)."""
+        return "hint_ids" in self.input_names
+
+    def tag(
+        self,
+        docs_words: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        hints: Sequence[Sequence[int]] | None = None,
+    ) -> list[np.ndarray]:
         """Per-word tag probabilities (n_words x len(TAGS)) for each word list; NaN rows for
-        words without pieces (whitespace tokens)."""
-        encs = [encode_words(self.tokenizer, words) for words in docs_words]
+        words without pieces (whitespace tokens). `hints`: per word list, its catalogue hint
+        ids (nlp/catalogue_hints.py); read only by a model trained with them."""
+        encs = [
+            encode_words(self.tokenizer, words, None if hints is None else hints[d])
+            for d, words in enumerate(docs_words)
+        ]
         chunks: list[tuple[int, int, int, int]] = []  # doc, window index, first word, end word
         spans_per_doc = [windows(enc) for enc in encs]
         for d, spans in enumerate(spans_per_doc):
@@ -231,8 +257,8 @@ class TransformerTagger:
             pieces = []
             for d, _, a, b in batch:
                 lo, hi = _piece_start(encs[d], a), _piece_start(encs[d], b)
-                pieces.append((encs[d].ids[lo:hi], encs[d].cases[lo:hi]))
-            if all(not ids for ids, _ in pieces):
+                pieces.append((encs[d].ids[lo:hi], encs[d].cases[lo:hi], encs[d].hints[lo:hi]))
+            if all(not ids for ids, _, _ in pieces):
                 for d, w, _, _ in batch:
                     results[(d, w)] = np.zeros((0, len(TAGS)), dtype=np.float32)
                 continue

@@ -205,7 +205,11 @@ def test_training_smoke_learns_a_handful_of_sentences():
     examples += [lower_unpunct(ex) for ex in examples]
     hyper = tt.Hyper(epochs=12, batch_size=4, lr=1e-4, head_lr=3e-3)
     tok = tt.load_tokenizer()
-    feats = tt.featurize(tok, examples)
+    from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
+
+    catalogue = Gazetteer.from_entries([CatalogEntry("artist", "a1", "Tova Ek")])
+    feats = tt.featurize(tok, examples, catalogue, hyper)
+    assert any(f.hints[1:-1] != [0] * (len(f.hints) - 2) for f in feats)  # hints reach the model
     model = tt.build_model(hyper)
     losses: list[float] = []
 
@@ -214,12 +218,61 @@ def test_training_smoke_learns_a_handful_of_sentences():
 
         model.eval()
         with torch.no_grad():
-            ids, mask, cases, (allowed, scored) = tt.make_batch(feats)
-            losses.append(float(tt.marginal_loss(model(ids, mask, cases), allowed, scored)))
+            ids, mask, cases, hints, (allowed, scored) = tt.make_batch(feats)
+            logits = model(ids, mask, cases, hints)
+            losses.append(float(tt.marginal_loss(logits, allowed, scored)))
 
     loss_now()
     tt.train(model, feats, hyper, on_epoch=loss_now, log=lambda *_: None)
     assert losses[-1] < losses[0] / 3
-    probs = tt.torch_probs(model, tok, [ex.words for ex in examples[:2]])
+    probs = tt.torch_probs(model, tok, [ex.words for ex in examples[:2]], catalogue)
     spans = tn.decode(probs[0], 0.5)
     assert (0, 2, "ARTIST") in [(a, b, lab) for a, b, lab, _ in spans]
+
+
+def test_catalogue_hints_move_the_label_towards_the_catalogue_kind():
+    # invented names in chat frames; the same texts read with no catalogue, with a catalogue that
+    # knows the names as artists, and with one that knows them as tracks
+    import spacy
+
+    from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
+
+    pipeline = spacy.blank("en")
+    component = pipeline.add_pipe(tn.COMPONENT, config={"set_ents": True})
+    assert component.tagger.uses_hints
+    names = ["sleepy orchard", "glass harbour", "velvet lanterns", "the copper fields"]
+    frames = ["songs similar to {}", "something like {} please", "i want to hear {}"]
+    texts = [(frame.format(name), name) for name in names for frame in frames]
+
+    def labels(catalogue: Gazetteer | None) -> list[str]:
+        component.gazetteer = catalogue
+        return [
+            ent.label_
+            for doc, (_, name) in zip(pipeline.pipe(t for t, _ in texts), texts, strict=True)
+            for ent in doc.ents
+            if ent.text == name
+        ]
+
+    def catalogue(kind: str) -> Gazetteer:
+        artist = (None, None) if kind == "artist" else ("a0", "Someone")
+        return Gazetteer.from_entries(
+            [CatalogEntry(kind, f"{kind}{i}", name, *artist) for i, name in enumerate(names)]
+        )
+
+    plain, as_artists, as_tracks = (
+        labels(None),
+        labels(catalogue("artist")),
+        labels(catalogue("track")),
+    )
+    assert as_tracks.count("TRACK") >= plain.count("TRACK") + 4
+    assert as_artists.count("ARTIST") > as_tracks.count("ARTIST")
+
+
+@pytest.mark.slow
+def test_build_pipeline_hands_its_catalogue_to_the_transformer():
+    from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
+    from linernotes.nlp.mention_component import build_pipeline
+
+    catalogue = Gazetteer.from_entries([CatalogEntry("artist", "a1", "Tova Ek")])
+    pipeline = build_pipeline(catalogue, extra_ner=tn.COMPONENT)
+    assert pipeline.get_pipe(tn.COMPONENT).gazetteer is catalogue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,23 @@ def test_micro_f1_sums_the_counts_of_every_fold():
     assert report["rules+transformer"]["all"]["micro"]["f1"] == 0.0
 
 
+def test_summary_is_recorded_in_a_models_provenance(tmp_path: Path):
+    texts = _queries_in_fold(1, 2)
+    gold = [GoldExample(t, [(20, 20 + len(t.split()[3]), "ARTIST")]) for t in texts]
+    right = [list(g.spans) for g in gold]
+    none: list[list[tuple[int, int, str]]] = [[] for _ in gold]
+    predicted = {"gold": gold, "transformer": right, "rules": none, "rules+transformer": right}
+    provenance = tmp_path / "PROVENANCE.json"
+    provenance.write_text('{"threshold": 0.4, "musicreconer4_cv": {"done": "fold 0 only"}}')
+    cv.record_summary(provenance, cv.cv_report(predicted, [1]))
+    meta = json.loads(provenance.read_text())
+    assert meta["threshold"] == 0.4  # the rest is kept
+    summary = meta["musicreconer4_cv"]
+    assert "done" not in summary  # an older summary is replaced, not merged
+    assert summary["transformer"]["all"]["micro"] == 1.0
+    assert summary["rules"]["fold1"]["micro"] == 0.0
+
+
 @pytest.mark.slow
 def test_held_out_queries_are_scored_by_their_folds_model(tmp_path: Path):
     shared = tmp_path / "shared"
@@ -95,7 +113,7 @@ def test_held_out_queries_are_scored_by_their_folds_model(tmp_path: Path):
     bio.write_text(
         "songs\tO\nlike\tO\nkate\tB-Artist\nbush\tI-Artist\n\nplay\tO\nrobyn\tB-Artist\n"
     )
-    unseen = cv.unseen_report(bio, work, [SHIPPED_FOLD])
+    unseen = cv.unseen_report(bio, work, [SHIPPED_FOLD], catalog)
     assert unseen["queries"] == 2
     assert unseen[f"fold{SHIPPED_FOLD} model"]["micro"]["support"] == 2
 
