@@ -91,6 +91,7 @@ def ner_spans_rule(doc: Any, ctx: RuleContext) -> list[Candidate]:
             continue
         if widen_ner(ctx, span):
             continue
+        narrow_ner(ctx, span)
         if span.label_ == "ARTIST":
             sure = not unsure_extra_artist(ctx, span)
             out.append(
@@ -140,6 +141,9 @@ def relabel_ner(ctx: RuleContext, span: Any) -> bool:
         ):
             cand.label = span.label_
             cand.evidence = span.label_ != "ARTIST" or not unsure_extra_artist(ctx, span)
+        elif cand.label == span.label_ == "ARTIST" and not cand.evidence:
+            # both NERs read this artist: it needs no more than the extra NER's artist alone
+            cand.evidence = not unsure_extra_artist(ctx, span)
     return bool(same)
 
 
@@ -168,6 +172,26 @@ def widen_ner(ctx: RuleContext, span: Any) -> bool:
     first.evidence = span.label_ != "ARTIST" or not unsure_extra_artist(ctx, span)
     ctx.cands[:] = [c for c in ctx.cands if c is first or all(c is not x for x in inside)]
     return True
+
+
+def narrow_ner(ctx: RuleContext, span: Any) -> None:
+    """Drop the music NER's doubtful candidates that strictly contain `span`: ones the catalogue
+    does not know and that only a link could keep (no evidence), so they do not block the extra
+    NER's confident reading of the same words ("Drake - Nonstop" read as one artist, where the
+    transformer reads the artist and the track)."""
+    s, e = span.start_char, span.end_char
+    ctx.cands[:] = [
+        c
+        for c in ctx.cands
+        if not (
+            c.method == "ner"
+            and not c.evidence
+            and c.start <= s
+            and e <= c.end
+            and (c.start, c.end) != (s, e)
+            and not ctx.known(ctx.text[c.start : c.end], c.label)
+        )
+    ]
 
 
 def unsure_extra_artist(ctx: RuleContext, span: Any) -> bool:

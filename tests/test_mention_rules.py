@@ -284,6 +284,44 @@ def test_extra_ner_widens_a_name_the_cnn_ner_cut_short() -> None:
     assert [(text[c.start : c.end], c.label) for c in ctx.cands] == [("Six Feet Under", "ARTIST")]
 
 
+def test_an_artist_both_ners_read_is_believed_as_the_extra_ner_alone_would_be() -> None:
+    """The CNN NER's unknown artist without a stock PERSON label is doubtful (kept only if
+    linked); the transformer reading the same artist on the same span vouches for it, as it
+    would for a name it found alone, but not in a film sentence."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Looking for artists similar to Zorblax Quinn"
+    doubtful = Candidate(31, 44, "ARTIST", 0.8, "ner", False)
+    _, ctx = _with_extra_spans(text, [(31, 44, "ARTIST", 0.99)], [doubtful], rows=[])
+    assert rule.func(ctx.doc, ctx) == []  # no second candidate on the same span
+    assert doubtful.evidence
+    film = "Zorblax Quinn starred in the film."
+    doubtful = Candidate(0, 13, "ARTIST", 0.8, "ner", False)
+    _, ctx = _with_extra_spans(film, [(0, 13, "ARTIST", 0.99)], [doubtful], rows=[])
+    rule.func(ctx.doc, ctx)
+    assert not doubtful.evidence
+
+
+def test_a_doubtful_cnn_span_gives_way_to_the_extra_ners_names_inside_it() -> None:
+    """The CNN NER reads "Zorblax - Night Ferry" as one unknown artist it has no evidence for;
+    the transformer reads the artist and the track: its two spans replace the doubtful one.
+    A CNN span with evidence (or one the catalogue knows) is kept."""
+    (rule,) = rules_named(["ner_spans"])
+    text = "Zorblax - Night Ferry I really like"
+    spans = [(0, 7, "ARTIST", 0.99), (10, 21, "TRACK", 0.95)]
+    doubtful = Candidate(0, 21, "ARTIST", 0.8, "ner", False)
+    _, ctx = _with_extra_spans(text, spans, [doubtful], rows=[])
+    found = rule.func(ctx.doc, ctx)
+    assert ctx.cands == []
+    assert [(text[c.start : c.end], c.label) for c in found] == [
+        ("Zorblax", "ARTIST"),
+        ("Night Ferry", "TRACK"),
+    ]
+    sure = Candidate(0, 21, "ARTIST", 0.8, "ner", True)
+    _, ctx = _with_extra_spans(text, spans, [sure], rows=[])
+    rule.func(ctx.doc, ctx)
+    assert ctx.cands == [sure]
+
+
 def test_unknown_titles_in_prize_sentences_need_a_second_reader() -> None:
     """A title only the CNN NER reads, in a prize/film/sport-event sentence, is unsure (kept
     only if the catalogue links it); the transformer reading it too, or the catalogue knowing
