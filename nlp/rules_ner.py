@@ -274,10 +274,18 @@ def unsure_artist(ctx: RuleContext, ent: Any) -> bool:
     nothing are places, venues, labels and titles about four times in five; PERSON ones are
     mostly right. Linked ones are right 93% of the time, so they skip the stock NER.
     A few contexts still vouch for such a name (see `artist_context`).
+
+    Where a second NER ran (the transformer, `--transformer-ner`) and read nothing on these
+    words, a PERSON label is not enough either: the CNN NER's unknown artists that the
+    transformer does not read are mostly places, events and people outside music ("South
+    Africa", "Olympics", "HEART"); chosen on the CrossNER tuning half and MusicRecoNER dataset 4
+    folds together (docs/mentions.md, "Catalogue hints").
     """
     if not ctx.has_stock or ctx.known(ent.text, "ARTIST"):
         return False
     doc = ctx.doc
+    if NER_SPANS_KEY in doc.spans and not read_by_other_ner(ctx, ent):
+        return True  # a second NER ran and did not read a name here (see docstring)
     sentence = ent.sent.text if doc.has_annotation("SENT_START") else ctx.text
     if _FILM_WORDS.search(sentence):
         return True  # film and award sentences name actors and crew: PERSON is no evidence

@@ -322,6 +322,22 @@ def test_a_doubtful_cnn_span_gives_way_to_the_extra_ners_names_inside_it() -> No
     assert ctx.cands == [sure]
 
 
+def test_an_unknown_cnn_artist_the_extra_ner_does_not_read_is_doubtful() -> None:
+    """A stock PERSON label vouches for the CNN NER's unknown artist, unless a second NER ran and
+    read nothing on those words; a catalogue artist needs neither."""
+    from linernotes.nlp.rules_ner import unsure_artist
+
+    text = "Zorblax Quinn met Robyn in Malmo."
+    person = [[0, 13, "PERSON"], [18, 23, "PERSON"]]
+    doc, ctx = _with_extra_spans(text, [], [], rows=person)  # a second NER, silent
+    assert unsure_artist(ctx, doc.char_span(0, 13))
+    assert not unsure_artist(ctx, doc.char_span(18, 23))  # Robyn is in the catalogue
+    doc, ctx = _with_extra_spans(text, [(0, 13, "ARTIST", 0.6)], [], rows=person)
+    assert not unsure_artist(ctx, doc.char_span(0, 13))  # the second NER reads it too
+    del doc.spans["ner_candidates"]  # no second NER: the PERSON label is enough
+    assert not unsure_artist(ctx, doc.char_span(0, 13))
+
+
 def test_unknown_titles_in_prize_sentences_need_a_second_reader() -> None:
     """A title only the CNN NER reads, in a prize/film/sport-event sentence, is unsure (kept
     only if the catalogue links it); the transformer reading it too, or the catalogue knowing
