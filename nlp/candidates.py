@@ -34,6 +34,23 @@ def stock_labels(doc: Any) -> dict[tuple[int, int], str]:
 
 
 Ngram = tuple[int, int, tuple[int, ...]]
+# doc.user_data: (id of the gazetteer, its n-grams over the doc's tokens), left by the first
+# component that walks the catalogue over a doc (the transformer's hints) for the next ones
+NGRAMS_KEY = "linernotes_catalogue_ngrams"
+
+
+def doc_ngrams(doc: Any, gazetteer: Gazetteer, orths: Sequence[str] | None = None) -> list[Ngram]:
+    """Catalogue-name token n-grams of `doc` (`Gazetteer.find_ngrams` over its word keys),
+    walked once per doc and gazetteer: the result is kept in doc.user_data."""
+    if not len(gazetteer):
+        return []
+    kept = doc.user_data.get(NGRAMS_KEY)
+    if kept is not None and kept[0] == id(gazetteer):
+        return list(kept[1])
+    words = [word_key(o) for o in (orths if orths is not None else [t.text for t in doc])]
+    found = list(gazetteer.find_ngrams(words))
+    doc.user_data[NGRAMS_KEY] = (id(gazetteer), found)
+    return found
 
 
 @dataclass
@@ -106,11 +123,7 @@ class RuleContext:
     def ngrams(self) -> list[Ngram]:
         """Catalogue-name token n-grams of the doc, computed once for every rule that needs them."""
         if self._ngrams is None:
-            if not len(self.gazetteer):
-                self._ngrams = []
-            else:
-                words = [word_key(o) for o in self.orths]
-                self._ngrams = list(self.gazetteer.find_ngrams(words))
+            self._ngrams = doc_ngrams(self.doc, self.gazetteer, self.orths)
         return self._ngrams
 
     def ner_spans(self) -> list[Any]:

@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
-from linernotes.nlp.candidates import word_key
+from linernotes.nlp.candidates import Ngram, doc_ngrams, word_key
 from linernotes.nlp.gazetteer import KINDS, Gazetteer
 
 HINT_IDS = 3 ** len(KINDS)  # 27: (outside, first, inside) per kind
 
 
-def name_spans(gazetteer: Gazetteer, words: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+def name_spans(
+    gazetteer: Gazetteer, words: Sequence[str], ngrams: Sequence[Ngram] | None = None
+) -> dict[str, list[tuple[int, int]]]:
     """Per kind, the catalogue names among `words` as word ranges [a, b): longest first, no
-    overlap within a kind."""
+    overlap within a kind. `ngrams`: the words' catalogue n-grams when already walked."""
     found: dict[str, list[tuple[int, int]]] = {kind: [] for kind in KINDS}
     if not len(gazetteer):
         return found
-    keys = [word_key(w) for w in words]
-    for start, end, entries in gazetteer.find_ngrams(keys):
+    if ngrams is None:
+        ngrams = list(gazetteer.find_ngrams([word_key(w) for w in words]))
+    for start, end, entries in ngrams:
         for kind in {gazetteer.kind(i) for i in entries}:
             found[kind].append((start, end))
     for kind, spans in found.items():
@@ -69,3 +73,10 @@ def word_hints(gazetteer: Gazetteer | None, words: Sequence[str]) -> list[int]:
     if gazetteer is None:
         return [0] * len(words)
     return hint_ids(len(words), name_spans(gazetteer, words))
+
+
+def doc_hints(gazetteer: Gazetteer, doc: Any) -> list[int]:
+    """Hint ids for a spaCy doc's tokens; the catalogue walk is kept in the doc for the mention
+    rules (`candidates.doc_ngrams`), which would otherwise walk it again."""
+    words = [t.text for t in doc]
+    return hint_ids(len(words), name_spans(gazetteer, words, doc_ngrams(doc, gazetteer, words)))

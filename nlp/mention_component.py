@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from linernotes.nlp.candidates import BASE_KEY, RuleContext, rules_named, run_rules
+from linernotes.nlp.candidates import (
+    BASE_KEY,
+    NGRAMS_KEY,
+    RuleContext,
+    rules_named,
+    run_rules,
+)
 from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.mention_links import link_all, title_rows
 
@@ -66,6 +72,7 @@ class MusicMentionComponent:
         ctx = self.context(doc)
         chosen = run_rules(ctx, self.rules)
         doc.user_data[USER_KEY] = link_all(ctx, chosen)
+        doc.user_data.pop(NGRAMS_KEY, None)  # the catalogue walk's last reader was this one
         return doc
 
     def title_candidates(self, doc: Any) -> list[tuple]:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from linernotes.nlp.catalogue_hints import word_hints
+from linernotes.nlp.catalogue_hints import doc_hints
 from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.transformer_tagger import (
     LABELS,
@@ -95,7 +95,7 @@ class TransformerNERComponent:
         words = [[t.text for t in doc] for doc in docs]
         hints = None
         if self.tagger.uses_hints and self.gazetteer is not None:
-            hints = [word_hints(self.gazetteer, w) for w in words]
+            hints = [doc_hints(self.gazetteer, doc) for doc in docs]
         all_probs = self.tagger.tag(words, self.batch_size, hints)
         for doc, probs in zip(docs, all_probs, strict=True):
             self._write(doc, apply_floors(decode(probs, self.threshold), self.tagger.floors))

@@ -83,3 +83,20 @@ def test_every_word_piece_carries_its_word_hint() -> None:
     assert enc.hints == [0] * enc.ends[0] + [13] * (enc.ends[1] - enc.ends[0])
     arrays = batch_arrays([(enc.ids, enc.cases, enc.hints)], 101, 102)
     assert arrays["hint_ids"][0].tolist() == [0, *enc.hints, 0]
+
+
+def test_the_rules_reuse_the_hints_catalogue_walk() -> None:
+    import spacy
+
+    from linernotes.nlp.candidates import NGRAMS_KEY, RuleContext
+    from linernotes.nlp.catalogue_hints import doc_hints
+
+    doc = spacy.blank("en")(" ".join(WORDS))
+    assert doc_hints(GAZ, doc) == word_hints(GAZ, WORDS)
+    walked = doc.user_data[NGRAMS_KEY][1]
+    fresh = list(GAZ.find_ngrams([w.lower() for w in WORDS]))
+    assert walked == fresh and fresh
+    doc.user_data[NGRAMS_KEY] = (id(GAZ), walked[:1])  # what the rules read is the kept walk
+    assert RuleContext.of(doc, GAZ).ngrams() == walked[:1]
+    other = Gazetteer.from_entries([CatalogEntry("artist", "x", "Home")])
+    assert RuleContext.of(doc, other).ngrams() == [(11, 12, other.lookup("home"))]
