@@ -169,16 +169,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         report, _ = finish(shared, hyper, Path(args.out), work, report)
     else:
         resume = Path(args.resume) if args.resume else None
-        report, _ = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
+        if hyper.members > 1 and not (args.smoke or resume):
+            report = train_recipe(shared, hyper, Path(args.out), work)
+        else:
+            report, _ = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
     print(json.dumps(report, indent=1))
     return 0
 
 
-def _dev_halves(shared: Path) -> tuple[list[GoldExample], list[GoldExample]]:
+def dev_halves(shared: Path) -> tuple[list[GoldExample], list[GoldExample]]:
     dev = data.crossner_dev(shared)
     return [g for g in dev if split_of(g.text) == "tune"], [
         g for g in dev if split_of(g.text) == "check"
     ]
+
+
+def member_seeds(hyper: Hyper) -> list[int]:
+    """The seeds of the fine-tunes the shipped model averages."""
+    return [hyper.seed + i for i in range(max(1, hyper.members))]
+
+
+def train_recipe(shared: Path, hyper: Hyper, out: Path, work: Path) -> dict:
+    """The whole recipe: one fine-tune per member seed (`main_run`, each in work/seedN; a member
+    already trained there is kept, so a killed run resumes), then their ensemble in `out`
+    (threshold and floors chosen on the tuning half again, for the averaged probabilities)."""
+    from linernotes.nlp.transformer_ner_ensemble import combine
+
+    seeds = member_seeds(hyper)
+    if len(seeds) == 1:
+        return main_run(shared, hyper, out, work, smoke=False)[0]
+    dirs = []
+    for seed in seeds:
+        member_work = work / f"seed{seed}"
+        member = member_work / "model"
+        if not ((member / "model.onnx").exists() and (member / "PROVENANCE.json").exists()):
+            member_work.mkdir(parents=True, exist_ok=True)
+            main_run(shared, replace(hyper, seed=seed), member, member_work, smoke=False)
+        dirs.append(member)
+    return combine(dirs, out, shared)
 
 
 def main_run(
@@ -208,7 +236,7 @@ def main_run(
     feats = featurize(tok, examples, gazetteer, hyper)
     model = build_model(hyper)
     nlp = data.tokenizer_nlp()
-    tuning, _ = _dev_halves(shared)
+    tuning, _ = dev_halves(shared)
     tuning_words = words_of(nlp, [g.text for g in tuning])
     best: dict[str, Any] = {"f1": -1.0}
 
@@ -259,7 +287,7 @@ def finish(shared: Path, hyper: Hyper, out: Path, work: Path, report: dict) -> t
     model.load_state_dict(torch.load(work / "best-state.pt"))
     fp32 = export_int8(model, out, work)
     nlp = data.tokenizer_nlp()
-    tuning, check = _dev_halves(shared)
+    tuning, check = dev_halves(shared)
     held_out = [g for g in data.musicreconer4(shared) if mrner_fold(g.text) == hyper.holdout_fold]
     int8 = out / "model.onnx"
     gazetteer = data.catalogue_gazetteer(shared) if hyper.catalogue_hints else None

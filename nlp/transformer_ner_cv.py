@@ -16,6 +16,9 @@ Training a fold takes about half an hour of one core (`Hyper.threads` = 1); fold
 in `--work` are skipped, so a killed run resumes and two processes can train disjoint folds at
 once. Run: python -m linernotes.nlp.transformer_ner_cv --shared ../shared --work DIR
             [--folds 1,2,3,4] [--train-only] [--catalog CSV] [--provenance PROVENANCE.json]
+            [--seed N] [--members-from DIR,DIR]
+`--members-from` scores seed ensembles (nlp/transformer_ner_ensemble.py): each fold's model in
+--work is the combination of that fold's models in the listed work directories.
 """
 
 from __future__ import annotations
@@ -38,17 +41,34 @@ def fold_model_dir(work: Path, fold: int) -> Path:
     return work / f"fold{fold}" / "model"
 
 
-def train_fold(shared: Path, work: Path, fold: int) -> Path:
-    """Run the shipped recipe with `fold` held out; skip a fold whose model is already there."""
+def train_fold(shared: Path, work: Path, fold: int, seed: int | None = None) -> Path:
+    """Run the shipped recipe with `fold` held out (and another seed, to measure the recipe's
+    spread over seeds); skip a fold whose model is already there."""
     out = fold_model_dir(work, fold)
     if (out / "PROVENANCE.json").exists() and (out / "model.onnx").exists():
         print(f"fold {fold}: model already in {out}", flush=True)
         return out
-    from linernotes.nlp.train_transformer_ner import main_run
+    from linernotes.nlp.train_transformer_ner import train_recipe
 
     fold_work = work / f"fold{fold}"
     fold_work.mkdir(parents=True, exist_ok=True)
-    main_run(shared, replace(Hyper(), holdout_fold=fold), out, fold_work, smoke=False)
+    hyper = replace(Hyper(), holdout_fold=fold)
+    if seed is not None:
+        hyper = replace(hyper, seed=seed, members=1)
+    train_recipe(shared, hyper, out, fold_work)
+    return out
+
+
+def combine_fold(shared: Path, work: Path, fold: int, sources: Sequence[Path]) -> Path:
+    """The ensemble of the `sources`' fold models (one per seed, trained already) as this
+    work directory's fold model; skip it when it is already there."""
+    out = fold_model_dir(work, fold)
+    if (out / "PROVENANCE.json").exists():
+        print(f"fold {fold}: ensemble already in {out}", flush=True)
+        return out
+    from linernotes.nlp.transformer_ner_ensemble import combine
+
+    combine([fold_model_dir(source, fold) for source in sources], out, shared)
     return out
 
 
@@ -180,11 +200,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", default="0,1,2,3,4")
     parser.add_argument("--catalog", default=None, help="default: SHARED/data/catalog/catalog.csv")
     parser.add_argument("--train-only", action="store_true", help="train the folds, score none")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="train one model with this seed instead of Hyper's recipe",
+    )
     parser.add_argument("--json", default=None, help="write the report here too")
     parser.add_argument(
         "--provenance",
         default=None,
         help="a model's PROVENANCE.json to record the micro F1 summary in (musicreconer4_cv)",
+    )
+    parser.add_argument(
+        "--members-from",
+        default=None,
+        help="comma-separated work directories whose fold models (one seed each) are combined",
     )
     args = parser.parse_args(argv)
     shared, work = Path(args.shared), Path(args.work)
@@ -199,8 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(f not in FOLDS for f in folds):
         print(f"--folds {args.folds}: folds are 0-4", file=sys.stderr)
         return 2
+    sources = [Path(d) for d in args.members_from.split(",")] if args.members_from else []
     for fold in folds:
-        train_fold(shared, work, fold)
+        if sources:
+            combine_fold(shared, work, fold, sources)
+        else:
+            train_fold(shared, work, fold, args.seed)
     if args.train_only:
         return 0
     catalog = Path(args.catalog) if args.catalog else shared / "data/catalog/catalog.csv"

@@ -64,6 +64,19 @@ def onnx_probs(
     return tagger.tag(words_list, hints=hints)
 
 
+def dir_probs(
+    model_dir: Path,
+    words_list: Sequence[Sequence[str]],
+    gazetteer: Gazetteer | None = None,
+) -> list[np.ndarray]:
+    """Per-word probabilities of a model directory (every member of an ensemble), on CPU."""
+    from linernotes.nlp.transformer_tagger import TransformerTagger
+
+    tagger = TransformerTagger(model_dir, ["CPUExecutionProvider"])
+    hints = [word_hints(gazetteer, words) for words in words_list] if tagger.uses_hints else None
+    return tagger.tag(words_list, hints=hints)
+
+
 def write_provenance(out: Path, report: dict) -> None:
     """PROVENANCE.json next to the model: data, seed, encoder, hyperparameters, figures, sha256."""
     from importlib.metadata import version

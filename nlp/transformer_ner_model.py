@@ -55,6 +55,9 @@ class Hyper:
     # names in catalogue-swap copies are all catalogue names; real text's names are so about half
     # the time (CrossNER train + MusicRecoNER 4 gold names), so half of the swaps' hints are hidden
     hint_drop_swapped: float = 0.5
+    # the shipped model averages this many fine-tunes, seeds seed, seed + 1, ...
+    # (nlp/transformer_ner_ensemble.py); 1 trains a single model
+    members: int = 1
 
 
 def encoder_dir() -> Path:

@@ -182,6 +182,15 @@ def decode(probs: np.ndarray, threshold: float) -> list[tuple[int, int, str, flo
     return spans
 
 
+def member_paths(model_dir: Path, meta: dict) -> list[Path]:
+    """The ONNX files of a model directory: PROVENANCE.json's `members` (an ensemble), else
+    model.onnx."""
+    members = meta.get("members")
+    if not members:
+        return [model_dir / "model.onnx"]
+    return [model_dir / str(m["file"] if isinstance(m, dict) else m) for m in members]
+
+
 def apply_floors(
     spans: list[tuple[int, int, str, float]], floors: dict[str, float]
 ) -> list[tuple[int, int, str, float]]:
@@ -190,7 +199,12 @@ def apply_floors(
 
 
 class TransformerTagger:
-    """The ONNX session + tokenizer: words in, per-word tag probabilities out."""
+    """The ONNX session(s) + tokenizer: words in, per-word tag probabilities out.
+
+    A model directory may hold an ensemble: PROVENANCE.json's `members` names its ONNX files
+    (fine-tunes of the same encoder and tokenizer with different seeds), and the tag
+    probabilities are their mean. Without `members` the directory's model.onnx is the model.
+    """
 
     def __init__(
         self,
@@ -202,9 +216,12 @@ class TransformerTagger:
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
-        onnx_path = onnx_path or model_dir / "model.onnx"
-        if not onnx_path.exists():
-            raise FileNotFoundError(f"{onnx_path}: no transformer NER model shipped there")
+        meta_path = model_dir / "PROVENANCE.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        paths = [onnx_path] if onnx_path else member_paths(model_dir, meta)
+        for path in paths:
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: no transformer NER model shipped there")
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -213,8 +230,6 @@ class TransformerTagger:
             raise ValueError(f"{model_dir / 'tokenizer.json'}: no [CLS]/[SEP] tokens")
         self.cls: int = cls
         self.sep: int = sep
-        meta_path = model_dir / "PROVENANCE.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         self.threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
         self.floors: dict[str, float] = {
             str(k): float(v) for k, v in (meta.get("label_floors") or {}).items()
@@ -225,13 +240,24 @@ class TransformerTagger:
             providers.append("CPUExecutionProvider")
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.sessions = [
+            ort.InferenceSession(str(path), options, providers=providers) for path in paths
+        ]
+        self.inputs = [{i.name for i in s.get_inputs()} for s in self.sessions]
 
     @property
     def uses_hints(self) -> bool:
         """Whether the model was trained with catalogue hints (an input named hint_ids)."""
-        return "hint_ids" in self.input_names
+        return any("hint_ids" in names for names in self.inputs)
+
+    def run(self, arrays: dict) -> np.ndarray:
+        """Tag probabilities of one padded batch: each member's softmax, averaged."""
+        total: np.ndarray | None = None
+        for session, names in zip(self.sessions, self.inputs, strict=True):
+            probs = softmax(session.run(None, {k: v for k, v in arrays.items() if k in names})[0])
+            total = probs if total is None else total + probs
+        assert total is not None
+        return total / len(self.sessions)
 
     def tag(
         self,
@@ -262,9 +288,7 @@ class TransformerTagger:
                 for d, w, _, _ in batch:
                     results[(d, w)] = np.zeros((0, len(TAGS)), dtype=np.float32)
                 continue
-            arrays = batch_arrays(pieces, self.cls, self.sep)
-            feed = {k: v for k, v in arrays.items() if k in self.input_names}
-            probs = softmax(self.session.run(None, feed)[0])
+            probs = self.run(batch_arrays(pieces, self.cls, self.sep))
             for row, (d, w, _, _) in enumerate(batch):
                 results[(d, w)] = probs[row, 1:]  # drop [CLS]; index = piece - window start
         return [

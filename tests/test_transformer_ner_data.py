@@ -44,9 +44,9 @@ def test_only_people_named_as_music_makers_become_silver_artists() -> None:
 )
 def test_training_tunes_on_the_projects_tuning_half() -> None:
     from linernotes.nlp.evaluate import load_gold, select_split
-    from linernotes.nlp.train_transformer_ner import _dev_halves
+    from linernotes.nlp.train_transformer_ner import dev_halves
 
-    tuning, check = _dev_halves(SHARED)
+    tuning, check = dev_halves(SHARED)
     dev = load_gold(SHARED / "data/gold/crossner_music/dev.jsonl")
     assert [g.text for g in tuning] == [g.text for g in select_split(dev, "tune")]
     assert [g.text for g in check] == [g.text for g in select_split(dev, "check")]

@@ -1,0 +1,102 @@
+"""Seed ensembles of the transformer NER: members listed in PROVENANCE.json, probabilities
+averaged, members checked before they are combined."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linernotes.nlp.transformer_ner_ensemble import combine, member_file, read_members
+from linernotes.nlp.transformer_tagger import MODEL_DIR, TransformerTagger
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WORDS = [["Robyn", "sang", "Dancing", "On", "My", "Own", "live"], ["play", "some", "abba"]]
+
+
+def _single(tmp_path: Path, name: str, **hyper: object) -> Path:
+    """A copy of the shipped model as one member (its PROVENANCE's hyper fields replaced)."""
+    out = tmp_path / name
+    out.mkdir()
+    for file in ("model.onnx", "tokenizer.json"):
+        shutil.copyfile(MODEL_DIR / file, out / file)
+    meta = json.loads((MODEL_DIR / "PROVENANCE.json").read_text())
+    meta.pop("members", None)
+    meta["hyper"] = dict(meta.get("hyper", {})) | hyper
+    (out / "PROVENANCE.json").write_text(json.dumps(meta))
+    return out
+
+
+def _by_hand(tmp_path: Path, weights: list[Path]) -> Path:
+    """An ensemble directory written by hand: the members' graphs and a `members` list."""
+    out = tmp_path / "ensemble"
+    out.mkdir()
+    shutil.copyfile(MODEL_DIR / "tokenizer.json", out / "tokenizer.json")
+    members = []
+    for i, source in enumerate(weights):
+        shutil.copyfile(source, out / member_file(i))
+        members.append({"file": member_file(i)})
+    meta = json.loads((MODEL_DIR / "PROVENANCE.json").read_text()) | {"members": members}
+    (out / "PROVENANCE.json").write_text(json.dumps(meta))
+    return out
+
+
+def _shipped_single_member() -> Path:
+    meta = json.loads((MODEL_DIR / "PROVENANCE.json").read_text())
+    first = (meta.get("members") or [{"file": "model.onnx"}])[0]
+    return MODEL_DIR / (first["file"] if isinstance(first, dict) else first)
+
+
+def test_two_copies_of_one_model_tag_exactly_as_the_model(tmp_path: Path) -> None:
+    weights = _shipped_single_member()
+    single = TransformerTagger(MODEL_DIR, ["CPUExecutionProvider"], onnx_path=weights)
+    pair = TransformerTagger(_by_hand(tmp_path, [weights, weights]), ["CPUExecutionProvider"])
+    assert len(pair.sessions) == 2
+    for a, b in zip(single.tag(WORDS), pair.tag(WORDS), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_missing_member_is_named(tmp_path: Path) -> None:
+    out = _by_hand(tmp_path, [_shipped_single_member()])
+    meta = json.loads((out / "PROVENANCE.json").read_text())
+    meta["members"].append({"file": "model-2.onnx"})
+    (out / "PROVENANCE.json").write_text(json.dumps(meta))
+    with pytest.raises(FileNotFoundError, match=r"model-2\.onnx"):
+        TransformerTagger(out)
+
+
+def test_members_must_be_combinable(tmp_path: Path) -> None:
+    a = _single(tmp_path, "a", seed=13, holdout_fold=0)
+    b = _single(tmp_path, "b", seed=14, holdout_fold=1)
+    with pytest.raises(ValueError, match="at least two"):
+        read_members([a])
+    with pytest.raises(ValueError, match="holdout_fold"):
+        read_members([a, b])
+    c = _single(tmp_path, "c", seed=14, holdout_fold=0)
+    assert len(read_members([a, c])) == 2
+    nested = _by_hand(tmp_path, [a / "model.onnx", c / "model.onnx"])
+    with pytest.raises(ValueError, match="already an ensemble"):
+        read_members([a, nested])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (SHARED / "data/gold/crossner_music/dev.jsonl").exists(), reason="no ../shared"
+)
+def test_combine_chooses_the_threshold_on_the_tuning_half(tmp_path: Path) -> None:
+    from linernotes.nlp.train_transformer_ner import THRESHOLDS
+
+    a = _single(tmp_path, "a", seed=13)
+    b = _single(tmp_path, "b", seed=14)
+    meta = combine([a, b], tmp_path / "out", SHARED)
+    written = json.loads((tmp_path / "out/PROVENANCE.json").read_text())
+    assert written == meta
+    assert [m["seed"] for m in meta["members"]] == [13, 14]
+    assert meta["threshold"] in THRESHOLDS
+    assert set(meta["label_floors"]) == {"ARTIST", "TRACK", "ALBUM"}
+    assert 0.5 < meta["int8_check"]["micro"] <= 1.0
+    tagger = TransformerTagger(tmp_path / "out")
+    assert len(tagger.sessions) == 2 and tagger.uses_hints
