@@ -13,6 +13,10 @@ A model trained with catalogue hints (nlp/catalogue_hints.py) reads the componen
 `gazetteer`, set by whoever builds the pipeline (`build_pipeline` passes the one it links to).
 Without one, no word is a known name: the model then reads text as it reads names the catalogue
 lacks (about half of its training names), so it still works, with less to go on.
+
+The model directory may hold a seed ensemble (nlp/transformer_ner_ensemble.py): every member
+runs and their probabilities are averaged. Config `members = 1` runs the first member alone,
+with the threshold and floors chosen for it (half the time, a little less accuracy).
 """
 
 from __future__ import annotations
@@ -68,9 +72,10 @@ class TransformerNERComponent:
         span_key: str = SPAN_KEY,
         set_ents: bool = False,
         batch_size: int = 32,
+        members: int | None = None,
     ) -> None:
         self.name = name
-        self.tagger = TransformerTagger(model_dir)
+        self.tagger = TransformerTagger(model_dir, members=members)
         self.threshold = self.tagger.threshold if threshold is None else float(threshold)
         self.span_key = span_key
         self.set_ents = set_ents
@@ -131,6 +136,7 @@ def _register() -> None:
             "span_key": SPAN_KEY,
             "set_ents": False,
             "batch_size": 32,
+            "members": None,
         },
     )
     def make_component(
@@ -141,8 +147,11 @@ def _register() -> None:
         span_key: str,
         set_ents: bool,
         batch_size: int,
+        members: int | None,
     ) -> TransformerNERComponent:
-        return TransformerNERComponent(name, model_dir, threshold, span_key, set_ents, batch_size)
+        return TransformerNERComponent(
+            name, model_dir, threshold, span_key, set_ents, batch_size, members
+        )
 
 
 _register()

@@ -191,6 +191,25 @@ def member_paths(model_dir: Path, meta: dict) -> list[Path]:
     return [model_dir / str(m["file"] if isinstance(m, dict) else m) for m in members]
 
 
+def first_members(meta: dict, count: int, model_dir: Path) -> dict:
+    """The PROVENANCE of an ensemble cut to its first member (its own threshold and floors);
+    `count` equal to the number of members keeps them all."""
+    listed = meta.get("members") or [{"file": "model.onnx"}]
+    if count == len(listed):
+        return meta
+    if count != 1 or not isinstance(listed[0], dict):
+        raise ValueError(
+            f"{model_dir}: members={count}, but only the first member alone or all"
+            f" {len(listed)} have a threshold chosen for them"
+        )
+    first = listed[0]
+    return meta | {
+        "members": [first],
+        "threshold": first.get("threshold", meta.get("threshold")),
+        "label_floors": first.get("label_floors", meta.get("label_floors")),
+    }
+
+
 def apply_floors(
     spans: list[tuple[int, int, str, float]], floors: dict[str, float]
 ) -> list[tuple[int, int, str, float]]:
@@ -211,13 +230,18 @@ class TransformerTagger:
         model_dir: str | Path = MODEL_DIR,
         providers: list[str] | None = None,
         onnx_path: Path | None = None,
+        members: int | None = None,
     ):
+        """`members`: run only the first member of an ensemble (1, with that member's own
+        threshold and floors: half the time of two), or all of them (None)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
         meta_path = model_dir / "PROVENANCE.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        if members is not None:
+            meta = first_members(meta, members, model_dir)
         paths = [onnx_path] if onnx_path else member_paths(model_dir, meta)
         for path in paths:
             if not path.exists():

@@ -29,14 +29,16 @@ def _ents(doc) -> set[tuple[str, str]]:
 
 
 def test_model_and_provenance_are_shipped_in_the_package():
+    import hashlib
     import json
 
     meta = json.loads((tn.MODEL_DIR / "PROVENANCE.json").read_text())
-    onnx = tn.MODEL_DIR / "model.onnx"
-    import hashlib
-
-    assert meta["sha256_model_onnx"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
-    assert onnx.stat().st_size < 60 * 2**20
+    members = meta.get("members") or [{"file": "model.onnx", "sha256": meta["sha256_model_onnx"]}]
+    for member in members:
+        onnx = tn.MODEL_DIR / member["file"]
+        assert member["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
+        assert onnx.stat().st_size < 60 * 2**20
+    assert 0.0 < meta["threshold"] < 1.0
 
 
 def test_registered_by_name():

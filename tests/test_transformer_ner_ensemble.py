@@ -100,3 +100,29 @@ def test_combine_chooses_the_threshold_on_the_tuning_half(tmp_path: Path) -> Non
     assert 0.5 < meta["int8_check"]["micro"] <= 1.0
     tagger = TransformerTagger(tmp_path / "out")
     assert len(tagger.sessions) == 2 and tagger.uses_hints
+
+
+def test_the_first_member_alone_runs_with_its_own_threshold(tmp_path: Path) -> None:
+    weights = _shipped_single_member()
+    out = _by_hand(tmp_path, [weights, weights])
+    meta = json.loads((out / "PROVENANCE.json").read_text())
+    meta["threshold"], meta["label_floors"] = 0.4, {"ARTIST": 0.6}
+    meta["members"][0] |= {"threshold": 0.3, "label_floors": {"ARTIST": 0.5}}
+    (out / "PROVENANCE.json").write_text(json.dumps(meta))
+    both = TransformerTagger(out)
+    first = TransformerTagger(out, members=1)
+    assert (len(both.sessions), both.threshold, both.floors) == (2, 0.4, {"ARTIST": 0.6})
+    assert (len(first.sessions), first.threshold, first.floors) == (1, 0.3, {"ARTIST": 0.5})
+    assert len(TransformerTagger(out, members=2).sessions) == 2
+    with pytest.raises(ValueError, match="members=3"):
+        TransformerTagger(out, members=3)
+
+
+def test_the_component_takes_the_members_setting() -> None:
+    import spacy
+
+    from linernotes.nlp import transformer_ner as tn
+
+    pipeline = spacy.blank("en")
+    component = pipeline.add_pipe(tn.COMPONENT, config={"members": 1})
+    assert len(component.tagger.sessions) == 1
