@@ -102,14 +102,15 @@ lock:
 	sed -i '/^# WARNING: pip install will require the following package to be hashed\.$$/,/^    # via linernotes (pyproject.toml)$$/d' \
 		requirements-dev.lock
 
-# Fine-tune the transformer music NER on ../shared and ship int8 ONNX to nlp/models/music-ner-int8
-# (seeded; ~35 min on 2 shared CPU cores).
+# Fine-tune the transformer music NER on ../shared twice (seeds 13 and 14) and ship both int8 ONNX
+# graphs as one ensemble to nlp/models/music-ner-int8 (~35-40 min on 2 shared CPU cores; a member
+# already trained in the work folder is kept, so a killed run resumes).
 train-transformer-ner: setup
 	nice -n 10 $(PY) -m linernotes.nlp.train_transformer_ner --shared $(SHARED)
 
 # MusicRecoNER dataset 4, 5-fold: the same recipe once per fold (all five trained, fold 0 too),
 # then transformer / rules / both scored on each held-out fold, and each fold model on datasets
-# 1-3 (~12-30 min a fold).
+# 1-3 (two fine-tunes a fold, ~12-20 min each).
 CV_WORK ?= /tmp/linernotes-transformer-ner-cv
 cv-transformer-ner: setup
 	nice -n 10 $(PY) -m linernotes.nlp.transformer_ner_cv --shared $(SHARED) --work $(CV_WORK)

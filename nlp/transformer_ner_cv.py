@@ -2,17 +2,17 @@
 
 Dataset 4 is both training data and a held-out check: the shipped model is trained without fold
 0 and scored on it. The 5-fold figure repeats the *whole* recipe of `make train-transformer-ner`
-once per fold (`main_run` with that fold held out: same data, seed and hyperparameters; epoch,
-threshold and per-label floors chosen on the CrossNER dev tuning half, int8 export), so each fold
-is scored by a model that never saw it and whose choices saw none of it. Fold 0 is retrained too:
-the shipped model was trained by an earlier version of the recipe (its silver labels changed
-since), so the five folds measure today's recipe. Each fold is then scored three ways on its
+once per fold (`train_recipe` with that fold held out: same data, seeds and hyperparameters;
+epochs, thresholds and per-label floors chosen on the CrossNER dev tuning half, int8 export), so
+each fold is scored by a model that never saw it and whose choices saw none of it. Fold 0 is
+retrained too, so the five folds measure today's recipe (the shipped model is fold 0's). Each fold is then scored three ways on its
 held-out queries (transformer alone, rules alone, rules + transformer as `--transformer-ner`
 merges them) and the counts are summed over folds for the micro F1. Where dataset 4's train.bio
 is there (the ground truth of datasets 1-3, which no fold trains on), each fold model alone is
 scored on it too: the recipe on unseen conversational text.
 
-Training a fold takes about half an hour of one core (`Hyper.threads` = 1); folds already trained
+A fold is `Hyper.members` fine-tunes (seeds 13, 14) and their ensemble, each fine-tune about a
+quarter of an hour of one core (`Hyper.threads` = 1); folds (and members) already trained
 in `--work` are skipped, so a killed run resumes and two processes can train disjoint folds at
 once. Run: python -m linernotes.nlp.transformer_ner_cv --shared ../shared --work DIR
             [--folds 1,2,3,4] [--train-only] [--catalog CSV] [--provenance PROVENANCE.json]

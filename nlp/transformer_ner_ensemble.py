@@ -25,7 +25,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-MEMBER_KEYS = ("best_epoch", "threshold", "label_floors", "int8_tuning", "int8_check")
+# each member's own figures and choices, kept under `members` (the top level is the ensemble's)
+MEMBER_KEYS = (
+    "train_seconds",
+    "data_counts",
+    "best_epoch",
+    "threshold",
+    "label_floors",
+    "fp32_onnx_tuning",
+    "int8_tuning",
+    "int8_check",
+    "int8_musicreconer4_heldout_fold",
+)
 
 
 def member_file(index: int) -> str:
@@ -91,7 +102,7 @@ def combine(members: Sequence[Path], out: Path, shared: Path) -> dict:
     base = {k: v for k, v in metas[0].items() if k not in MEMBER_KEYS}
     base.pop("sha256_model_onnx", None)
     base.pop("musicreconer4_cv", None)
-    base.pop("int8_musicreconer4_heldout_fold", None)
+    base["hyper"] = dict(base.get("hyper", {})) | {"members": len(members)}
     meta: dict[str, Any] = base | {
         "what": f"ensemble of {len(members)} music NER token classifiers (same recipe, seeds "
         f"{', '.join(str(m['seed']) for m in listed)}): the mean of their tag probabilities;"

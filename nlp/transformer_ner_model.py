@@ -57,7 +57,7 @@ class Hyper:
     hint_drop_swapped: float = 0.5
     # the shipped model averages this many fine-tunes, seeds seed, seed + 1, ...
     # (nlp/transformer_ner_ensemble.py); 1 trains a single model
-    members: int = 1
+    members: int = 2
 
 
 def encoder_dir() -> Path:

@@ -47,8 +47,8 @@ def transformer_ner_switch(command: F) -> F:
         envvar=TRANSFORMER_NER_ENV,
         type=_SwitchValue(),
         help="Add the shipped transformer NER as a candidate source: better on conversational "
-        "text (queries, forum posts), about 3x slower; off by default (env "
-        f"{TRANSFORMER_NER_ENV}=1; docs/mentions.md).",
+        "text (queries, forum posts); the mention pass about 2.5x slower (a two-model "
+        f"ensemble); off by default (env {TRANSFORMER_NER_ENV}=1; docs/mentions.md).",
     )(command)
 
 
