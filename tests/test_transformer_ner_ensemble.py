@@ -126,3 +126,33 @@ def test_the_component_takes_the_members_setting() -> None:
     pipeline = spacy.blank("en")
     component = pipeline.add_pipe(tn.COMPONENT, config={"members": 1})
     assert len(component.tagger.sessions) == 1
+
+
+def test_the_recipe_trains_each_member_once_then_combines(tmp_path: Path, monkeypatch) -> None:
+    """`train_recipe`: one fine-tune per seed in work/seedN, a member already there is kept
+    (a killed run resumes), then the ensemble of all of them."""
+    from linernotes.nlp import train_transformer_ner as recipe
+    from linernotes.nlp import transformer_ner_ensemble
+    from linernotes.nlp.transformer_ner_model import Hyper
+
+    trained: list[int] = []
+    combined: list[list[Path]] = []
+
+    def fake_run(shared, hyper, out, work, smoke, resume=None):
+        trained.append(hyper.seed)
+        out.mkdir(parents=True)
+        (out / "model.onnx").write_bytes(b"")
+        (out / "PROVENANCE.json").write_text("{}")
+        return {}, 0.5
+
+    monkeypatch.setattr(recipe, "main_run", fake_run)
+    monkeypatch.setattr(
+        transformer_ner_ensemble, "combine", lambda dirs, out, shared: combined.append(dirs) or {}
+    )
+    work = tmp_path / "work"
+    recipe.train_recipe(SHARED, Hyper(seed=13, members=2), tmp_path / "out", work)
+    assert trained == [13, 14]
+    assert combined == [[work / "seed13/model", work / "seed14/model"]]
+    recipe.train_recipe(SHARED, Hyper(seed=13, members=3), tmp_path / "out", work)
+    assert trained == [13, 14, 15]  # 13 and 14 were kept
+    assert combined[-1][-1] == work / "seed15/model"
