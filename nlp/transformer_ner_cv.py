@@ -1,15 +1,15 @@
 """Cross-validate the transformer NER recipe on MusicRecoNER dataset 4 (issue 11).
 
-Dataset 4 is both training data and a held-out check: the shipped model is trained without fold
-0 and scored on it. The 5-fold figure repeats the *whole* recipe of `make train-transformer-ner`
-once per fold (`train_recipe` with that fold held out: same data, seeds and hyperparameters;
-epochs, thresholds and per-label floors chosen on the CrossNER dev tuning half, int8 export), so
-each fold is scored by a model that never saw it and whose choices saw none of it. Fold 0 is
-retrained too, so the five folds measure today's recipe (the shipped model is fold 0's). Each fold is then scored three ways on its
-held-out queries (transformer alone, rules alone, rules + transformer as `--transformer-ner`
-merges them) and the counts are summed over folds for the micro F1. Where dataset 4's train.bio
-is there (the ground truth of datasets 1-3, which no fold trains on), each fold model alone is
-scored on it too: the recipe on unseen conversational text.
+Dataset 4 is both training data and a held-out check: the shipped model is trained without fold 0
+and scored on it. The 5-fold figure repeats the *whole* recipe of `make train-transformer-ner` once
+per fold (`train_recipe` with that fold held out: same data, seeds and hyperparameters; epochs,
+thresholds and per-label floors chosen on the CrossNER dev tuning half, int8 export), so each fold
+is scored by a model that never saw it and whose choices saw none of it. Fold 0 is retrained too,
+so the five folds measure today's recipe (the shipped model is fold 0's). Each fold is then scored
+three ways on its held-out queries (transformer alone, rules alone, rules + transformer as
+`--transformer-ner` merges them) and the counts are summed over folds for the micro F1. Where
+dataset 4's train.bio is there (the ground truth of datasets 1-3, which no fold trains on), each
+fold model alone is scored on it too: the recipe on unseen conversational text.
 
 A fold is `Hyper.members` fine-tunes (seeds 13, 14) and their ensemble, each fine-tune about a
 quarter of an hour of one core (`Hyper.threads` = 1); folds (and members) already trained
