@@ -169,10 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report, _ = finish(shared, hyper, Path(args.out), work, report)
     else:
         resume = Path(args.resume) if args.resume else None
-        if hyper.members > 1 and not (args.smoke or resume):
-            report = train_recipe(shared, hyper, Path(args.out), work)
-        else:
+        if args.smoke or resume:
             report, _ = main_run(shared, hyper, Path(args.out), work, args.smoke, resume)
+        else:
+            report = train_recipe(shared, hyper, Path(args.out), work)
     print(json.dumps(report, indent=1))
     return 0
 

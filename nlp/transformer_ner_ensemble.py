@@ -80,7 +80,8 @@ def combine(members: Sequence[Path], out: Path, shared: Path) -> dict:
         spans_from_probs,
         words_of,
     )
-    from linernotes.nlp.transformer_ner_export import dir_probs
+    from linernotes.nlp.transformer_ner_export import tagger_probs
+    from linernotes.nlp.transformer_tagger import TransformerTagger
 
     metas = read_members(members)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,9 @@ def combine(members: Sequence[Path], out: Path, shared: Path) -> dict:
         " each int8 dynamic-quantised ONNX",
         "members": listed,
     }
+    # written now so the tagger finds its members; rewritten below with the ensemble's choices
     (out / "PROVENANCE.json").write_text(json.dumps(meta, indent=1) + "\n")
+    tagger = TransformerTagger(out, ["CPUExecutionProvider"])
 
     nlp = data.tokenizer_nlp()
     gazetteer = (
@@ -120,7 +123,7 @@ def combine(members: Sequence[Path], out: Path, shared: Path) -> dict:
     held_out = [g for g in data.musicreconer4(shared) if musicreconer_fold(g.text) == fold]
 
     def probs(gold: list) -> list:
-        return dir_probs(out, words_of(nlp, [g.text for g in gold]), gazetteer)
+        return tagger_probs(tagger, words_of(nlp, [g.text for g in gold]), gazetteer)
 
     tuning_probs = probs(tuning)
     threshold, _ = best_threshold(nlp, tuning, tuning_probs)

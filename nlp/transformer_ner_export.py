@@ -13,7 +13,7 @@ import numpy as np
 from linernotes.nlp.catalogue_hints import word_hints
 from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.transformer_ner_model import ENCODER_PACKAGE, encoder_dir
-from linernotes.nlp.transformer_tagger import DECODER, LABELS, TAGS
+from linernotes.nlp.transformer_tagger import DECODER, LABELS, TAGS, TransformerTagger
 
 
 def export_int8(model: Any, out_dir: Path, work: Path) -> Path:
@@ -57,22 +57,17 @@ def onnx_probs(
     gazetteer: Gazetteer | None = None,
 ) -> list[np.ndarray]:
     """Per-word probabilities through ONNX Runtime, the way the component computes them."""
-    from linernotes.nlp.transformer_tagger import TransformerTagger
-
     tagger = TransformerTagger(tok_dir, ["CPUExecutionProvider"], onnx_path=path)
-    hints = [word_hints(gazetteer, words) for words in words_list] if tagger.uses_hints else None
-    return tagger.tag(words_list, hints=hints)
+    return tagger_probs(tagger, words_list, gazetteer)
 
 
-def dir_probs(
-    model_dir: Path,
+def tagger_probs(
+    tagger: TransformerTagger,
     words_list: Sequence[Sequence[str]],
     gazetteer: Gazetteer | None = None,
 ) -> list[np.ndarray]:
-    """Per-word probabilities of a model directory (every member of an ensemble), on CPU."""
-    from linernotes.nlp.transformer_tagger import TransformerTagger
-
-    tagger = TransformerTagger(model_dir, ["CPUExecutionProvider"])
+    """Per-word probabilities of a loaded TransformerTagger (every member of an ensemble), with
+    catalogue hints when its model reads them."""
     hints = [word_hints(gazetteer, words) for words in words_list] if tagger.uses_hints else None
     return tagger.tag(words_list, hints=hints)
 

@@ -185,10 +185,8 @@ def decode(probs: np.ndarray, threshold: float) -> list[tuple[int, int, str, flo
 def member_paths(model_dir: Path, meta: dict) -> list[Path]:
     """The ONNX files of a model directory: PROVENANCE.json's `members` (an ensemble), else
     model.onnx."""
-    members = meta.get("members")
-    if not members:
-        return [model_dir / "model.onnx"]
-    return [model_dir / str(m["file"] if isinstance(m, dict) else m) for m in members]
+    members = meta.get("members") or [{"file": "model.onnx"}]
+    return [model_dir / str(member["file"]) for member in members]
 
 
 def first_members(meta: dict, count: int, model_dir: Path) -> dict:
@@ -197,7 +195,7 @@ def first_members(meta: dict, count: int, model_dir: Path) -> dict:
     listed = meta.get("members") or [{"file": "model.onnx"}]
     if count == len(listed):
         return meta
-    if count != 1 or not isinstance(listed[0], dict):
+    if count != 1:
         raise ValueError(
             f"{model_dir}: members={count}, but only the first member alone or all"
             f" {len(listed)} have a threshold chosen for them"

@@ -46,8 +46,7 @@ def _by_hand(tmp_path: Path, weights: list[Path]) -> Path:
 
 def _shipped_single_member() -> Path:
     meta = json.loads((MODEL_DIR / "PROVENANCE.json").read_text())
-    first = (meta.get("members") or [{"file": "model.onnx"}])[0]
-    return MODEL_DIR / (first["file"] if isinstance(first, dict) else first)
+    return MODEL_DIR / (meta.get("members") or [{"file": "model.onnx"}])[0]["file"]
 
 
 def test_two_copies_of_one_model_tag_exactly_as_the_model(tmp_path: Path) -> None:
