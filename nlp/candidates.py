@@ -80,6 +80,7 @@ class RuleContext:
     resolved: bool = False
     _known: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _ngrams: list[Ngram] | None = None
+    memo: dict[str, Any] = field(default_factory=dict)  # what a rule computes once for others
 
     starts: list[int] = field(default_factory=list)  # token i's first char
     ends: list[int] = field(default_factory=list)  # token i's end char

@@ -10,7 +10,7 @@ re-extracting a document replaces its mentions, never duplicates them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from linernotes.nlp.blocks import BlockMemo
 from linernotes.storage import Store
+from linernotes.storage.blocks import load_blocks, prune_blocks, save_blocks
 from linernotes.storage.catalog import catalog_names, file_catalog_names
 from linernotes.storage.models import Document, DocumentSubject, Mention
 from linernotes.storage.names import normalize_name
@@ -44,6 +46,8 @@ class ExtractSummary:
     by_label: dict[str, int] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
     transformer_ner: bool = False
+    blocks: int = 0  # distinct text blocks (lines) of the documents
+    cached_blocks: int = 0  # of which the block cache already held the result
 
     def format(self) -> str:
         if not self.documents:
@@ -53,6 +57,11 @@ class ExtractSummary:
             f"extract: {self.documents} documents, {self.mentions} mentions "
             f"({self.linked} linked; {labels or 'none'}), {self.subjects} document subjects"
             + (" (with the transformer NER)" if self.transformer_ner else "")
+            + (
+                f"; {self.cached_blocks} of {self.blocks} text blocks unchanged"
+                if self.cached_blocks
+                else ""
+            )
             + (f"; {len(self.failed)} failed (see log)" if self.failed else "")
         )
 
@@ -198,12 +207,22 @@ def save_chunk(
         summary.by_label[r["label"]] = summary.by_label.get(r["label"], 0) + 1
 
 
+def _extract(
+    extractor: MentionExtractor, items: list[tuple[str, str | None]], memo: BlockMemo | None
+) -> Iterator[DocumentMentions]:
+    """extractor.extract, with the block memo only where there is one (any extractor works)."""
+    return extractor.extract(items, memo) if memo is not None else extractor.extract(items)
+
+
 def _extract_chunk(
-    extractor: MentionExtractor, docs: Sequence[Document], summary: ExtractSummary
+    extractor: MentionExtractor,
+    docs: Sequence[Document],
+    summary: ExtractSummary,
+    memo: BlockMemo | None = None,
 ) -> list[DocumentMentions]:
     """Extract a chunk; if the batch fails, retry one by one so one bad page costs only itself."""
     try:
-        return list(extractor.extract((d.text or "", d.title) for d in docs))
+        return list(_extract(extractor, [(d.text or "", d.title) for d in docs], memo))
     except Exception:
         log.warning("batch of %d documents failed; retrying one by one", len(docs))
     from linernotes.nlp.mentions import DocumentMentions
@@ -211,12 +230,26 @@ def _extract_chunk(
     results: list[DocumentMentions] = []
     for doc in docs:
         try:
-            results.extend(extractor.extract([(doc.text or "", doc.title)]))
+            results.extend(_extract(extractor, [(doc.text or "", doc.title)], memo))
         except Exception as exc:
             log.warning("document %s (%s): extraction failed: %s", doc.id, doc.url, exc)
             summary.failed.append(doc.id)
             results.append(DocumentMentions(mentions=[], subject=None, subject_sentences=[]))
     return results
+
+
+def _block_memo(
+    session: Session, extractor: MentionExtractor, docs: Sequence[Document], summary: ExtractSummary
+) -> BlockMemo | None:
+    """The stored results of the chunk's text blocks (None when the extractor is not cached)."""
+    signature: str | None = getattr(extractor, "signature", None)
+    if signature is None:
+        return None
+    keys = extractor.block_keys(d.text or "" for d in docs)
+    memo = BlockMemo.from_rows(load_blocks(session, keys, signature))
+    summary.blocks += len(keys)
+    summary.cached_blocks += len(memo.found)
+    return memo
 
 
 def extract_documents(
@@ -245,6 +278,10 @@ def extract_documents(
         store, n_process=n_process, transformer_ner=transformer_ner
     )
     lock = store.dialect == "postgresql"
+    signature: str | None = getattr(extractor, "signature", None)
+    if signature is not None:
+        with store.session() as session:
+            prune_blocks(session, signature)  # results of older models, rules or catalogues
     from tqdm import tqdm
 
     after = 0
@@ -255,8 +292,11 @@ def extract_documents(
                 if not docs:
                     break
                 after = docs[-1].id
-                results = _extract_chunk(extractor, docs, summary)
+                memo = _block_memo(session, extractor, docs, summary)
+                results = _extract_chunk(extractor, docs, summary, memo)
                 save_chunk(session, docs, results, summary)
+                if memo is not None and signature is not None:
+                    save_blocks(session, memo.new_rows(), signature)
             bar.update(len(docs))
     log.info(summary.format())
     return summary

@@ -87,6 +87,9 @@ class Gazetteer:
         self._artist_rows: Counter[str] = Counter()
         self._artist_by_id: dict[str, int] = {}
         self._starts_with_the: set[int] = set()
+        # `fingerprint` of the entries when built by from_entries_cached: what caches of results
+        # computed against this catalogue are keyed on (nlp.blocks); None for an ad-hoc index
+        self.fingerprint: str | None = None
 
     # construction ------------------------------------------------------------------------------
     @classmethod
@@ -110,11 +113,14 @@ class Gazetteer:
         corrupt cache file is rebuilt and overwritten, never an error.
         """
         directory = cache_dir if cache_dir is not None else default_cache_dir()
-        path = directory / f"{fingerprint(entries)}.pickle"
+        key = fingerprint(entries)
+        path = directory / f"{key}.pickle"
         cached = _read_cache(path)
         if cached is not None:
+            cached.fingerprint = key
             return cached
         gaz = cls.from_entries(entries)
+        gaz.fingerprint = key
         _write_cache(path, gaz)
         return gaz
 

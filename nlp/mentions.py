@@ -12,7 +12,9 @@ rules, keeps the best non-overlapping ones and links them from their context:
 
 Linking (nlp.mention_links, nlp.linking) prefers the possessor in "X's Y", then an artist in the
 same sentence, then the document's artists, then the page subject. docs/mentions.md has the
-per-rule contributions. This module streams documents through the pipeline (MentionExtractor).
+per-rule contributions. This module streams documents through the pipeline (MentionExtractor):
+the pipeline runs per block (a line: nlp.blocks), so the extract stage can keep each block's
+result and re-run only a page's changed lines; linking runs over the whole document.
 """
 
 from __future__ import annotations
@@ -22,17 +24,27 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from linernotes.nlp.candidates import SUBJECT_KEY, Candidate
+from linernotes.nlp.blocks import (
+    BlockMemo,
+    BlockResult,
+    block_key,
+    pipeline_signature,
+    split_blocks,
+    unique,
+)
+from linernotes.nlp.candidates import Candidate
 from linernotes.nlp.gazetteer import Gazetteer
 from linernotes.nlp.mention_component import (
     BASE_MODEL,
+    CANDS_KEY,
     COMPONENT,
     DEFAULT_RULES,
     MODEL_DIR,
-    USER_KEY,
     MusicMentionComponent,
     build_pipeline,
 )
+from linernotes.nlp.mention_links import LinkInput, link_rows
+from linernotes.nlp.rules_catalogue import document_works
 from linernotes.nlp.subject import choose_subject, subject_sentences
 from linernotes.storage.names import normalize_name
 
@@ -50,7 +62,7 @@ __all__ = [
     "build_pipeline",
 ]
 
-MAX_CHARS = 200_000  # longer texts are cut into chunks of this size (spaCy's limit is 1M)
+MAX_CHARS = 200_000  # longer lines are cut into blocks of this size (spaCy's limit is 1M)
 
 
 @dataclass
@@ -126,59 +138,32 @@ class MentionExtractor:
         )
         self.max_chars = MAX_CHARS
         self.unlinked: Counter[tuple[str, str]] = Counter()
+        # blocks are linked per document here, not per block by the component
+        self.nlp.get_pipe(COMPONENT).link = False
+        self.signature = pipeline_signature(self.nlp, getattr(gazetteer, "fingerprint", None))
 
-    def _docs(
-        self, texts: Sequence[str], subjects: Sequence[str | None] | None = None
-    ) -> Iterator[Any]:
-        """Docs for texts; memory_zone keeps the string store bounded on long runs.
-
-        `subjects[i]` (a page subject's artist id) goes into the i-th doc's user_data before the
-        pipeline runs, so the linker can fall back on it.
-        """
+    def _docs(self, texts: Sequence[str]) -> Iterator[Any]:
+        """Docs for texts; memory_zone keeps the string store bounded on long runs."""
         step = self.batch_size * 8
         for first in range(0, len(texts), step):
-            chunk = texts[first : first + step]
             with self.nlp.memory_zone():
-                inputs: list[Any] = list(chunk)
-                if subjects is not None:
-                    inputs = [
-                        self._with_user_data(t, subjects[first + k]) for k, t in enumerate(chunk)
-                    ]
                 yield from self.nlp.pipe(
-                    inputs, batch_size=self.batch_size, n_process=self.n_process
+                    texts[first : first + step],
+                    batch_size=self.batch_size,
+                    n_process=self.n_process,
                 )
 
-    def _with_user_data(self, text: str, subject: str | None) -> Any:
-        if subject is None:
-            return text
-        doc = self.nlp.make_doc(text)
-        doc.user_data[SUBJECT_KEY] = subject
-        return doc
-
-    def _mentions(
-        self, doc: Any, offset: int = 0, count: bool = True, text: str | None = None
-    ) -> list[FoundMention]:
-        """FoundMentions of a processed doc; `text` is doc.text when the caller has it (cheaper)."""
+    def _found(self, rows: Iterable[Any], text: str, count: bool = True) -> list[FoundMention]:
+        """FoundMentions of linked rows (mention_links.Row) over `text`."""
         out = []
-        text = doc.text if text is None else text
-        for row in doc.user_data.get(USER_KEY, []):
+        for row in rows:
             start, end, label, eid, name, conf, method, s0, s1, alternatives = row
             surface = text[start:end]
             if eid is None and count:
                 self.unlinked[(label, normalize_name(surface) or surface)] += 1
             out.append(
                 FoundMention(
-                    start + offset,
-                    end + offset,
-                    label,
-                    surface,
-                    eid,
-                    name,
-                    conf,
-                    method,
-                    s0 + offset,
-                    s1 + offset,
-                    tuple(alternatives),
+                    start, end, label, surface, eid, name, conf, method, s0, s1, tuple(alternatives)
                 )
             )
         return out
@@ -188,18 +173,37 @@ class MentionExtractor:
         for doc_mentions in self.extract((t, None) for t in texts):
             yield doc_mentions.mentions
 
-    def extract(self, texts: Iterable[tuple[str, str | None]]) -> Iterator[DocumentMentions]:
-        """Mentions, subject and subject sentences per (text, title) pair, streaming, in order."""
+    def extract(
+        self, texts: Iterable[tuple[str, str | None]], memo: BlockMemo | None = None
+    ) -> Iterator[DocumentMentions]:
+        """Mentions, subject and subject sentences per (text, title) pair, streaming, in order.
+
+        With a `memo` (the extract stage's block cache, nlp.blocks) blocks found there skip
+        the pipeline and the blocks computed here are added to `memo.new`.
+        """
         pending: list[tuple[str, str | None]] = []
         for item in texts:
             pending.append(item)
             if len(pending) >= self.batch_size * 8:
-                yield from self._extract_batch(pending)
+                yield from self._extract_batch(pending, memo)
                 pending = []
         if pending:
-            yield from self._extract_batch(pending)
+            yield from self._extract_batch(pending, memo)
 
-    def _extract_batch(self, items: list[tuple[str, str | None]]) -> Iterator[DocumentMentions]:
+    def block_keys(self, texts: Iterable[str]) -> list[str]:
+        """The block-cache keys of these texts (none without a cacheable signature)."""
+        if self.signature is None:
+            return []
+        return unique(
+            [
+                block_key(self.signature, block)
+                for text in texts
+                for _, block in split_blocks(_clean(text), self.max_chars)
+            ]
+        )
+
+    def _title_subjects(self, items: list[tuple[str, str | None]]) -> list[FoundMention | None]:
+        """The subject each page's title names (None where it names nothing we know)."""
         titles = [_clean(title) if title else "" for _, title in items]
         component = self.nlp.get_pipe(COMPONENT)
         named = [t for t in titles if t.strip()]  # an empty title names nothing: no pipeline run
@@ -210,29 +214,56 @@ class MentionExtractor:
                 title_mentions.append([])
                 continue
             doc = next(title_docs)
-            doc.user_data[USER_KEY] = component.title_candidates(doc)
-            title_mentions.append(self._mentions(doc, count=False, text=title))
+            title_mentions.append(self._found(component.title_candidates(doc), title, count=False))
         # Run the generator to its end: with n_process > 1 a pipe left suspended joins its
         # workers when collected while they still wait to send, and extract hangs for ever.
         deque(title_docs, maxlen=0)
-        chosen = [_subject_of(found) for found in title_mentions]
-        pieces: list[str] = []
-        owners: list[tuple[int, int]] = []  # (item index, char offset of the piece)
-        subjects: list[str | None] = []
-        for i, (text, _) in enumerate(items):
-            text = _clean(text)
-            for off in range(0, max(len(text), 1), self.max_chars):
-                pieces.append(text[off : off + self.max_chars])
-                owners.append((i, off))
-                subjects.append(self._subject_artist(chosen[i]))
-        found: list[list[FoundMention]] = [[] for _ in items]
-        sents: list[list[tuple[int, int]]] = [[] for _ in items]
-        for (i, off), piece, doc in zip(owners, pieces, self._docs(pieces, subjects), strict=True):
-            found[i].extend(self._mentions(doc, off, text=piece))
-            if doc.has_annotation("SENT_START"):
-                sents[i].extend((s.start_char + off, s.end_char + off) for s in doc.sents)
-        for i, (text, _) in enumerate(items):
-            yield self._with_subject(_clean(text), found[i], chosen[i], sents[i])
+        return [_subject_of(found) for found in title_mentions]
+
+    def _block_results(
+        self, texts: list[str], memo: BlockMemo | None
+    ) -> tuple[list[list[tuple[int, str]]], dict[str, BlockResult]]:
+        """Each text's blocks as (offset, key), and the result of every key: from the memo,
+        else from one pipeline run over the distinct blocks left."""
+        cached = memo if memo is not None and self.signature is not None else None
+        layout: list[list[tuple[int, str]]] = []
+        results: dict[str, BlockResult] = {}
+        todo: dict[str, str] = {}
+        for text in texts:
+            keys = []
+            for offset, block in split_blocks(text, self.max_chars):
+                key = block_key(self.signature or "", block)
+                keys.append((offset, key))
+                hit = cached.get(key) if cached is not None else None
+                if hit is not None:
+                    results[key] = hit
+                elif key not in results:
+                    todo[key] = block
+            layout.append(keys)
+        for key, doc in zip(todo, self._docs(list(todo.values())), strict=True):
+            found = BlockResult.from_json(doc.user_data.get(CANDS_KEY))
+            if found is None:
+                raise RuntimeError(f"the {COMPONENT} component left no candidates on a block")
+            results[key] = found
+            if cached is not None:
+                cached.new[key] = found
+        return layout, results
+
+    def _extract_batch(
+        self, items: list[tuple[str, str | None]], memo: BlockMemo | None = None
+    ) -> Iterator[DocumentMentions]:
+        chosen = self._title_subjects(items)
+        texts = [_clean(text) for text, _ in items]
+        layout, results = self._block_results(texts, memo)
+        for text, keys, subject in zip(texts, layout, chosen, strict=True):
+            blocks = [results[key].shifted(offset) for offset, key in keys]
+            sents = [s for block in blocks for s in block.sentences]
+            doc = LinkInput.of_text(self.gazetteer, text, sents, self._subject_artist(subject))
+            cands = [c for block in blocks for c in block.candidates]
+            titles = [t for block in blocks for t in block.titles]
+            cands = document_works(self.gazetteer, text, cands, titles, doc.known)
+            found = self._found(link_rows(doc, cands), text)
+            yield self._with_subject(text, found, subject, sents)
 
     def _subject_artist(self, subject: Any) -> str | None:
         """The artist id behind a page subject: the artist itself, or a work's artist."""

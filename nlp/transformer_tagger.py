@@ -252,6 +252,7 @@ class TransformerTagger:
             raise ValueError(f"{model_dir / 'tokenizer.json'}: no [CLS]/[SEP] tokens")
         self.cls: int = cls
         self.sep: int = sep
+        self.provenance: dict = meta  # what the model is (hashes of its files): cache signatures
         self.threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
         self.floors: dict[str, float] = {
             str(k): float(v) for k, v in (meta.get("label_floors") or {}).items()

@@ -330,6 +330,21 @@ class SentenceEmbedding(Base):
     vector: Mapped[list[float]] = mapped_column(VectorBlob())
 
 
+class ExtractBlock(Base):
+    """Cache of the extract stage: the candidates and sentences found in one block of text.
+
+    Keyed by a hash of the block's text and of the pipeline signature (models, rules,
+    catalogue, code: nlp/blocks.py), so a re-extracted page runs the pipeline on its
+    changed lines only; rows of an older signature are pruned by the next extract.
+    """
+
+    __tablename__ = "extract_blocks"
+
+    block_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), index=True)
+    result: Mapped[list[Any]] = mapped_column()
+
+
 class SentenceTags(Base):
     """Cache of the embed stage's part-of-speech filter: a sentence's nouns and adjectives.
 

@@ -68,6 +68,7 @@ def test_open_readonly_refuses_an_old_schema_and_does_not_migrate(db_url: str) -
         conn.execute(text("DROP TABLE sentence_tags"))
         conn.execute(text("DROP TABLE entity_bags"))
         conn.execute(text("DROP TABLE bag_terms"))
+        conn.execute(text("DROP TABLE extract_blocks"))
         for view in ("track_descriptors", "artist_descriptors", "descriptor_entities"):
             conn.execute(text(f"DROP VIEW {view}"))
         conn.execute(text("ALTER TABLE descriptors DROP COLUMN source"))

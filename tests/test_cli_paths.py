@@ -150,6 +150,7 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
         conn.execute(sql_text("DROP TABLE sentence_tags"))
         conn.execute(sql_text("DROP TABLE entity_bags"))
         conn.execute(sql_text("DROP TABLE bag_terms"))
+        conn.execute(sql_text("DROP TABLE extract_blocks"))
         conn.execute(sql_text("UPDATE alembic_version SET version_num = '0004_mention_candidates'"))
     store.close()
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "sql", "SELECT 1 AS one"])
@@ -157,7 +158,7 @@ def test_a_reading_command_upgrades_an_old_schema_but_creates_nothing(tmp_path: 
     store = open_store(f"sqlite:///{db}", upgrade=False)
     with store.engine.connect() as conn:
         assert conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar() == (
-            "0008_compact_bags"
+            "0009_extract_blocks"
         )
         assert conn.execute(sql_text("SELECT count(*) FROM trending")).scalar() == 0
         assert conn.execute(sql_text("SELECT count(source) FROM artist_descriptors")).scalar() == 0
