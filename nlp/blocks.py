@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -27,22 +26,15 @@ from typing import Any
 
 from linernotes.nlp.candidates import Candidate
 from linernotes.nlp.rules_catalogue import Title
+from linernotes.storage import names
 
 BLOCKS_FORMAT = 1
-# the modules whose code decides a block's candidates (the catalogue is in its fingerprint)
-SIGNED_MODULES = (
-    "linernotes.nlp.blocks",
-    "linernotes.nlp.candidates",
-    "linernotes.nlp.catalogue_hints",
-    "linernotes.nlp.linking",
-    "linernotes.nlp.mention_component",
-    "linernotes.nlp.patterns",
-    "linernotes.nlp.rules_catalogue",
-    "linernotes.nlp.rules_lists",
-    "linernotes.nlp.rules_ner",
-    "linernotes.nlp.rules_text",
-    "linernotes.nlp.transformer_ner",
-    "linernotes.nlp.transformer_tagger",
+# The code that decides a block's candidates: every module of the nlp package's top level (the
+# rules, patterns, vocabulary, linking, the components) and the name normaliser. Hashing them
+# all is cruder than listing the rule modules, and it cannot miss one a rule comes to import.
+SIGNED_SOURCES = (
+    *sorted(Path(__file__).parent.glob("*.py")),
+    Path(names.__file__),
 )
 
 
@@ -139,10 +131,9 @@ def pipeline_signature(nlp: Any, fingerprint: str | None) -> str | None:
     for name, pipe in nlp.pipeline:
         digest.update(name.encode())
         digest.update(_pipe_bytes(pipe))
-    for module in SIGNED_MODULES:
-        source = getattr(sys.modules.get(module), "__file__", None)
-        if source:
-            digest.update(Path(source).read_bytes())
+    for source in SIGNED_SOURCES:
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
