@@ -106,3 +106,13 @@ def test_borrowed_terms_are_descriptive_unused_and_ranked_with_the_own_ones() ->
     # a term the entity uses but does not show is never inferred
     used = {"dreamy", "hazy", "noise pop"}.__contains__
     assert borrow_terms(own, neighbours, descriptive, 10, used=used) == {"shoegaze": 2.0}
+
+
+def test_an_inferred_term_cites_its_lenders_heaviest_first() -> None:
+    """The evidence of an inferred term comes from the neighbours lending it, the heaviest
+    first, ties in neighbour-list order; a neighbour without the term lends nothing."""
+    from linernotes.nlp.profiles.borrowed import _lenders
+
+    lends = [{"dreamy": 1.0}, {"noisy": 3.0}, {"dreamy": 2.0}, {"dreamy": 1.0}]
+    assert _lenders("dreamy", ["a", "b", "c", "d"], lends) == ["c", "a", "d"]
+    assert _lenders("shoegaze", ["a", "b", "c", "d"], lends) == []

@@ -123,19 +123,16 @@ def write_borrowed(
                 continue
             own = summaries[(kind, eid)]
             nbr_ids = [n for n in nbrs if (kind, n) in summaries]
+            lends = [lendable_of(n) for n in nbr_ids]
             terms = borrow_terms(
                 weights_of(eid),
-                [lendable_of(n) for n in nbr_ids],
+                lends,
                 descriptive,
                 cfg.top_n,
                 used=_used_by(own.uses, stored.get(eid, {})),
             )
             for term, weight in terms.items():
-                users = sorted(
-                    (n for n in nbr_ids if term in lendable_of(n)),
-                    key=lambda n, t=term: -lendable_of(n)[t],  # type: ignore[misc]
-                )
-                inferred.append((eid, term, weight, users))
+                inferred.append((eid, term, weight, _lenders(term, nbr_ids, lends)))
     # decoded once per (neighbour, term): a neighbour lends the same term to many entities
     evidence_of = functools.cache(lambda n, t: _decode_ids(stored.get(n, {}).get(t)))
     rows = [_row(kind, eid, term, w, users, data, evidence_of) for eid, term, w, users in inferred]
@@ -147,6 +144,12 @@ def write_borrowed(
             session.execute(delete(Descriptor).where(*old, Descriptor.entity_id.in_(ids)))
         insert_rows(session, Descriptor, rows)
     return len(rows)
+
+
+def _lenders(term: str, ids: Sequence[str], lends: Sequence[Mapping[str, float]]) -> list[str]:
+    """The neighbours lending `term`, the heaviest first (ties in list order)."""
+    weighted = [(-lend[term], i) for i, lend in enumerate(lends) if term in lend]
+    return [ids[i] for _, i in sorted(weighted)]
 
 
 def _used_by(uses: Mapping[str, Any], stored: Mapping[str, Any]) -> Callable[[str], bool]:
