@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,8 +145,3 @@ def _pipe_bytes(pipe: Any) -> bytes:
     if hasattr(pipe, "model") and hasattr(pipe, "to_bytes"):
         return hashlib.sha1(pipe.to_bytes(exclude=["vocab"])).digest()
     return b""
-
-
-def unique(keys: Sequence[str]) -> list[str]:
-    """Keys in first-seen order without repeats."""
-    return list(dict.fromkeys(keys))

@@ -239,12 +239,13 @@ def _extract_chunk(
 
 
 def _block_memo(
-    session: Session, extractor: MentionExtractor, docs: Sequence[Document], summary: ExtractSummary
-) -> BlockMemo | None:
-    """The stored results of the chunk's text blocks (None when the extractor is not cached)."""
-    signature: str | None = getattr(extractor, "signature", None)
-    if signature is None:
-        return None
+    session: Session,
+    extractor: MentionExtractor,
+    signature: str,
+    docs: Sequence[Document],
+    summary: ExtractSummary,
+) -> BlockMemo:
+    """The stored results of the chunk's text blocks."""
     keys = extractor.block_keys(d.text or "" for d in docs)
     memo = BlockMemo.from_rows(load_blocks(session, keys, signature))
     summary.blocks += len(keys)
@@ -292,7 +293,9 @@ def extract_documents(
                 if not docs:
                     break
                 after = docs[-1].id
-                memo = _block_memo(session, extractor, docs, summary)
+                memo = None
+                if signature is not None:  # an extractor whose results can be cached
+                    memo = _block_memo(session, extractor, signature, docs, summary)
                 results = _extract_chunk(extractor, docs, summary, memo)
                 save_chunk(session, docs, results, summary)
                 if memo is not None and signature is not None:

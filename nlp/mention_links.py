@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from linernotes.nlp import linking
@@ -43,13 +43,14 @@ class LinkInput:
     gazetteer: Gazetteer
     text: str
     sentences: list[tuple[int, int]]
+    known: Callable[[str, str], list[int]]  # memoised linking.candidates
     subject: str | None = None
-    known: Callable[[str, str], list[int]] = field(default=lambda s, lab: [])
 
     @classmethod
-    def of(cls, ctx: RuleContext) -> LinkInput:
-        subject = ctx.doc.user_data.get(SUBJECT_KEY)
-        return cls(ctx.gazetteer, ctx.text, sentence_bounds(ctx), subject, ctx.known)
+    def of(cls, ctx: RuleContext, sentences: list[tuple[int, int]] | None = None) -> LinkInput:
+        """Input for a doc's rule context (`sentences`: its sentence_bounds, if already known)."""
+        bounds = sentence_bounds(ctx) if sentences is None else sentences
+        return cls(ctx.gazetteer, ctx.text, bounds, ctx.known, ctx.doc.user_data.get(SUBJECT_KEY))
 
     @classmethod
     def of_text(
@@ -68,12 +69,7 @@ class LinkInput:
                 hit = memo[(surface, label)] = linking.candidates(gazetteer, surface, label)
             return hit
 
-        return cls(gazetteer, text, sentences or [(0, len(text))], subject, known)
-
-
-def link_all(ctx: RuleContext, chosen: list[Candidate]) -> list[Row]:
-    """Rows for the chosen candidates of a doc (see `link_rows`)."""
-    return link_rows(LinkInput.of(ctx), chosen)
+        return cls(gazetteer, text, sentences or [(0, len(text))], known, subject)
 
 
 def link_rows(doc: LinkInput, chosen: list[Candidate]) -> list[Row]:

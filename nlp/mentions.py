@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from linernotes.nlp.blocks import (
@@ -30,7 +31,6 @@ from linernotes.nlp.blocks import (
     block_key,
     pipeline_signature,
     split_blocks,
-    unique,
 )
 from linernotes.nlp.candidates import Candidate
 from linernotes.nlp.gazetteer import Gazetteer
@@ -140,7 +140,12 @@ class MentionExtractor:
         self.unlinked: Counter[tuple[str, str]] = Counter()
         # blocks are linked per document here, not per block by the component
         self.nlp.get_pipe(COMPONENT).link = False
-        self.signature = pipeline_signature(self.nlp, getattr(gazetteer, "fingerprint", None))
+
+    @cached_property
+    def signature(self) -> str | None:
+        """The block-cache signature (nlp.blocks); only the extract stage needs it, so the
+        weights are hashed on first use, not whenever an extractor is built."""
+        return pipeline_signature(self.nlp, getattr(self.gazetteer, "fingerprint", None))
 
     def _docs(self, texts: Sequence[str]) -> Iterator[Any]:
         """Docs for texts; memory_zone keeps the string store bounded on long runs."""
@@ -194,13 +199,12 @@ class MentionExtractor:
         """The block-cache keys of these texts (none without a cacheable signature)."""
         if self.signature is None:
             return []
-        return unique(
-            [
-                block_key(self.signature, block)
-                for text in texts
-                for _, block in split_blocks(_clean(text), self.max_chars)
-            ]
+        keys = (
+            block_key(self.signature, block)
+            for text in texts
+            for _, block in split_blocks(_clean(text), self.max_chars)
         )
+        return list(dict.fromkeys(keys))  # in first-seen order, without repeats
 
     def _title_subjects(self, items: list[tuple[str, str | None]]) -> list[FoundMention | None]:
         """The subject each page's title names (None where it names nothing we know)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from linernotes.nlp.gazetteer import CatalogEntry, Gazetteer
 from linernotes.storage import Store
 from linernotes.storage.blocks import load_blocks, prune_blocks, save_blocks
 from linernotes.storage.models import Document, ExtractBlock, Mention
+from tests.test_extract import _doc
 
 CATALOG = [
     CatalogEntry("artist", "ar:robyn", "Robyn"),
@@ -121,15 +121,7 @@ def test_the_stage_reuses_unchanged_lines_and_stores_the_same_mentions(
     from linernotes.nlp.extract import extract_documents
 
     with sqlite_store.session() as s:
-        s.add(
-            Document(
-                url="http://blog.test/1",
-                canonical_url="http://blog.test/1",
-                text=PAGE,
-                content_hash="v1",
-                fetched_at=datetime.now(UTC),
-            )
-        )
+        _doc(s, 1, PAGE)
     first = extract_documents(sqlite_store, extractor=extractor)
     assert (first.blocks, first.cached_blocks) == (2, 0)
     with sqlite_store.session() as s:
